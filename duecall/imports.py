@@ -1,0 +1,92 @@
+"""The CLI side of `accounts import` and `payments import`: progress, reject lines, exit code."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from campaigns.importing import (
+    ImportFileError,
+    ImportOptions,
+    ImportResult,
+    Reject,
+    import_accounts,
+    import_payments,
+)
+from duecall.settings import Settings
+from store.clock import Clock
+from store.db import Database
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_REJECTS = 3
+
+
+def import_options(settings: Settings) -> ImportOptions:
+    s = settings.import_
+    return ImportOptions(
+        batch_size=s.batch_size,
+        default_region=s.default_region,
+        default_currency=s.default_currency,
+        default_voice_consent=s.default_voice_consent,
+        default_sms_consent=s.default_sms_consent,
+        consent_source=s.consent_source,
+        min_age_years=s.min_age_years,
+        max_age_years=s.max_age_years,
+        languages=settings.languages,
+    )
+
+
+def run_import(settings: Settings, db: Database, clock: Clock, kind: str, file: Path) -> int:
+    """Run one import and report it; returns the process exit code."""
+    err = Console(stderr=True, highlight=False)
+    out = Console(highlight=False)
+
+    def on_reject(reject: Reject) -> None:
+        err.print(str(reject), markup=False, soft_wrap=True)
+
+    run = import_accounts if kind == "accounts" else import_payments
+    size = file.stat().st_size if file.exists() else 0
+    progress = Progress(
+        TextColumn(f"importing {file.name}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    try:
+        with progress:
+            task = progress.add_task("import", total=size or None)
+            result = run(
+                db,
+                file,
+                options=import_options(settings),
+                clock=clock,
+                on_reject=on_reject,
+                on_progress=lambda done: progress.update(task, completed=done),
+            )
+    except ImportFileError as exc:
+        err.print(str(exc), markup=False, soft_wrap=True)
+        return EXIT_USAGE
+    finally:
+        db.dispose()
+    out.print(describe(kind, file, result), markup=False, soft_wrap=True)
+    return EXIT_REJECTS if result.rejected else EXIT_OK
+
+
+def describe(kind: str, file: Path, result: ImportResult) -> str:
+    parts = [f"{result.inserted} new", f"{result.updated} updated"]
+    if result.unchanged:
+        parts.append(f"{result.unchanged} already present")
+    text = (
+        f"{file.name}: {result.total} {kind} rows, {result.landed} landed "
+        f"({', '.join(parts)}), {result.rejected} rejected"
+    )
+    if result.rejects_file is not None:
+        text += f" (see {result.rejects_file})"
+    return text

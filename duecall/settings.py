@@ -1,0 +1,338 @@
+"""One typed settings object, loaded once.
+
+Order of precedence: the defaults declared here, then ``config.yaml``, then the environment
+(DESIGN.md "Environment overrides"). Secrets come only from the environment, or from a file named by
+the same variable with ``_FILE`` appended (Docker and Kubernetes secrets); a secret written in the
+YAML is an error, because config files end up in repositories and tickets.
+
+Every problem is reported as ``key.path: message``; :class:`ConfigError` carries all of them at once
+so an operator fixes the file in one pass.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+LANGUAGES = ("en-US", "zh-CN")
+
+
+class ConfigError(Exception):
+    """Raised when the configuration cannot be used; ``problems`` lists ``key.path: message``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///var/duecall.db"
+    echo: bool = False
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    pool_size: int = Field(default=5, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=5000, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:5000"
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://duecall.example.com")
+        if parts.query or parts.fragment:
+            raise ValueError("must not carry a query string or fragment")
+        return value.rstrip("/")
+
+
+class BusinessSettings(_Section):
+    """Who the cardholder hears and reads about.
+
+    A voicemail may name nothing but these (Reg F 1006.2(j)).
+    """
+
+    name: str = "Northwind Card Services"
+    agent_name: str = "Alex Morgan"
+    callback_number: str = "+18005550100"
+    support_number: str = "+18005550100"
+
+
+class TwilioSettings(_Section):
+    caller_id: str = "+15005550006"
+    messaging_service_sid: str | None = None
+    api_url: str | None = None
+    region: str | None = None
+    edge: str | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    ring_timeout_seconds: int = Field(default=30, ge=5, le=600)
+
+    @field_validator("messaging_service_sid")
+    @classmethod
+    def _messaging_sid(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith("MG") and len(value) == 34):
+            raise ValueError("must be a Messaging Service SID: MG followed by 32 hex digits")
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be scheme://host[:port], for example http://127.0.0.1:8080")
+        return value.rstrip("/")
+
+
+class ImportSettings(_Section):
+    batch_size: int = Field(default=500, ge=1, le=50_000)
+    default_region: str = Field(default="US", min_length=2, max_length=2)
+    default_currency: str = Field(default="USD", min_length=3, max_length=3)
+    default_voice_consent: bool = True
+    default_sms_consent: bool = True
+    consent_source: str = "cardholder_agreement"
+    min_age_years: int = Field(default=18, ge=0, le=120)
+    max_age_years: int = Field(default=120, ge=1, le=150)
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_lines: bool = False
+
+
+class Secrets(_Section):
+    """Values that exist only in the environment; never printed."""
+
+    twilio_account_sid: SecretStr | None = None
+    twilio_auth_token: SecretStr | None = None
+    secret_key: SecretStr | None = None
+
+
+class Settings(_Section):
+    """The whole configuration; built by :func:`load_settings`, never at import time."""
+
+    database: DatabaseSettings = DatabaseSettings()
+    server: ServerSettings = ServerSettings()
+    business: BusinessSettings = BusinessSettings()
+    twilio: TwilioSettings = TwilioSettings()
+    languages: tuple[str, ...] = LANGUAGES
+    import_: ImportSettings = Field(default=ImportSettings(), alias="import")
+    logging: LoggingSettings = LoggingSettings()
+    secrets: Secrets = Field(default=Secrets(), exclude=True)
+    source: str | None = Field(default=None, exclude=True)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [lang for lang in value if lang not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown language(s) {unknown}; known: {list(LANGUAGES)}")
+        if not value:
+            raise ValueError("at least one language is required")
+        return value
+
+    def require(self, *names: str, command: str) -> None:
+        """Raise :class:`ConfigError` naming each secret in ``names`` that is not set.
+
+        ``names`` are the environment variable names of :data:`SECRET_ENV`.
+        """
+        missing = [
+            f"{name}: not set (needed by `duecall {command}`; set it or {name}_FILE)"
+            for name in names
+            if getattr(self.secrets, SECRET_ENV[name]) is None
+        ]
+        if missing:
+            raise ConfigError(missing)
+
+    def secret(self, name: str) -> str:
+        """The value of the secret whose environment variable is ``name``; call require() first."""
+        value = getattr(self.secrets, SECRET_ENV[name])
+        if value is None:
+            raise ConfigError([f"{name}: not set"])
+        return str(value.get_secret_value())
+
+
+# Environment variable -> field of Secrets.
+SECRET_ENV: dict[str, str] = {
+    "TWILIO_ACCOUNT_SID": "twilio_account_sid",
+    "TWILIO_AUTH_TOKEN": "twilio_auth_token",
+    "DUECALL_SECRET_KEY": "secret_key",
+}
+
+# Environment variable -> the YAML key it overrides.
+ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
+    "DUECALL_DATABASE_URL": ("database", "url"),
+    "DUECALL_PUBLIC_URL": ("server", "public_url"),
+    "DUECALL_TWILIO_API_URL": ("twilio", "api_url"),
+}
+
+# Keys that look like secrets wherever they appear in the YAML.
+_SECRET_KEYS = {
+    "auth_token": "TWILIO_AUTH_TOKEN",
+    "account_sid": "TWILIO_ACCOUNT_SID",
+    "secret_key": "DUECALL_SECRET_KEY",
+    "password": "DUECALL_DATABASE_URL",
+    "api_key": "the environment",
+    "api_secret": "the environment",
+}
+
+# Which commands need which secrets: `check-config --for COMMAND` and each command's start use it.
+COMMAND_SECRETS: dict[str, tuple[str, ...]] = {
+    "serve": ("TWILIO_AUTH_TOKEN", "DUECALL_SECRET_KEY"),
+    "dialer": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+    "simulator": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
+}
+
+
+@dataclass(frozen=True)
+class _EnvValue:
+    value: str
+    origin: str
+
+
+def _env_value(name: str, environ: Mapping[str, str], problems: list[str]) -> _EnvValue | None:
+    """Read ``name`` or the file named by ``name_FILE``; both set is ambiguous and an error."""
+    direct = environ.get(name)
+    file_name = environ.get(f"{name}_FILE")
+    if direct is not None and file_name is not None:
+        problems.append(f"{name}: set both {name} and {name}_FILE; keep one")
+        return None
+    if file_name is not None:
+        try:
+            text = Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            problems.append(f"{name}_FILE: cannot read {file_name}: {exc.strerror}")
+            return None
+        if not text:
+            problems.append(f"{name}_FILE: {file_name} is empty")
+            return None
+        return _EnvValue(text, f"{name}_FILE")
+    if direct is not None and direct.strip():
+        return _EnvValue(direct.strip(), name)
+    return None
+
+
+def _find_secrets(node: Any, path: tuple[str, ...], problems: list[str]) -> None:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            key_path = (*path, str(key))
+            if str(key) in _SECRET_KEYS and value not in (None, ""):
+                problems.append(
+                    f"{'.'.join(key_path)}: secrets are not read from the config file; "
+                    f"set {_SECRET_KEYS[str(key)]} (or its _FILE variant) instead"
+                )
+            else:
+                _find_secrets(value, key_path, problems)
+
+
+def _url_password(url: str) -> bool:
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:
+        return False
+
+
+def _format_validation(exc: ValidationError) -> list[str]:
+    problems = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif message.startswith("Value error, "):
+            message = message.removeprefix("Value error, ")
+        problems.append(f"{loc}: {message}")
+    return problems
+
+
+def load_settings(
+    path: Path | str | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings from defaults, the YAML file and the environment.
+
+    ``path`` None means ``$DUECALL_CONFIG`` or ``./config.yaml`` when it exists (defaults
+    otherwise); an explicit path that does not exist is an error. Raises :class:`ConfigError`
+    with every problem.
+    """
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    explicit = path is not None or "DUECALL_CONFIG" in env
+    config_path = Path(path if path is not None else env.get("DUECALL_CONFIG", DEFAULT_CONFIG_PATH))
+
+    raw: dict[str, Any] = {}
+    if config_path.exists():
+        try:
+            loaded = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError([f"{config_path}: not valid YAML{where}"]) from exc
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError([f"{config_path}: the top level must be a mapping of sections"])
+        raw = loaded
+    elif explicit:
+        raise ConfigError([f"{config_path}: no such file"])
+
+    for reserved in ("secrets", "source"):
+        if reserved in raw:
+            problems.append(f"{reserved}: unknown key")
+            raw.pop(reserved)
+    _find_secrets(raw, (), problems)
+    db_url = raw.get("database", {}).get("url") if isinstance(raw.get("database"), dict) else None
+    if isinstance(db_url, str) and _url_password(db_url):
+        problems.append(
+            "database.url: contains a password; put the URL in DUECALL_DATABASE_URL "
+            "(or DUECALL_DATABASE_URL_FILE) instead"
+        )
+
+    for name, key_path in ENV_OVERRIDES.items():
+        found = _env_value(name, env, problems)
+        if found is not None:
+            section = raw.setdefault(key_path[0], {})
+            if isinstance(section, dict):
+                section[key_path[1]] = found.value
+
+    secrets: dict[str, str] = {}
+    for name, field in SECRET_ENV.items():
+        found = _env_value(name, env, problems)
+        if found is not None:
+            secrets[field] = found.value
+
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(
+            {**raw, "secrets": secrets, "source": str(config_path) if raw else None}
+        )
+    except ValidationError as exc:
+        problems.extend(_format_validation(exc))
+
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings

@@ -1,0 +1,101 @@
+"""Engine and session scope.
+
+The boundary owns the session (STYLE.md rule 6): a web request, a scheduler job or a CLI command
+opens one with :meth:`Database.session`, which commits on success, rolls back on error and closes.
+Services receive the session and never commit.
+
+SQLite is made fit for several processes at connect time: WAL (readers never block the writer),
+``busy_timeout`` (a writer waits for the lock instead of failing), foreign keys on, and every
+transaction begun ``IMMEDIATE``. The last matters most: with the default deferred ``BEGIN`` a
+transaction that reads and then writes fails at once with "database is locked" when another process
+committed in between, and ``busy_timeout`` cannot help because SQLite would have to break the
+snapshot. ``IMMEDIATE`` takes the write lock up front, so that transaction simply waits its turn.
+Read-only scopes (``readonly=True``) use a deferred ``BEGIN`` and never wait for writers.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+_READONLY = "duecall_readonly"
+
+
+class Database:
+    """An engine and its session factory, built once per process from a URL."""
+
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms)
+        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._readonly_sessions = sessionmaker(
+            bind=self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+        """Open a session; commit when the block ends normally, roll back when it raises."""
+        factory = self._readonly_sessions if readonly else self._sessions
+        session = factory()
+        try:
+            yield session
+            if readonly:
+                session.rollback()
+            else:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000) -> Engine:
+    """Create an engine; for SQLite, create the file's folder and install the pragmas above."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+
+    database = parsed.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        echo=echo,
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below: pysqlite's own
+        # implicit BEGIN is always deferred.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(_READONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

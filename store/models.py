@@ -1,0 +1,200 @@
+"""The tables: columns and constraints only; business rules live in campaigns/ and dialer/.
+
+Money columns are :class:`store.types.Money` (exact), instants are :class:`store.types.UTCDateTime`
+(aware UTC), phone numbers are E.164 text. Later features add their tables in their own modules'
+migrations; every table is declared on :data:`Base.metadata` so one autogenerate diff covers all.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from store.types import Money, UTCDateTime
+
+ACCOUNT_STATUSES = ("open", "closed", "charged_off", "recalled", "bankrupt", "deceased")
+SUPPRESSION_KINDS = ("optout-voice", "optout-sms", "dnc", "cease", "dispute")
+PHONE_KINDS = ("primary", "alt")
+
+# PostgreSQL gets a 64-bit identity; SQLite needs exactly INTEGER PRIMARY KEY to autoincrement.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class ImportBatch(Base):
+    """One run of `accounts import` or `payments import`, with its counts."""
+
+    __tablename__ = "import_batches"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("accounts", "payments")), name="kind"),
+        CheckConstraint(_in("status", ("running", "done", "failed")), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    filename: Mapped[str] = mapped_column(String(500))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    rows_total: Mapped[int] = mapped_column(Integer, default=0)
+    rows_ok: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Account(Base):
+    """One card account in arrears, keyed by the bank's account number."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint(_in("status", ACCOUNT_STATUSES), name="status"),
+        CheckConstraint("balance >= 0", name="balance_nonnegative"),
+        CheckConstraint("minimum_due >= 0", name="minimum_due_nonnegative"),
+        CheckConstraint("days_past_due >= 0", name="dpd_nonnegative"),
+        Index(None, "status", "days_past_due"),
+    )
+
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    balance: Mapped[Decimal] = mapped_column(Money)
+    minimum_due: Mapped[Decimal] = mapped_column(Money)
+    due_date: Mapped[date] = mapped_column(Date)
+    days_past_due: Mapped[int] = mapped_column(Integer)
+    card_last4: Mapped[str] = mapped_column(String(4))
+    birth_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    balance_as_of: Mapped[date] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(254))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Phone(Base):
+    """A number of an account, with the consent to call and to text it and where that came from.
+
+    TCPA consent is per number: each channel keeps its value, its source and when it was given.
+    """
+
+    __tablename__ = "phones"
+    __table_args__ = (
+        UniqueConstraint("account_id", "kind"),
+        CheckConstraint(_in("kind", PHONE_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.account_id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    number: Mapped[str] = mapped_column(String(16), index=True)
+    voice_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    voice_consent_source: Mapped[str | None] = mapped_column(String(64))
+    voice_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sms_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    sms_consent_source: Mapped[str | None] = mapped_column(String(64))
+    sms_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Payment(Base):
+    """A payment received, keyed by the bank's payment id (imports are idempotent on it)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    payment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(
+        ForeignKey("accounts.account_id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The calendar date the bank recorded (as given, before any UTC conversion); compared
+    # with accounts.balance_as_of to decide whether the balance already reflects it.
+    paid_on: Mapped[date] = mapped_column(Date)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Suppression(Base):
+    """A reason not to contact: opt-out per channel and number, DNC, cease, dispute.
+
+    Rows are never deleted: removing a suppression stamps ``removed_at`` with who and why, so the
+    history answers "was this number opted out on the 3rd?".
+    """
+
+    __tablename__ = "suppressions"
+    __table_args__ = (
+        CheckConstraint(_in("kind", SUPPRESSION_KINDS), name="kind"),
+        CheckConstraint("number IS NOT NULL OR account_id IS NOT NULL", name="target"),
+        Index(None, "number", "kind"),
+        Index(None, "account_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    number: Mapped[str | None] = mapped_column(String(16))
+    account_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    removed_by: Mapped[str | None] = mapped_column(String(64))
+    removed_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditLog(Base):
+    """Who did what and why: imports, suppression changes, lockouts, configuration-driven actions.
+
+    ``detail`` is stored masked (no full phone or card numbers).
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index(None, "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
