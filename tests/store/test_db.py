@@ -1,0 +1,83 @@
+"""SQLite is configured for several processes; sessions commit and roll back at the boundary."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from store.db import Database
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: object) -> Database:
+    return Database(f"sqlite:///{tmp_path}/p.db", busy_timeout_ms=1234)
+
+
+def test_sqlite_connections_get_wal_busy_timeout_and_foreign_keys(sqlite_db: Database) -> None:
+    with sqlite_db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 1234
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_write_sessions_begin_immediate_and_readonly_ones_do_not(sqlite_db: Database) -> None:
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    @event.listens_for(sqlite_db.engine, "before_cursor_execute")
+    def _capture(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    with sqlite_db.session() as s:
+        s.execute(text("SELECT 1"))
+    with sqlite_db.session(readonly=True) as s:
+        s.execute(text("SELECT 2"))
+    begins = [st for st in statements if st.startswith("BEGIN")]
+    assert begins == ["BEGIN IMMEDIATE", "BEGIN"]
+
+
+def test_an_immediate_transaction_makes_a_second_writer_wait_not_fail(tmp_path: object) -> None:
+    """While one writer holds the lock, another's BEGIN IMMEDIATE waits (then times out here)."""
+    db = Database(f"sqlite:///{tmp_path}/w.db", busy_timeout_ms=200)
+    with db.session() as s:
+        s.execute(text("CREATE TABLE t (x INTEGER)"))
+    import sqlite3
+
+    with db.session() as s:
+        s.execute(text("INSERT INTO t VALUES (1)"))
+        other = sqlite3.connect(f"{tmp_path}/w.db", timeout=0.2, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+    db.dispose()
+
+
+def test_session_rolls_back_when_the_block_raises(sqlite_db: Database) -> None:
+    with sqlite_db.session() as s:
+        s.execute(text("CREATE TABLE t (x INTEGER)"))
+    with pytest.raises(RuntimeError), sqlite_db.session() as s:
+        s.execute(text("INSERT INTO t VALUES (1)"))
+        raise RuntimeError("boom")
+    with sqlite_db.session(readonly=True) as s:
+        assert s.execute(text("SELECT count(*) FROM t")).scalar() == 0
+
+
+def test_foreign_keys_are_enforced(db: Database) -> None:
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from sqlalchemy.exc import IntegrityError
+
+    from store.models import Payment
+
+    with pytest.raises(IntegrityError), db.session() as s:
+        s.add(
+            Payment(
+                payment_id="P1",
+                account_id="no-such-account",
+                amount=Decimal("1.00"),
+                paid_at=datetime(2026, 1, 1, tzinfo=UTC),
+                paid_on=date(2026, 1, 1),
+                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
