@@ -1,0 +1,534 @@
+"""The REST API subset, under Twilio's own paths, as a WSGI application.
+
+``/2010-04-01/Accounts/{AccountSid}/``:
+
+* ``Calls.json`` — POST create, GET list (filters ``To``, ``From``, ``Status``, ``StartTime``,
+  ``StartTime>`` / ``StartTime<`` — what ``StartTime>=2024-05-01`` in a query string parses to —,
+  ``PageSize``, ``Page``);
+* ``Calls/{Sid}.json`` — GET fetch, POST update (``Url``/``Method``/``Twiml`` redirect of a live
+  call, ``Status=completed|canceled``);
+* ``Messages.json`` — POST create; ``Messages/{Sid}.json`` — GET fetch.
+
+Every request needs HTTP Basic auth with the simulator's account SID and auth token, else 401 with
+Twilio's error 20003. Errors carry Twilio's body ``{"code", "message", "more_info", "status"}``.
+
+Parameters Twilio accepts but the simulator does not simulate (``Record``, ``SendDigits``...) and
+parameters Twilio does not know (a misspelt ``StatusCalback``) are accepted, as Twilio would, and
+recorded in ``Simulator.errors`` (kind ``api``) so a test notices them.
+
+Control endpoints for tools (same auth), not part of Twilio's API:
+
+* ``POST /_simulator/inbound/calls`` — form ``From``, ``To``, optional ``Url``, ``Method``,
+  ``Keys`` (comma-separated key script); places an inbound call to the app, returns the call JSON
+  plus ``transcript`` (synchronous mode: the finished call).
+* ``POST /_simulator/inbound/messages`` — form ``From``, ``To``, ``Body``, optional ``Url``.
+* ``GET /_simulator/calls/{Sid}/transcript`` — the call's transcript and errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+import phonenumbers
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from simulator.errors import ApiError, PersonaError
+from simulator.models import API_VERSION, CALL_EVENTS, SimCall
+from simulator.personas import normalize_number
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from simulator.engine import Simulator
+
+# Parameters of Calls create in Twilio's OpenAPI description (twilio_api_v2010.json).
+CALL_CREATE_DECLARED = frozenset(
+    [
+        "To",
+        "From",
+        "Method",
+        "FallbackUrl",
+        "FallbackMethod",
+        "StatusCallback",
+        "StatusCallbackEvent",
+        "StatusCallbackMethod",
+        "SendDigits",
+        "Timeout",
+        "Record",
+        "RecordingChannels",
+        "RecordingStatusCallback",
+        "RecordingStatusCallbackMethod",
+        "SipAuthUsername",
+        "SipAuthPassword",
+        "MachineDetection",
+        "MachineDetectionTimeout",
+        "RecordingStatusCallbackEvent",
+        "Trim",
+        "CallerId",
+        "MachineDetectionSpeechThreshold",
+        "MachineDetectionSpeechEndThreshold",
+        "MachineDetectionSilenceTimeout",
+        "AsyncAmd",
+        "AsyncAmdStatusCallback",
+        "AsyncAmdStatusCallbackMethod",
+        "Byoc",
+        "CallReason",
+        "CallToken",
+        "RecordingTrack",
+        "TimeLimit",
+        "ClientNotificationUrl",
+        "Url",
+        "Twiml",
+        "ApplicationSid",
+    ]
+)
+CALL_CREATE_SIMULATED = frozenset(
+    [
+        "To",
+        "From",
+        "Url",
+        "Twiml",
+        "Method",
+        "StatusCallback",
+        "StatusCallbackEvent",
+        "StatusCallbackMethod",
+        "Timeout",
+        "TimeLimit",
+        "MachineDetection",
+        "AsyncAmd",
+        "AsyncAmdStatusCallback",
+        "AsyncAmdStatusCallbackMethod",
+        "MachineDetectionTimeout",
+    ]
+)
+CALL_UPDATE_DECLARED = frozenset(
+    [
+        "Url",
+        "Method",
+        "Status",
+        "FallbackUrl",
+        "FallbackMethod",
+        "StatusCallback",
+        "StatusCallbackMethod",
+        "Twiml",
+        "TimeLimit",
+    ]
+)
+CALL_UPDATE_SIMULATED = frozenset(["Url", "Method", "Status", "Twiml"])
+MESSAGE_CREATE_DECLARED = frozenset(
+    [
+        "To",
+        "StatusCallback",
+        "ApplicationSid",
+        "MaxPrice",
+        "ProvideFeedback",
+        "Attempt",
+        "ValidityPeriod",
+        "ForceDelivery",
+        "ContentRetention",
+        "AddressRetention",
+        "SmartEncoded",
+        "PersistentAction",
+        "TrafficType",
+        "ShortenUrls",
+        "ScheduleType",
+        "SendAt",
+        "SendAsMms",
+        "ContentVariables",
+        "RiskCheck",
+        "From",
+        "FallbackFrom",
+        "MessagingServiceSid",
+        "Body",
+        "MediaUrl",
+        "ContentSid",
+    ]
+)
+MESSAGE_CREATE_SIMULATED = frozenset(
+    ["To", "From", "MessagingServiceSid", "Body", "MediaUrl", "StatusCallback"]
+)
+CALL_LIST_PARAMS = frozenset(
+    [
+        "To",
+        "From",
+        "Status",
+        "StartTime",
+        "StartTime<",
+        "StartTime>",
+        "PageSize",
+        "Page",
+        "PageToken",
+    ]
+)
+MAX_BODY = 1600
+
+_ACCOUNT = "/2010-04-01/Accounts/<account_sid>"
+
+
+def _error(status: int, code: int, message: str) -> ApiError:
+    return ApiError(status, code, message)
+
+
+def _e164(value: str, field: str, code: int) -> str:
+    """Parse a phone number Twilio would accept into E.164, else ApiError ``code``."""
+    try:
+        parsed = phonenumbers.parse(value, "US" if not value.startswith("+") else None)
+    except phonenumbers.NumberParseException:
+        parsed = None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        raise _error(400, code, f"The '{field}' number {value} is not a valid phone number.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _method(form: MultiDict[str, str], key: str) -> str:
+    value = form.get(key, "POST").upper()
+    if value not in ("GET", "POST"):
+        raise _error(400, 20001, f"{key} must be GET or POST")
+    return value
+
+
+def _url(form: MultiDict[str, str], key: str) -> str | None:
+    value = form.get(key)
+    if value is None or value == "":
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise _error(400, 21205, f"Url is not a valid URL: {value}")
+    return value
+
+
+def _filter_time(value: str, key: str) -> datetime | date:
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        raise _error(400, 20001, f"Invalid {key}: {value}") from None
+
+
+def _matches_time(start: datetime | None, bound: datetime | date, op: str) -> bool:
+    if start is None:
+        return False
+    left: datetime | date = start
+    if not isinstance(bound, datetime):
+        left = start.date()
+    if op == "=":
+        return left == bound
+    return left >= bound if op == ">" else left <= bound
+
+
+class RestApi:
+    """WSGI callable serving the REST subset for one :class:`~simulator.engine.Simulator`."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.url_map = Map(
+            [
+                Rule(f"{_ACCOUNT}/Calls.json", endpoint="calls", methods=["GET", "POST"]),
+                Rule(f"{_ACCOUNT}/Calls/<sid>.json", endpoint="call", methods=["GET", "POST"]),
+                Rule(f"{_ACCOUNT}/Messages.json", endpoint="messages", methods=["POST"]),
+                Rule(f"{_ACCOUNT}/Messages/<sid>.json", endpoint="message", methods=["GET"]),
+                Rule("/_simulator/inbound/calls", endpoint="inbound_call", methods=["POST"]),
+                Rule("/_simulator/inbound/messages", endpoint="inbound_sms", methods=["POST"]),
+                Rule("/_simulator/calls/<sid>/transcript", endpoint="transcript", methods=["GET"]),
+            ],
+            strict_slashes=False,
+        )
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.dispatch(request)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        """Route, authenticate and run one request; every failure becomes Twilio's error body."""
+        try:
+            self._authenticate(request)
+            adapter = self.url_map.bind_to_environ(request.environ)
+            endpoint, matched = adapter.match()
+            args = dict(matched)
+            account = args.pop("account_sid", self.sim.account_sid)
+            if account != self.sim.account_sid:
+                raise _error(404, 20404, f"The requested resource {request.path} was not found")
+            handler = getattr(self, f"_{endpoint}_{request.method.lower()}")
+            status, body = handler(request, **args)
+        except ApiError as exc:
+            status, body = exc.status, exc.body()
+        except NotFound:
+            status = 404
+            body = _error(404, 20404, f"The requested resource {request.path} was not found").body()
+        except MethodNotAllowed:
+            status, body = 405, _error(405, 20004, "Method not allowed").body()
+        except HTTPException as exc:
+            status = exc.code or 400
+            body = _error(status, 20001, exc.description or "Bad request").body()
+        response = Response(json.dumps(body), status=status, mimetype="application/json")
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+        return response
+
+    def _authenticate(self, request: Request) -> None:
+        header = request.headers.get("Authorization", "")
+        ok = False
+        if header.startswith("Basic "):
+            try:
+                user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                user = password = ""
+            ok = hmac.compare_digest(user, self.sim.account_sid) and hmac.compare_digest(
+                password, self.sim.auth_token
+            )
+        if not ok:
+            raise _error(401, 20003, "Authenticate")
+
+    def _note_params(
+        self, form: Iterable[str], declared: frozenset[str], simulated: frozenset[str], what: str
+    ) -> None:
+        for key in sorted(set(form)):
+            if key not in declared:
+                self.sim.record_error(
+                    "api", f"{what}: unknown parameter {key!r} (Twilio ignores it)"
+                )
+            elif key not in simulated:
+                self.sim.record_error("api", f"{what}: parameter {key!r} is not simulated")
+
+    def _get_call(self, sid: str) -> SimCall:
+        call = self.sim.calls.get(sid)
+        if call is None:
+            raise _error(404, 20404, f"The requested resource /Calls/{sid}.json was not found")
+        return call
+
+    # Calls -------------------------------------------------------------------------------------
+
+    def _calls_post(self, request: Request) -> tuple[int, Any]:
+        form = request.form
+        self._note_params(form, CALL_CREATE_DECLARED, CALL_CREATE_SIMULATED, "Calls create")
+        if not form.get("To"):
+            raise _error(400, 21201, "No 'To' number is specified")
+        to = _e164(form["To"], "To", 21211)
+        if not form.get("From"):
+            raise _error(400, 21213, "No 'From' number is specified")
+        from_ = _e164(form["From"], "From", 21212)
+        url, twiml = _url(form, "Url"), form.get("Twiml") or None
+        if url is None and twiml is None:
+            raise _error(400, 21205, "Url parameter is required.")
+        if url is not None and twiml is not None:
+            # Twilio documents that Twiml is ignored when Url is given; flag the ambiguity.
+            self.sim.record_error("api", "Calls create: both Url and Twiml given; Twiml ignored")
+            twiml = None
+        if twiml is not None and len(twiml) > 4000:
+            raise _error(400, 21221, "Twiml exceeds 4000 characters")
+        events = form.getlist("StatusCallbackEvent")
+        expanded = [e for value in events for e in value.split()]
+        bad = [e for e in expanded if e not in CALL_EVENTS]
+        if bad:
+            raise _error(400, 21626, f"Invalid 'StatusCallbackEvent': {', '.join(bad)}")
+        machine_detection = form.get("MachineDetection") or None
+        if machine_detection not in (None, "Enable", "DetectMessageEnd"):
+            raise _error(400, 20001, "MachineDetection must be Enable or DetectMessageEnd")
+        async_amd = form.get("AsyncAmd", "false").lower() == "true"
+        timeout = self._int(form, "Timeout", 60, 1, 600)
+        time_limit = self._int(form, "TimeLimit", 14400, 1, 86400)
+        call = self.sim.place_call(
+            to=to,
+            from_=from_,
+            url=url,
+            method=_method(form, "Method"),
+            twiml=twiml,
+            status_callback=_url(form, "StatusCallback"),
+            status_callback_method=_method(form, "StatusCallbackMethod"),
+            status_callback_events=expanded,
+            machine_detection=machine_detection,
+            async_amd=async_amd,
+            amd_callback=_url(form, "AsyncAmdStatusCallback"),
+            amd_callback_method=_method(form, "AsyncAmdStatusCallbackMethod"),
+            ring_timeout=float(timeout),
+            time_limit=float(time_limit),
+        )
+        return 201, call.to_json()
+
+    @staticmethod
+    def _int(form: MultiDict[str, str], key: str, default: int, low: int, high: int) -> int:
+        raw = form.get(key)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise _error(400, 20001, f"{key} must be an integer") from None
+        return min(max(value, low), high)
+
+    def _calls_get(self, request: Request) -> tuple[int, Any]:
+        args = request.args
+        unknown = sorted(set(args) - CALL_LIST_PARAMS)
+        if unknown:
+            self.sim.record_error("api", f"Calls list: unknown filter(s) {unknown}")
+        calls = sorted(self.sim.calls.values(), key=lambda c: c.date_created, reverse=True)
+        if "To" in args:
+            to = self._maybe_e164(args["To"])
+            calls = [c for c in calls if c.to == to]
+        if "From" in args:
+            from_ = self._maybe_e164(args["From"])
+            calls = [c for c in calls if c.from_ == from_]
+        if "Status" in args:
+            calls = [c for c in calls if c.status == args["Status"]]
+        for key, op in (("StartTime", "="), ("StartTime>", ">"), ("StartTime<", "<")):
+            if key in args:
+                bound = _filter_time(args[key], key)
+                calls = [c for c in calls if _matches_time(c.start_time, bound, op)]
+        size = self._int(args, "PageSize", 50, 1, 1000)
+        page = self._int(args, "Page", 0, 0, 1_000_000)
+        chunk = calls[page * size : (page + 1) * size]
+        filters = [
+            (k, args[k])
+            for k in ("To", "From", "Status", "StartTime", "StartTime>", "StartTime<")
+            if k in args
+        ]
+        base = f"/{API_VERSION}/Accounts/{self.sim.account_sid}/Calls.json"
+
+        def page_uri(number: int, token: str | None = None) -> str:
+            query = [*filters, ("PageSize", str(size)), ("Page", str(number))]
+            if token:
+                query.append(("PageToken", token))
+            return f"{base}?{urlencode(query)}"
+
+        has_next = len(calls) > (page + 1) * size
+        start = page * size
+        body = {
+            "calls": [c.to_json() for c in chunk],
+            "end": start + len(chunk) - 1 if chunk else start,
+            "first_page_uri": page_uri(0),
+            "next_page_uri": page_uri(page + 1, f"PA{chunk[-1].sid}") if has_next else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_uri": page_uri(page - 1, f"PB{chunk[0].sid}")
+            if page and chunk
+            else None,
+            "start": start,
+            "uri": page_uri(page),
+        }
+        return 200, body
+
+    @staticmethod
+    def _maybe_e164(value: str) -> str:
+        try:
+            return normalize_number(value)
+        except PersonaError:
+            return value
+
+    def _call_get(self, request: Request, sid: str) -> tuple[int, Any]:
+        return 200, self._get_call(sid).to_json()
+
+    def _call_post(self, request: Request, sid: str) -> tuple[int, Any]:
+        call = self._get_call(sid)
+        form = request.form
+        self._note_params(form, CALL_UPDATE_DECLARED, CALL_UPDATE_SIMULATED, "Calls update")
+        status = form.get("Status") or None
+        if status not in (None, "completed", "canceled"):
+            raise _error(400, 20001, f"Status must be completed or canceled, not {status}")
+        url, twiml = _url(form, "Url"), form.get("Twiml") or None
+        if status is not None:
+            # Twilio: canceled only affects a queued or ringing call; completed ends any live call.
+            live = call.status in ("queued", "ringing") or (
+                status == "completed" and call.status == "in-progress"
+            )
+            if live:
+                self.sim.update_call(call, status=status)
+        elif url is not None or twiml is not None:
+            if call.is_over:
+                raise _error(400, 21220, "Call is not in-progress. Cannot redirect.")
+            if url is not None and twiml is not None:
+                self.sim.record_error(
+                    "api", "Calls update: both Url and Twiml given; Twiml ignored"
+                )
+                twiml = None
+            self.sim.update_call(call, url=url, method=_method(form, "Method"), twiml=twiml)
+        return 200, call.to_json()
+
+    # Messages ----------------------------------------------------------------------------------
+
+    def _messages_post(self, request: Request) -> tuple[int, Any]:
+        form = request.form
+        self._note_params(
+            form, MESSAGE_CREATE_DECLARED, MESSAGE_CREATE_SIMULATED, "Messages create"
+        )
+        if not form.get("To"):
+            raise _error(400, 21604, "A 'To' phone number is required.")
+        to = _e164(form["To"], "To", 21211)
+        service = form.get("MessagingServiceSid") or None
+        from_raw = form.get("From") or None
+        if from_raw is None and service is None:
+            raise _error(400, 21603, "A 'From' phone number is required.")
+        from_ = _e164(from_raw, "From", 21212) if from_raw else None
+        body = form.get("Body", "")
+        media = form.getlist("MediaUrl")
+        if not body and not media:
+            raise _error(400, 21602, "Message body is required.")
+        if len(body) > MAX_BODY:
+            raise _error(
+                400, 21617, "The concatenated message body exceeds the 1600 character limit."
+            )
+        message = self.sim.send_message(
+            to=to,
+            from_=from_,
+            body=body,
+            status_callback=_url(form, "StatusCallback"),
+            messaging_service_sid=service,
+            num_media=len(media),
+        )
+        return 201, message.to_json()
+
+    def _message_get(self, request: Request, sid: str) -> tuple[int, Any]:
+        message = self.sim.messages.get(sid)
+        if message is None:
+            raise _error(404, 20404, f"The requested resource /Messages/{sid}.json was not found")
+        return 200, message.to_json()
+
+    # Control endpoints -------------------------------------------------------------------------
+
+    def _inbound_call_post(self, request: Request) -> tuple[int, Any]:
+        form = request.form
+        for key in ("From", "To"):
+            if not form.get(key):
+                raise _error(400, 20001, f"{key} is required")
+        try:
+            call = self.sim.place_inbound_call(
+                _e164(form["From"], "From", 21212),
+                _e164(form["To"], "To", 21211),
+                url=_url(form, "Url"),
+                method=_method(form, "Method"),
+                keys=form.get("Keys") or None,
+            )
+        except (ValueError, PersonaError) as exc:
+            raise _error(400, 20001, str(exc)) from exc
+        return 201, {**call.to_json(), "transcript": call.transcript}
+
+    def _inbound_sms_post(self, request: Request) -> tuple[int, Any]:
+        form = request.form
+        for key in ("From", "To", "Body"):
+            if not form.get(key):
+                raise _error(400, 20001, f"{key} is required")
+        try:
+            message = self.sim.send_inbound_sms(
+                form["From"], form["To"], form["Body"], url=_url(form, "Url")
+            )
+        except ValueError as exc:
+            raise _error(400, 20001, str(exc)) from exc
+        return 201, {**message.to_json(), "reply": message.reply}
+
+    def _transcript_get(self, request: Request, sid: str) -> tuple[int, Any]:
+        call = self._get_call(sid)
+        return 200, {
+            "sid": call.sid,
+            "status": call.status,
+            "transcript": call.transcript,
+            "errors": [e.message for e in call.errors],
+        }
