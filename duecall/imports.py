@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from sqlalchemy.exc import SQLAlchemyError
 
 from campaigns.importing import (
     ImportFileError,
@@ -21,6 +22,7 @@ from store.clock import Clock
 from store.db import Database
 
 EXIT_OK = 0
+EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_REJECTS = 3
 
@@ -73,6 +75,15 @@ def run_import(settings: Settings, db: Database, clock: Clock, kind: str, file: 
     except ImportFileError as exc:
         err.print(str(exc), markup=False, soft_wrap=True)
         return EXIT_USAGE
+    except SQLAlchemyError as exc:
+        # The rows committed so far stay; a re-run picks up the rest (the import is idempotent).
+        detail = exc.args[0] if exc.args else ""
+        err.print(
+            f"database error, import stopped: {type(exc).__name__}: {detail}",
+            markup=False,
+            soft_wrap=True,
+        )
+        return EXIT_FAILURE
     finally:
         db.dispose()
     out.print(describe(kind, file, result), markup=False, soft_wrap=True)

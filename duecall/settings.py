@@ -237,17 +237,20 @@ def _env_value(name: str, environ: Mapping[str, str], problems: list[str]) -> _E
     return None
 
 
-def _find_secrets(node: Any, path: tuple[str, ...], problems: list[str]) -> None:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
+def _pop_secrets(node: Any, path: tuple[str, ...], problems: list[str]) -> None:
+    """Report and remove every secret-looking key, so it is named once, as a secret."""
+    if isinstance(node, dict):
+        for key in list(node):
             key_path = (*path, str(key))
-            if str(key) in _SECRET_KEYS and value not in (None, ""):
-                problems.append(
-                    f"{'.'.join(key_path)}: secrets are not read from the config file; "
-                    f"set {_SECRET_KEYS[str(key)]} (or its _FILE variant) instead"
-                )
+            if str(key) in _SECRET_KEYS:
+                value = node.pop(key)
+                if value not in (None, ""):
+                    problems.append(
+                        f"{'.'.join(key_path)}: secrets are not read from the config file; "
+                        f"set {_SECRET_KEYS[str(key)]} (or its _FILE variant) instead"
+                    )
             else:
-                _find_secrets(value, key_path, problems)
+                _pop_secrets(node[key], key_path, problems)
 
 
 def _url_password(url: str) -> bool:
@@ -304,7 +307,7 @@ def load_settings(
         if reserved in raw:
             problems.append(f"{reserved}: unknown key")
             raw.pop(reserved)
-    _find_secrets(raw, (), problems)
+    _pop_secrets(raw, (), problems)
     db_url = raw.get("database", {}).get("url") if isinstance(raw.get("database"), dict) else None
     if isinstance(db_url, str) and _url_password(db_url):
         problems.append(

@@ -1,0 +1,121 @@
+"""Settings: defaults, then YAML, then the environment; every problem named by its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from duecall.settings import ConfigError, load_settings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(path: Path, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env or {})
+    return info.value.problems
+
+
+def test_the_shipped_config_is_valid_and_matches_the_defaults(tmp_path: Path) -> None:
+    shipped = load_settings(REPO / "config.yaml", {})
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("", encoding="utf-8")
+    defaults = load_settings(empty, {})
+    assert shipped.source == str(REPO / "config.yaml")
+    # The file documents the defaults: it changes no value (a drift would make it lie).
+    assert shipped.model_dump() == defaults.model_dump()
+
+
+def test_an_unknown_key_is_an_error_named_by_its_path(tmp_path: Path) -> None:
+    got = problems(write(tmp_path, "database:\n  ulr: sqlite:///x.db\nserverr: {}\n"))
+    assert "database.ulr: unknown key" in got
+    assert "serverr: unknown key" in got
+
+
+def test_a_wrong_type_is_an_error_named_by_its_path(tmp_path: Path) -> None:
+    got = problems(write(tmp_path, "server:\n  port: many\nimport:\n  batch_size: 0\n"))
+    assert any(p.startswith("server.port: ") for p in got)
+    assert any(p.startswith("import.batch_size: ") for p in got)
+    assert len(got) == 2
+
+
+def test_a_secret_in_the_yaml_is_an_error(tmp_path: Path) -> None:
+    got = problems(write(tmp_path, "twilio:\n  auth_token: abc123\n"))
+    assert got == [
+        "twilio.auth_token: secrets are not read from the config file; "
+        "set TWILIO_AUTH_TOKEN (or its _FILE variant) instead"
+    ]
+    got = problems(write(tmp_path, "database:\n  url: postgresql+psycopg://u:pw@db/duecall\n"))
+    assert got[0].startswith("database.url: contains a password")
+
+
+def test_a_missing_secret_is_named_with_the_command_that_needs_it(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), {"TWILIO_ACCOUNT_SID": "AC123"})
+    with pytest.raises(ConfigError) as info:
+        settings.require("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", command="dialer")
+    assert info.value.problems == [
+        "TWILIO_AUTH_TOKEN: not set (needed by `duecall dialer`; set it or TWILIO_AUTH_TOKEN_FILE)"
+    ]
+
+
+def test_the_environment_beats_the_yaml(tmp_path: Path) -> None:
+    path = write(tmp_path, "database:\n  url: sqlite:///from-yaml.db\nserver:\n  port: 6000\n")
+    settings = load_settings(
+        path,
+        {
+            "DUECALL_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1/test",
+            "DUECALL_PUBLIC_URL": "https://duecall.example.com/",
+            "DUECALL_TWILIO_API_URL": "http://127.0.0.1:8080",
+        },
+    )
+    assert settings.database.url == "postgresql+psycopg://postgres@127.0.0.1/test"
+    assert settings.server.public_url == "https://duecall.example.com"
+    assert settings.twilio.api_url == "http://127.0.0.1:8080"
+    assert settings.server.port == 6000  # from the YAML, over the default
+
+
+def test_a_bad_environment_value_is_named_by_the_key_it_overrides(tmp_path: Path) -> None:
+    got = problems(write(tmp_path, ""), {"DUECALL_PUBLIC_URL": "duecall.example.com"})
+    assert got[0].startswith("server.public_url: must be an absolute http(s) URL")
+
+
+def test_secrets_come_from_files_named_by_the_file_variables(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n", encoding="utf-8")
+    settings = load_settings(
+        write(tmp_path, ""),
+        {"TWILIO_AUTH_TOKEN_FILE": str(token), "DUECALL_SECRET_KEY": "k"},
+    )
+    assert settings.secret("TWILIO_AUTH_TOKEN") == "s3cret"
+    assert settings.secret("DUECALL_SECRET_KEY") == "k"
+    assert "s3cret" not in repr(settings)
+    assert "s3cret" not in settings.model_dump_json()
+
+
+def test_a_secret_file_that_cannot_be_read_or_is_doubly_set_is_an_error(tmp_path: Path) -> None:
+    got = problems(write(tmp_path, ""), {"TWILIO_AUTH_TOKEN_FILE": str(tmp_path / "missing")})
+    assert got[0].startswith("TWILIO_AUTH_TOKEN_FILE: cannot read")
+    got = problems(
+        write(tmp_path, ""), {"TWILIO_AUTH_TOKEN": "a", "TWILIO_AUTH_TOKEN_FILE": "/dev/null"}
+    )
+    assert got == [
+        "TWILIO_AUTH_TOKEN: set both TWILIO_AUTH_TOKEN and TWILIO_AUTH_TOKEN_FILE; keep one"
+    ]
+
+
+def test_an_explicit_config_path_must_exist_and_be_yaml(tmp_path: Path) -> None:
+    assert problems(tmp_path / "nope.yaml") == [f"{tmp_path / 'nope.yaml'}: no such file"]
+    assert problems(write(tmp_path, "a: [1, 2\n"))[0].endswith("not valid YAML at line 2")
+
+
+def test_settings_are_frozen(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), {})
+    with pytest.raises(Exception, match="frozen"):
+        settings.server.port = 1  # type: ignore[misc]
