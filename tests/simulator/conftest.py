@@ -1,7 +1,7 @@
 """Fixtures for the simulator's tests: a small Flask IVR written here, driven by the simulator.
 
-The IVR is deliberately independent of duecall's own ivr/ and webhooks/ packages, so that these tests
-pin the simulator against Twilio's documented behaviour, not against the app.
+The IVR is deliberately independent of duecall's own ivr/ and webhooks/ packages, so that these
+tests pin the simulator against Twilio's documented behaviour, not against the app.
 """
 
 from __future__ import annotations
@@ -80,14 +80,19 @@ def build_ivr_app(
         params = request.form.to_dict() if request.method == "POST" else {}
         signature = request.headers.get("X-Twilio-Signature", "")
         merged = {**request.args.to_dict(), **request.form.to_dict()}
+        # Signatures cover the URL as sent: rebuild it from the raw query string, as duecall's
+        # webhooks do (werkzeug's request.url re-quotes characters such as %2C).
+        raw_query = request.query_string.decode("latin-1")
+        url = f"{request.scheme}://{request.host}{request.path}"
+        url += f"?{raw_query}" if raw_query else ""
         recorder.hits.append(
             Hit(
                 request.method,
                 request.path,
-                request.url,
+                url,
                 merged,
-                good.validate(request.url, params, signature),
-                wrong.validate(request.url, params, signature),
+                good.validate(url, params, signature),
+                wrong.validate(url, params, signature),
             )
         )
 

@@ -63,7 +63,8 @@ def test_gather_without_input_falls_through_without_posting(harness: Harness) ->
 def test_gather_action_on_empty_result_posts_empty_digits(harness: Harness) -> None:
     play(
         harness,
-        '<Response><Gather action="/voice/menu" actionOnEmptyResult="true" timeout="2"/></Response>',
+        '<Response><Gather action="/voice/menu" actionOnEmptyResult="true" timeout="2"/>'
+        "</Response>",
     )
     assert harness.recorder.paths() == [CUSTOM, "/voice/menu"]
     assert harness.recorder.at("/voice/menu")[0].params["Digits"] == ""
