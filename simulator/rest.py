@@ -217,11 +217,12 @@ def _filter_time(value: str, key: str) -> datetime | date:
 def _matches_time(start: datetime | None, bound: datetime | date, op: str) -> bool:
     if start is None:
         return False
+    if op == "=":  # "calls that started on this date", whatever time the SDK appends
+        day = bound.date() if isinstance(bound, datetime) else bound
+        return start.date() == day
     left: datetime | date = start
     if not isinstance(bound, datetime):
         left = start.date()
-    if op == "=":
-        return left == bound
     return left >= bound if op == ">" else left <= bound
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask, Response, request
@@ -212,10 +213,14 @@ class WsgiTwilioHttpClient(HttpClient):
         if auth:
             token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             all_headers["Authorization"] = f"Basic {token}"
+        query = urlencode([(k, str(v)) for k, v in (params or {}).items() if v is not None])
+        if "?" in uri:
+            uri, _, existing = uri.partition("?")
+            query = f"{existing}&{query}" if query else existing
         response = self._client.open(
             uri,
             method=method,
-            query_string={k: v for k, v in (params or {}).items() if v is not None},  # type: ignore[arg-type]
+            query_string=query,
             data={k: v for k, v in (data or {}).items() if v is not None},  # type: ignore[arg-type]
             headers=all_headers,
         )
