@@ -184,7 +184,7 @@ class RewritingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the SDK is
         parts = urlsplit(url)
         return urlunsplit((scheme, netloc, parts.path, parts.query, parts.fragment))
 
-    def request(  # noqa: PLR0917  # the SDK's signature, called positionally by the SDK
+    def request(  # the SDK's signature: the SDK calls it positionally
         self,
         method: str,
         url: str,
@@ -477,8 +477,9 @@ class TwilioAdapter:
     def hangup_call(self, sid: str) -> CallInfo:
         """End call ``sid`` (``Status=completed``).
 
-        Twilio's Call resource: ``completed`` hangs up a call in progress and cancels one still
-        queued or ringing, whereas ``canceled`` leaves a call in progress untouched.
+        Twilio's Call resource: "Specifying ``canceled`` will attempt to hang up calls that are
+        queued or ringing; however, it will not affect calls already in progress. Specifying
+        ``completed`` will attempt to hang up a call even if it's already in progress."
         """
         _require(_CALL_SID, "call sid", sid)
         with self._errors("hang up call", sid=sid):
