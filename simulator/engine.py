@@ -713,6 +713,16 @@ class Simulator:
     # Verbs -------------------------------------------------------------------------------------
 
     def _verb_say(self, call: SimCall, verb: Verb, doc_url: str) -> object:
+        self._nested_say(call, verb, doc_url)
+        self._prompt_heard(call)
+        return None
+
+    def _verb_play(self, call: SimCall, verb: Verb, doc_url: str) -> object:
+        self._nested_play(call, verb, doc_url)
+        self._prompt_heard(call)
+        return None
+
+    def _nested_say(self, call: SimCall, verb: Verb, doc_url: str) -> object:
         details = [verb.attrs.get("language", "en-US")]
         if "voice" in verb.attrs:
             details.append(f"voice={verb.attrs['voice']}")
@@ -723,7 +733,7 @@ class Simulator:
         self._speak(call, _speech_seconds(verb.text), loop)
         return None
 
-    def _verb_play(self, call: SimCall, verb: Verb, doc_url: str) -> object:
+    def _nested_play(self, call: SimCall, verb: Verb, doc_url: str) -> object:
         loop = verb.int_attr("loop", 1)
         self._say(call, f"[app] Play{f'(loop={loop})' if loop != 1 else ''}: {verb.text}")
         self._speak(call, PLAY_SECONDS, loop)
@@ -763,8 +773,8 @@ class Simulator:
             shape.append(f"numDigits={num_digits}")
         shape.append(f"finishOnKey={finish_key!r}")
         self._say(call, f"[app] Gather({', '.join(shape)})")
-        for child in verb.children:
-            VERB_HANDLERS[child.name](self, call, child, doc_url)
+        for child in verb.children:  # nested prompts count as one prompt: the Gather's
+            NESTED_HANDLERS[child.name](self, call, child, doc_url)
         self._prompt_heard(call)
         digits, finished_on = self._collect(call, timeout, num_digits, finish_key)
         if not digits and not on_empty:
@@ -875,6 +885,13 @@ VERB_HANDLERS: dict[str, VerbHandler] = {
     "Gather": Simulator._verb_gather,
     "Redirect": Simulator._verb_redirect,
     "Hangup": Simulator._verb_hangup,
+}
+
+# Verbs a <Gather> may nest (simulator.twiml.VOICE_VERBS["Gather"].children).
+NESTED_HANDLERS: dict[str, VerbHandler] = {
+    "Say": Simulator._nested_say,
+    "Play": Simulator._nested_play,
+    "Pause": Simulator._verb_pause,
 }
 
 

@@ -1,4 +1,4 @@
-"""The REST subset: auth, validation errors, resources shaped like Twilio's spec, filters, updates."""
+"""The REST subset: auth, errors, resources shaped like Twilio's spec, filters, updates."""
 
 from __future__ import annotations
 
