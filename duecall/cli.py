@@ -19,6 +19,7 @@ from duecall.logging import configure_logging
 from duecall.settings import COMMAND_SECRETS, SECRET_ENV, ConfigError, Settings, load_settings
 from store.clock import Clock, SystemClock
 from store.db import Database
+from store.models import SUPPRESSION_KINDS
 
 EXIT_CONFIG = 2
 EXIT_REJECTS = 3
@@ -158,6 +159,147 @@ def payments_group() -> None:
 
 accounts_group.command("import")(_import_command("accounts"))
 payments_group.command("import")(_import_command("payments"))
+
+
+@cli.group("suppress")
+def suppress_group() -> None:
+    """Opt-outs, DNC, cease-and-desist and disputes: the flags the contact policy checks."""
+
+
+def _suppress_options(func: Callable[..., None]) -> Callable[..., None]:
+    for option in reversed(
+        [
+            click.option("--number", help="A phone number (any format; stored E.164)."),
+            click.option("--account", "account_id", help="An account number."),
+            click.option("--kind", required=True, type=click.Choice(SUPPRESSION_KINDS)),
+            click.option("--reason", required=True, help="Why: kept in the audit log."),
+            click.option(
+                "--by",
+                "actor",
+                envvar="USER",
+                default="cli",
+                show_default="$USER",
+                help="Who is making the change.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _suppression_change(
+    obj: CliContext,
+    action: str,
+    number: str | None,
+    account_id: str | None,
+    kind: str,
+    reason: str,
+    actor: str,
+) -> None:
+    from campaigns.suppressions import (
+        SuppressionError,
+        add_suppression,
+        normalise_number,
+        remove_suppression,
+    )
+    from store.privacy import mask_phone
+
+    settings = obj.settings
+    db = obj.database()
+    try:
+        if number is not None:
+            number = normalise_number(number, settings.import_.default_region)
+        with db.session() as session:
+            now = obj.clock.now()
+            target = f"number {mask_phone(number)}" if number else f"account {account_id}"
+            if action == "add":
+                _, created = add_suppression(
+                    session,
+                    kind=kind,
+                    number=number,
+                    account_id=account_id,
+                    reason=reason,
+                    actor=actor,
+                    source="cli",
+                    now=now,
+                )
+                click.echo(f"{kind} {'added to' if created else 'already in force on'} {target}")
+            else:
+                lifted = remove_suppression(
+                    session,
+                    kind=kind,
+                    number=number,
+                    account_id=account_id,
+                    reason=reason,
+                    actor=actor,
+                    now=now,
+                )
+                click.echo(
+                    f"{kind} lifted on {target}" if lifted else f"no active {kind} on {target}"
+                )
+    except SuppressionError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    finally:
+        db.dispose()
+
+
+@suppress_group.command("add")
+@_suppress_options
+@pass_ctx
+def suppress_add(
+    obj: CliContext, number: str | None, account_id: str | None, kind: str, reason: str, actor: str
+) -> None:
+    """Stop contacts: e.g. `--number +14155550123 --kind dnc --reason "asked on the phone"`."""
+    _suppression_change(obj, "add", number, account_id, kind, reason, actor)
+
+
+@suppress_group.command("remove")
+@_suppress_options
+@pass_ctx
+def suppress_remove(
+    obj: CliContext, number: str | None, account_id: str | None, kind: str, reason: str, actor: str
+) -> None:
+    """Lift a suppression (the record stays, stamped with who lifted it and why)."""
+    _suppression_change(obj, "remove", number, account_id, kind, reason, actor)
+
+
+@cli.command("simulator")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+@click.option(
+    "--personas",
+    "personas_file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="YAML or JSON file of callee personas by number.",
+)
+@click.option(
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    type=float,
+    help="Play pauses and timeouts this much faster (0.1 = ten times faster).",
+)
+@pass_ctx
+def simulator_command(
+    obj: CliContext, host: str, port: int, personas_file: str | None, time_scale: float
+) -> None:
+    """Run the local carrier: Twilio's REST subset and simulated callees, over HTTP."""
+    from simulator import serve
+
+    settings = obj.require("simulator")
+    public = settings.server.public_url
+    serve(
+        host,
+        port,
+        account_sid=settings.secret("TWILIO_ACCOUNT_SID"),
+        auth_token=settings.secret("TWILIO_AUTH_TOKEN"),
+        personas_file=personas_file,
+        time_scale=time_scale,
+        voice_url=f"{public}/twilio/voice",
+        sms_url=f"{public}/twilio/sms",
+    )
 
 
 @cli.command("demo")

@@ -14,12 +14,23 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from dialer.policy import PolicyProfile
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 LANGUAGES = ("en-US", "zh-CN")
@@ -118,6 +129,34 @@ class ImportSettings(_Section):
     max_age_years: int = Field(default=120, ge=1, le=150)
 
 
+class PolicySettings(_Section):
+    """The contact policy: a shipped legal profile and any of its values overridden.
+
+    ``overrides`` takes any field of :class:`dialer.policy.PolicyProfile`, for example
+    ``{margin_minutes: 15, holidays: {US: [2026-12-25]}}``.
+    """
+
+    profile: Literal["us_reg_f", "cn_cba"] = "us_reg_f"
+    overrides: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _builds(self) -> PolicySettings:
+        try:
+            PolicyProfile.named(self.profile, **self.overrides)
+        except ValidationError as exc:
+            raise ValueError(
+                "; ".join(
+                    f"overrides.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+                )
+            ) from None
+        return self
+
+    @cached_property
+    def built(self) -> PolicyProfile:
+        """The profile in force."""
+        return PolicyProfile.named(self.profile, **self.overrides)
+
+
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_lines: bool = False
@@ -140,6 +179,7 @@ class Settings(_Section):
     twilio: TwilioSettings = TwilioSettings()
     languages: tuple[str, ...] = LANGUAGES
     import_: ImportSettings = Field(default=ImportSettings(), alias="import")
+    policy: PolicySettings = PolicySettings()
     logging: LoggingSettings = LoggingSettings()
     secrets: Secrets = Field(default=Secrets(), exclude=True)
     source: str | None = Field(default=None, exclude=True)

@@ -17,7 +17,7 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
     """Bring the schema to ``revision``; safe to run again (already-applied steps are skipped)."""
     cfg = alembic_config(db)
     with db.engine.begin() as connection:

@@ -198,3 +198,102 @@ class AuditLog(Base):
     entity_type: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(64))
     detail: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+
+
+ATTEMPT_CHANNELS = ("voice", "sms")
+
+
+class Attempt(Base):
+    """One outbound call or SMS, recorded and committed *before* Twilio is asked to place it.
+
+    It counts toward every frequency cap from ``created_at`` on, whether or not Twilio ever
+    answered (an attempt without a ``provider_sid`` is in flight or unresolved). ``connected``
+    is True once a live person answered (the contact policy's "conversation" for Reg F
+    1006.14(b)(2) and the CBA's connected-call count).
+    """
+
+    __tablename__ = "attempts"
+    __table_args__ = (
+        CheckConstraint(_in("channel", ATTEMPT_CHANNELS), name="channel"),
+        UniqueConstraint("provider_sid"),
+        Index(None, "customer_id", "created_at"),
+        Index(None, "number", "created_at"),
+        Index(None, "final", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(8))
+    purpose: Mapped[str] = mapped_column(String(32))
+    number: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(20), default="created")
+    provider_sid: Mapped[str | None] = mapped_column(String(34))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    answered_by: Mapped[str | None] = mapped_column(String(32))
+    connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    # Highest Twilio SequenceNumber applied, so a late or repeated callback never moves it back.
+    last_sequence: Mapped[int] = mapped_column(Integer, default=-1)
+    final: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ComplianceDecision(Base):
+    """Every answer of the contact policy, allowed or denied, with the rule and facts it used."""
+
+    __tablename__ = "compliance_decisions"
+    __table_args__ = (
+        CheckConstraint(_in("channel", ATTEMPT_CHANNELS), name="channel"),
+        Index(None, "account_id", "at"),
+        Index(None, "number", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    context: Mapped[str] = mapped_column(String(32))
+    profile: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(8))
+    account_id: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str] = mapped_column(String(16))
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    rule: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    next_allowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    facts: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
+
+
+class OutboxItem(Base):
+    """An effect the web app recorded for the worker to carry out (record, commit, then act).
+
+    The IVR never calls Twilio inside a webhook: it writes here (the promise confirmation SMS) and
+    the dialer's outbox job sends it, through the contact policy. ``dedupe_key`` makes a replayed
+    webhook write the same effect once.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(_in("status", ("pending", "done", "denied", "failed")), name="status"),
+        UniqueConstraint("dedupe_key"),
+        Index(None, "status", "available_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    number: Mapped[str | None] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    available_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))

@@ -10,7 +10,17 @@ from store.db import Database
 from store.migrate import current_revision, head_revision, upgrade
 from store.models import Base
 
-EXPECTED_TABLES = {"accounts", "phones", "payments", "suppressions", "audit_log", "import_batches"}
+EXPECTED_TABLES = {
+    "accounts",
+    "phones",
+    "payments",
+    "suppressions",
+    "audit_log",
+    "import_batches",
+    "attempts",
+    "compliance_decisions",
+    "outbox",
+}
 
 
 def _assert_upgrade_and_no_drift(db: Database) -> None:
