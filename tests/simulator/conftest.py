@@ -152,7 +152,8 @@ def build_ivr_app(
     @app.route("/voice/amd", methods=["POST"])
     def amd() -> Response:
         target = "/voice/voicemail" if request.form["AnsweredBy"] != "human" else "/voice/human"
-        rest_client().calls(request.form["CallSid"]).update(url=APP_BASE + target)
+        base = f"{request.scheme}://{request.host}"
+        rest_client().calls(request.form["CallSid"]).update(url=base + target)
         return Response("", status=204)
 
     @app.route("/voice/voicemail", methods=["POST"])

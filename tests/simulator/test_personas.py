@@ -1,4 +1,4 @@
-"""Callees: busy, no answer, failed, voicemail, hang-up after N prompts, key scripts, SMS outcomes."""
+"""Callees: busy, no answer, failed, voicemail, hang-up after N prompts, key scripts, SMS."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from flask import Response
 
 from simulator import Persona, PersonaError, load_personas, parse_key_script
 from simulator.personas import HangUp, Keys, Wait
@@ -69,9 +70,7 @@ def test_voicemail_listens_silently_and_hangs_up_after_its_limit(harness: Harnes
     assert harness.sim.errors == []
 
 
-def harness_twiml(body: str) -> object:
-    from flask import Response
-
+def harness_twiml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
