@@ -46,10 +46,9 @@ class CliContext:
         return self._settings
 
     def database(self) -> Database:
-        s = self.settings
-        return Database(
-            s.database.url, echo=s.database.echo, busy_timeout_ms=s.database.sqlite_busy_timeout_ms
-        )
+        from duecall.wiring import build_database
+
+        return build_database(self.settings)
 
     def require(self, command: str) -> Settings:
         """The settings, after checking that the secrets ``command`` needs are set."""
@@ -302,6 +301,24 @@ def simulator_command(
     )
 
 
+@cli.command("serve")
+@click.option("--host", default=None, help="Default: server.host (127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Default: server.port (5000).")
+@pass_ctx
+def serve(obj: CliContext, host: str | None, port: int | None) -> None:
+    """Run the web process: Twilio webhooks (use a WSGI server such as gunicorn in production)."""
+    from duecall.app import create_app
+
+    settings = obj.require("serve")
+    app = create_app(settings)
+    app.run(
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        threaded=True,
+        use_reloader=False,
+    )
+
+
 @cli.command("demo")
 @click.option("--keep-running", is_flag=True, help="Leave the services up after the demo.")
 @click.option(
@@ -316,6 +333,17 @@ def demo(obj: CliContext, keep_running: bool, database: str) -> None:
     from duecall.demo import run_demo
 
     sys.exit(run_demo(obj.settings, database, keep_running=keep_running))
+
+
+def _register_features() -> None:
+    # Each feature adds its own commands (STYLE.md rule 3: one registration per feature).
+    from duecall import cli_dialer, cli_ivr
+
+    cli_ivr.register(cli)
+    cli_dialer.register(cli)
+
+
+_register_features()
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,0 +1,49 @@
+"""``create_app(settings)``: the web process (Twilio webhooks, later the agent desk and API)."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, jsonify
+
+import webhooks.sms
+import webhooks.status
+import webhooks.voice
+from duecall.settings import Settings
+from duecall.wiring import build_database
+from store.clock import Clock, SystemClock
+from store.db import Database
+from webhooks.guard import TwilioGuard
+from webhooks.services import WebhookServices, install
+
+
+def create_app(
+    settings: Settings, *, db: Database | None = None, clock: Clock | None = None
+) -> Flask:
+    """Build the Flask app from ``settings``; tests pass their own ``db`` and ``clock``.
+
+    Needs TWILIO_AUTH_TOKEN (to check signatures) and DUECALL_SECRET_KEY (sessions); raises
+    :class:`duecall.settings.ConfigError` naming whichever is missing.
+    """
+    settings.require("TWILIO_AUTH_TOKEN", "DUECALL_SECRET_KEY", command="serve")
+    app = Flask("duecall")
+    app.config["SECRET_KEY"] = settings.secret("DUECALL_SECRET_KEY")
+    app.config["DUECALL_SETTINGS"] = settings
+    database = db or build_database(settings)
+    guard = TwilioGuard(settings.secret("TWILIO_AUTH_TOKEN"), settings.server.public_url)
+    install(
+        app,
+        WebhookServices(
+            db=database,
+            clock=clock or SystemClock(),
+            guard=guard,
+            public_url=settings.server.public_url,
+        ),
+    )
+    webhooks.voice.init_app(app)
+    webhooks.status.init_app(app)
+    webhooks.sms.init_app(app)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok")
+
+    return app
