@@ -5,8 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from simulator import Persona
-
-from .conftest import ACCOUNT_SID, APP_BASE, APP_NUMBER, CALLEE, Harness
+from tests.simulator.harness import ACCOUNT_SID, APP_BASE, APP_NUMBER, CALLEE, Harness
 
 
 def test_a_silent_callee_times_out_then_the_redirect_fetches_the_get_url_with_its_query(

@@ -7,8 +7,7 @@ from email.utils import parsedate_to_datetime
 from flask import Response, request
 
 from simulator import Persona
-
-from .conftest import APP_BASE, CALLEE, Harness
+from tests.simulator.harness import APP_BASE, CALLEE, Harness
 
 STATUS = f"{APP_BASE}/voice/status"
 ALL_EVENTS = ["initiated", "ringing", "answered", "completed"]

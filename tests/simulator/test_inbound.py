@@ -7,8 +7,7 @@ import base64
 from werkzeug.test import Client as WerkzeugClient
 
 from simulator import Persona
-
-from .conftest import ACCOUNT_SID, APP_BASE, APP_NUMBER, AUTH_TOKEN, Harness
+from tests.simulator.harness import ACCOUNT_SID, APP_BASE, APP_NUMBER, AUTH_TOKEN, Harness
 
 CALLER = "+14155550177"
 

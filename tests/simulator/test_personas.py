@@ -10,8 +10,7 @@ from flask import Response
 
 from simulator import Persona, PersonaError, load_personas, parse_key_script
 from simulator.personas import HangUp, Keys, Wait
-
-from .conftest import APP_BASE, APP_NUMBER, CALLEE, Harness
+from tests.simulator.harness import APP_BASE, APP_NUMBER, CALLEE, Harness
 
 STATUS = f"{APP_BASE}/voice/status"
 EVENTS = ["initiated", "ringing", "answered", "completed"]

@@ -18,8 +18,7 @@ from werkzeug.wrappers import Request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from simulator import Persona, WsgiTransport, create_simulator
-
-from .conftest import (
+from tests.simulator.harness import (
     ACCOUNT_SID,
     APP_BASE,
     APP_NUMBER,

@@ -7,19 +7,26 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from simulator import HttpTransport, Persona, Simulator, create_simulator
-
-from .conftest import ACCOUNT_SID, APP_NUMBER, AUTH_TOKEN, CALLEE, Recorder, build_ivr_app
+from tests.simulator.harness import (
+    ACCOUNT_SID,
+    APP_NUMBER,
+    AUTH_TOKEN,
+    CALLEE,
+    Recorder,
+    build_ivr_app,
+)
 
 pytestmark = pytest.mark.slow
 
 
-class SimulatorHttpClient(TwilioHttpClient):
+class SimulatorHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no stubs
     """The stock SDK HTTP client with https://api.twilio.com replaced by the simulator's URL."""
 
     def __init__(self, base_url: str) -> None:
@@ -120,10 +127,8 @@ def test_the_stock_sdk_sends_an_sms_and_gets_401_with_a_wrong_token(
     ]
     assert client.messages(message.sid).fetch().status == "delivered"
 
-    base = client.http_client.base_url  # type: ignore[attr-defined]
+    base = client.http_client.base_url
     intruder = Client(ACCOUNT_SID, "wrong-token", http_client=SimulatorHttpClient(base))
-    from twilio.base.exceptions import TwilioRestException
-
     with pytest.raises(TwilioRestException) as raised:
         intruder.messages.create(to=CALLEE, from_=APP_NUMBER, body="x")
     assert (raised.value.status, raised.value.code) == (401, 20003)

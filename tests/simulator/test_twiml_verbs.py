@@ -6,8 +6,7 @@ import pytest
 from flask import Response
 
 from simulator import Persona, SimCall
-
-from .conftest import APP_BASE, CALLEE, Harness
+from tests.simulator.harness import APP_BASE, CALLEE, Harness
 
 CUSTOM = "/voice/custom"
 
