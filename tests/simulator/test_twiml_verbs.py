@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from flask import Response
+from flask import Response, request
 
 from simulator import Persona, SimCall
 from tests.simulator.harness import APP_BASE, CALLEE, Harness
@@ -202,3 +202,29 @@ def test_a_redirect_loop_is_stopped(harness: Harness) -> None:
     play(harness, "<Response><Redirect>/voice/custom</Redirect></Response>")
     assert [e.kind for e in harness.sim.errors] == ["twiml"]
     assert "documents" in harness.sim.errors[0].message
+
+
+def test_say_loop_zero_repeats_until_the_callee_hangs_up(harness: Harness) -> None:
+    harness.sim.set_persona(CALLEE, Persona.voicemail())
+    call = play(harness, '<Response><Say loop="0">Please call us.</Say></Response>')
+    assert call.duration == 120
+    assert call.transcript[-2] == "[callee] hangs up after 120s"
+
+
+def test_a_rest_update_with_twiml_replaces_the_live_document(harness: Harness) -> None:
+    def redirect_inline() -> Response:
+        harness.client.calls(request.form["CallSid"]).update(
+            twiml="<Response><Say>Replaced.</Say></Response>"
+        )
+        return Response("", status=204)
+
+    harness.overrides[CUSTOM] = redirect_inline
+    harness.sim.set_persona(CALLEE, Persona(amd_seconds=1.0))
+    call = harness.call(
+        path="/voice/hold",
+        machine_detection="Enable",
+        async_amd="true",
+        async_amd_status_callback=f"{APP_BASE}{CUSTOM}",
+    )
+    assert "[app] Say(en-US): Replaced." in call.transcript
+    assert not any("Still holding" in line for line in call.transcript)
