@@ -120,12 +120,12 @@ def db_group() -> None:
 @pass_ctx
 def db_upgrade(obj: CliContext, revision: str) -> None:
     """Create or migrate the schema (SQLite by default, PostgreSQL via DUECALL_DATABASE_URL)."""
-    from store.migrate import current_revision, upgrade
+    from store.migrate import current_revisions, upgrade
 
     db = obj.database()
     try:
         upgrade(db, revision)
-        click.echo(f"database at revision {current_revision(db)}")
+        click.echo(f"database at revision {', '.join(sorted(current_revisions(db)))}")
     finally:
         db.dispose()
 

@@ -30,7 +30,10 @@ from pydantic import (
     model_validator,
 )
 
+from campaigns.config import CampaignSettings
+from dialer.config import DialerSettings
 from dialer.policy import PolicyProfile
+from ivr.config import IvrSettings
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 LANGUAGES = ("en-US", "zh-CN")
@@ -180,6 +183,9 @@ class Settings(_Section):
     languages: tuple[str, ...] = LANGUAGES
     import_: ImportSettings = Field(default=ImportSettings(), alias="import")
     policy: PolicySettings = PolicySettings()
+    ivr: IvrSettings = IvrSettings()
+    dialer: DialerSettings = DialerSettings()
+    campaigns: tuple[CampaignSettings, ...] = ()
     logging: LoggingSettings = LoggingSettings()
     secrets: Secrets = Field(default=Secrets(), exclude=True)
     source: str | None = Field(default=None, exclude=True)

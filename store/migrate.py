@@ -25,10 +25,12 @@ def upgrade(db: Database, revision: str = "heads") -> None:
         command.upgrade(cfg, revision)
 
 
-def current_revision(db: Database) -> str | None:
+def current_revisions(db: Database) -> frozenset[str]:
+    """The revisions the database is at (several while feature branches are unmerged)."""
     with db.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        return frozenset(MigrationContext.configure(connection).get_current_heads())
 
 
-def head_revision(db: Database) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+def head_revisions(db: Database) -> frozenset[str]:
+    """The newest revision of each branch of the migration scripts."""
+    return frozenset(ScriptDirectory.from_config(alembic_config(db)).get_heads())

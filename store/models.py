@@ -297,3 +297,69 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
+
+
+PROMISE_STATUSES = ("open", "kept", "partial", "broken", "cancelled")
+
+
+class Promise(Base):
+    """A promise to pay: a date and an amount, from the IVR or an agent, and how it turned out."""
+
+    __tablename__ = "promises"
+    __table_args__ = (
+        CheckConstraint(_in("status", PROMISE_STATUSES), name="status"),
+        CheckConstraint(_in("source", ("ivr", "agent")), name="source"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint("dedupe_key"),
+        Index(None, "account_id", "status"),
+        Index(None, "status", "promised_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    promised_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    source: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    call_sid: Mapped[str | None] = mapped_column(String(34))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
+    # A replayed webhook carries the same key, so the promise is stored once.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120))
+    paid_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+CALLBACK_STATUSES = ("open", "scheduled", "done", "cancelled")
+
+
+class CallbackRequest(Base):
+    """A caller who asked for (or was offered) a person: a callback or a live transfer to do.
+
+    The cardholder's own request to be called at ``preferred_at`` is the direct consent that the
+    contact policy honours inside the 7-day rule (Reg F 1006.14(b)(3)(i)).
+    """
+
+    __tablename__ = "callback_requests"
+    __table_args__ = (
+        CheckConstraint(_in("status", CALLBACK_STATUSES), name="status"),
+        UniqueConstraint("dedupe_key"),
+        Index(None, "status", "priority", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    number: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    priority: Mapped[int] = mapped_column(Integer, default=5)
+    preferred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    call_sid: Mapped[str | None] = mapped_column(String(34))
+    note: Mapped[str | None] = mapped_column(Text)
+    dedupe_key: Mapped[str | None] = mapped_column(String(120))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)

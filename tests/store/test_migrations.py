@@ -7,8 +7,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
 from store.db import Database
-from store.migrate import current_revision, head_revision, upgrade
-from store.models import Base
+from store.migrate import current_revisions, head_revisions, upgrade
+from store.schema import metadata as schema_metadata
 
 EXPECTED_TABLES = {
     "accounts",
@@ -20,22 +20,24 @@ EXPECTED_TABLES = {
     "attempts",
     "compliance_decisions",
     "outbox",
+    "promises",
+    "callback_requests",
 }
 
 
 def _assert_upgrade_and_no_drift(db: Database) -> None:
-    assert current_revision(db) is None
+    assert current_revisions(db) == frozenset()
     upgrade(db)
-    assert current_revision(db) == head_revision(db)
+    assert current_revisions(db) == head_revisions(db)
     tables = set(inspect(db.engine).get_table_names())
     assert tables >= EXPECTED_TABLES
     with db.engine.connect() as conn:
         diff = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            MigrationContext.configure(conn, opts={"compare_type": True}), schema_metadata
         )
     assert diff == [], f"models and migrations differ: {diff}"
     upgrade(db)  # running it again is a no-op
-    assert current_revision(db) == head_revision(db)
+    assert current_revisions(db) == head_revisions(db)
 
 
 def test_upgrade_builds_the_schema_on_sqlite_without_drift(tmp_path: object) -> None:
@@ -62,7 +64,7 @@ def test_drift_is_detected_when_a_model_gains_a_column(tmp_path: object) -> None
     try:
         upgrade(db)
         metadata = MetaData()
-        for table in Base.metadata.tables.values():
+        for table in schema_metadata.tables.values():
             table.to_metadata(metadata)
         Table("accounts", metadata, Column("shoe_size", Integer), extend_existing=True)
         with db.engine.connect() as conn:

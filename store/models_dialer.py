@@ -1,0 +1,3 @@
+"""Tables of the dialer: campaign runs, their contacts, Twilio's callbacks."""
+
+from __future__ import annotations
