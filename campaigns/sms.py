@@ -1,0 +1,131 @@
+"""SMS text: templates rendered per language, the opt-out notice, and segment counting.
+
+A message longer than one segment is sent as several, each billed and each able to arrive on its
+own; carriers count in GSM-7 septets when every character is in the GSM 03.38 alphabet and in
+UCS-2 (UTF-16) code units otherwise -- one Chinese character (or one curly quote) makes the whole
+message UCS-2. Single-segment limits are 160 septets / 70 units; a concatenated message carries a
+header, leaving 153 / 67 per segment (Twilio, "What is UCS-2 character encoding?").
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+# GSM 03.38 basic character set (one septet each) and its extension table (escape + char).
+GSM7_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENDED = frozenset("^{}\\[~]|€\f")
+
+Encoding = Literal["GSM-7", "UCS-2"]
+
+
+@dataclass(frozen=True)
+class Segments:
+    """How a text travels: its encoding, its length in that encoding's units, its segment count."""
+
+    encoding: Encoding
+    units: int
+    count: int
+
+
+def count_segments(text: str) -> Segments:
+    """Segments of ``text`` as carriers count them."""
+    if all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text):
+        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+        single, multi = 160, 153
+        encoding: Encoding = "GSM-7"
+    else:
+        units = len(text.encode("utf-16-le")) // 2  # characters outside the BMP take two
+        single, multi = 70, 67
+        encoding = "UCS-2"
+    count = 1 if units <= single else math.ceil(units / multi)
+    return Segments(encoding, units, count)
+
+
+class TemplateError(ValueError):
+    """Raised when a template names a field that does not exist or is malformed."""
+
+
+FIELDS = frozenset(
+    {
+        "first_name",
+        "name",
+        "business_name",
+        "callback_number",
+        "support_number",
+        "minimum_due",
+        "balance",
+        "due_date",
+        "account_last4",
+    }
+)
+
+
+def template_fields(template: str) -> set[str]:
+    """The placeholder names in ``template``; raises TemplateError when it cannot be parsed."""
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise TemplateError(f"malformed template: {exc}") from exc
+    unknown = names - FIELDS
+    if unknown or "" in names:
+        raise TemplateError(
+            f"unknown field(s) {sorted(unknown) or ['{}']}; known: {', '.join(sorted(FIELDS))}"
+        )
+    return names
+
+
+def format_money(amount: Decimal, currency: str, language: str) -> str:
+    """``$1,234.56`` in English, ``1,234.56元`` in Chinese for CNY (the way it is written)."""
+    symbols = {"USD": "$", "CNY": "¥", "EUR": "€", "GBP": "£", "HKD": "HK$", "CAD": "CA$"}
+    if language == "zh-CN" and currency == "CNY":
+        return f"{amount:,.2f}元"
+    return f"{symbols.get(currency, currency + ' ')}{amount:,.2f}"
+
+
+def format_date(day: date, language: str) -> str:
+    if language == "zh-CN":
+        return f"{day.month}月{day.day}日"
+    return f"{day:%B} {day.day}"
+
+
+def first_name(full_name: str, language: str) -> str:
+    """The name to greet: the given name in English; the full name in Chinese (surname first)."""
+    if language == "zh-CN":
+        return full_name.strip()
+    return full_name.split()[0] if full_name.split() else full_name
+
+
+def render(template: str, values: Mapping[str, str], *, opt_out_notice: str | None = None) -> str:
+    """Fill ``template`` and append the opt-out notice (Reg F 1006.6(e): every electronic message
+    tells how to opt out). Raises TemplateError for an unknown field."""
+    template_fields(template)
+    text = template.format_map(dict(values)).strip()
+    if opt_out_notice:
+        separator = "" if text.endswith(("。", "！", "？")) else " "
+        text = f"{text}{separator}{opt_out_notice}"
+    return text
+
+
+def worst_case_values(language: str) -> dict[str, str]:
+    """Long but plausible values, to check a template's segment count before it is ever sent."""
+    currency = "CNY" if language == "zh-CN" else "USD"
+    return {
+        "first_name": "Maximiliano" if language != "zh-CN" else "欧阳娜娜",
+        "name": "Maximiliano Rodriguez-Fitzgerald" if language != "zh-CN" else "欧阳娜娜",
+        "business_name": "Northwind Card Services",
+        "callback_number": "+1 800 555 0100",
+        "support_number": "+1 800 555 0100",
+        "minimum_due": format_money(Decimal("99999.99"), currency, language),
+        "balance": format_money(Decimal("999999.99"), currency, language),
+        "due_date": format_date(date(2026, 12, 31), language),
+        "account_last4": "0000",
+    }
