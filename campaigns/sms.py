@@ -101,7 +101,7 @@ def first_name(full_name: str, language: str) -> str:
     """The name to greet: the given name in English; the full name in Chinese (surname first)."""
     if language == "zh-CN":
         return full_name.strip()
-    return full_name.split()[0] if full_name.split() else full_name
+    return full_name.split(maxsplit=1)[0] if full_name.split() else full_name
 
 
 def render(template: str, values: Mapping[str, str], *, opt_out_notice: str | None = None) -> str:
