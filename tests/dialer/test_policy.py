@@ -53,7 +53,7 @@ def facts(number: str = NEW_YORK, **changes: Any) -> ContactFacts:
 
 def local(zone: str, *args: int) -> datetime:
     """A wall-clock reading in ``zone`` as an aware UTC instant (first occurrence)."""
-    return datetime(*args, tzinfo=ZoneInfo(zone)).astimezone(UTC)  # type: ignore[misc]
+    return datetime(*args, tzinfo=ZoneInfo(zone)).astimezone(UTC)  # type: ignore[arg-type,misc]
 
 
 def calls(*instants: datetime, connected: bool = False, **changes: Any) -> ContactHistory:
@@ -401,11 +401,13 @@ def test_each_suppression_kind_denies_for_good(kind: str, channel: str, rule: Ru
 
 
 def test_an_opt_out_covers_only_its_own_channel() -> None:
-    assert decide(facts(channel="sms", suppressions=frozenset({"optout-voice"})), NONE, NOON, US)
-    assert decide(facts(channel="voice", suppressions=frozenset({"optout-sms"})), NONE, NOON, US)
-    assert decide(
-        facts(channel="voice", suppressions=frozenset({"optout-sms"})), NONE, NOON, US
-    ).allowed
+    voice_out = frozenset({"optout-voice"})
+    sms_out = frozenset({"optout-sms"})
+    assert decide(facts(channel="sms", suppressions=voice_out), NONE, NOON, US).allowed
+    assert decide(facts(channel="voice", suppressions=sms_out), NONE, NOON, US).allowed
+    assert decide(facts(channel="sms", suppressions=sms_out), NONE, NOON, US).rule is (
+        Rule.OPTOUT_SMS
+    )
 
 
 @pytest.mark.parametrize(
