@@ -356,7 +356,7 @@ def decide(
             f"account {facts.account_id} is {facts.account_status!r}; only open accounts are "
             "contacted",
         )
-    # Reg F 1006.14(h) / FDCPA 1692c(c): a cease-communication request stops all contact; a
+    # Reg F 1006.6(c)(1) / FDCPA 1692c(c): a cease-communication request stops all contact; a
     # dispute stops collection until verified (1692g(b)); DNC and opt-outs as recorded.
     for kind, rule in (("cease", Rule.CEASE), ("dispute", Rule.DISPUTE), ("dnc", Rule.DNC)):
         if kind in facts.suppressions:
