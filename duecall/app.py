@@ -40,7 +40,12 @@ def create_app(
     )
     webhooks.voice.init_app(app)
     webhooks.status.init_app(app)
-    webhooks.sms.init_app(app)
+    webhooks.sms.init_app(
+        app,
+        webhooks.sms.SmsWebhookConfig(
+            settings.sms, settings.business.name, settings.business.support_number
+        ),
+    )
 
     @app.get("/healthz")
     def healthz() -> Response:

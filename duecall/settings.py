@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from campaigns.config import CampaignSettings
+from campaigns.config import CampaignSettings, SmsSettings
 from dialer.config import DialerSettings
 from dialer.policy import PolicyProfile
 from ivr.config import IvrSettings
@@ -186,6 +186,7 @@ class Settings(_Section):
     ivr: IvrSettings = IvrSettings()
     dialer: DialerSettings = DialerSettings()
     campaigns: tuple[CampaignSettings, ...] = ()
+    sms: SmsSettings = SmsSettings()
     logging: LoggingSettings = LoggingSettings()
     secrets: Secrets = Field(default=Secrets(), exclude=True)
     source: str | None = Field(default=None, exclude=True)

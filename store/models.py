@@ -363,3 +363,30 @@ class CallbackRequest(Base):
     note: Mapped[str | None] = mapped_column(Text)
     dedupe_key: Mapped[str | None] = mapped_column(String(120))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class InboundMessage(Base):
+    """An SMS a cardholder sent us, card numbers redacted before it is stored.
+
+    Keyword messages (STOP, START, HELP, TD ...) are kept too, marked with their ``kind``, so the
+    record shows when and how consent was revoked or given back; the rest wait in the agents'
+    inbox (``duecall sms inbox``) until someone handles them.
+    """
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ("optout", "optin", "help", "message")), name="kind"),
+        UniqueConstraint("message_sid"),
+        Index(None, "kind", "handled_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(34))
+    number: Mapped[str] = mapped_column(String(16), index=True)
+    to_number: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.account_id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    handled_by: Mapped[str | None] = mapped_column(String(64))

@@ -29,7 +29,12 @@ def install(app: Flask, services: WebhookServices) -> None:
     app.extensions[EXTENSION] = services
 
 
+def services_of(app: Flask) -> WebhookServices:
+    """The services installed on ``app`` (for registering routes at start-up)."""
+    found: WebhookServices = app.extensions[EXTENSION]
+    return found
+
+
 def services() -> WebhookServices:
     """The services of the app handling the current request."""
-    found: WebhookServices = current_app.extensions[EXTENSION]
-    return found
+    return services_of(current_app)

@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "outbox",
     "promises",
     "callback_requests",
+    "inbound_messages",
 }
 
 
