@@ -241,6 +241,9 @@ class Attempt(Base):
     # Highest Twilio SequenceNumber applied, so a late or repeated callback never moves it back.
     last_sequence: Mapped[int] = mapped_column(Integer, default=-1)
     final: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The campaign contact this attempt dials (store.models_dialer.Contact); None for the
+    # IVR's confirmation SMS and other attempts made outside a campaign run.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
 
 
 class ComplianceDecision(Base):

@@ -23,6 +23,7 @@ EXPECTED_TABLES = {
     "promises",
     "callback_requests",
     "inbound_messages",
+    *("campaign_runs", "contacts", "callback_events", "campaign_controls", "pacing_budgets"),
 }
 
 
