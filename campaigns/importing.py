@@ -140,7 +140,7 @@ def _text(row: _Row, column: str, *, required: bool = True, max_len: int = 200) 
         if required:
             row.reject(column, "required")
         return None
-    if any("\udc80" <= ch <= "\udcff" for ch in value):
+    if not value.isascii() and any("\udc80" <= ch <= "\udcff" for ch in value):
         row.reject(column, "not valid UTF-8")
         return None
     if len(value) > max_len:
