@@ -1,9 +1,238 @@
-"""The dialer's commands on the `duecall` CLI."""
+"""The dialer's commands on the `duecall` CLI: `dialer` and `campaign list|run|pause|resume`."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import sys
+import threading
+from datetime import timedelta
+from types import FrameType
+from typing import TYPE_CHECKING
+
 import click
+from rich.console import Console
+from rich.table import Table
+
+from duecall.cli import EXIT_CONFIG, CliContext, pass_ctx
+from duecall.settings import Settings
+
+if TYPE_CHECKING:
+    from dialer.worker import DialerWorker
 
 
 def register(cli: click.Group) -> None:
     """Add the dialer's commands to `cli`."""
+    cli.add_command(dialer_command)
+    cli.add_command(campaign_group)
+
+
+def _campaign(settings: Settings, name: str) -> None:
+    if name not in {c.name for c in settings.campaigns}:
+        known = ", ".join(c.name for c in settings.campaigns) or "none configured"
+        click.echo(f"error: no campaign named {name!r} (known: {known})", err=True)
+        sys.exit(EXIT_CONFIG)
+
+
+def build_worker(obj: CliContext, settings: Settings, worker_id: str | None = None) -> DialerWorker:
+    """The worker from the settings (needs the Twilio secrets: it places calls)."""
+    from dialer.messages import Sender
+    from dialer.worker import DialerWorker
+    from duecall.wiring import build_database, build_telephony
+
+    return DialerWorker(
+        build_database(settings),
+        build_telephony(settings),
+        obj.clock,
+        settings=settings.dialer,
+        campaigns=settings.campaigns,
+        profile=settings.policy.built,
+        sender=Sender(
+            business_name=settings.business.name,
+            callback_number=settings.business.callback_number,
+            support_number=settings.business.support_number,
+            opt_out_notice=settings.sms.opt_out_notice,
+        ),
+        worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
+    )
+
+
+@click.command("dialer")
+@click.option("--worker-id", default=None, help="Name in claims and logs (default host:pid).")
+@pass_ctx
+def dialer_command(obj: CliContext, worker_id: str | None) -> None:
+    """Run the dialer worker: launches, dispatch, reconciliation, outbox. SIGTERM stops it."""
+    settings = obj.require("dialer")
+    worker = build_worker(obj, settings, worker_id)
+    done = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        click.echo(f"{signal.Signals(signum).name}: stopping after the call in progress", err=True)
+        done.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker.start()
+    try:
+        while not done.wait(1.0):
+            pass
+    finally:
+        worker.stop()
+        worker.db.dispose()
+
+
+@click.group("campaign")
+def campaign_group() -> None:
+    """Campaigns: list them, launch one now, pause and resume dispatch."""
+
+
+@campaign_group.command("list")
+@pass_ctx
+def campaign_list(obj: CliContext) -> None:
+    """Each campaign with its channel, schedule, next launch (in its zone) and state."""
+    from dialer import control
+
+    settings = obj.settings
+    db = obj.database()
+    try:
+        with db.session(readonly=True) as session:
+            paused = control.pauses(session)
+    finally:
+        db.dispose()
+    now = obj.clock.now()
+    table = Table(show_header=True, header_style="bold")
+    for column in ("campaign", "channel", "schedule", "next launch", "state"):
+        table.add_column(column)
+    for campaign in settings.campaigns:
+        upcoming = campaign.next_launch(now) if campaign.active else None
+        if "*" in paused:
+            state = f"paused (all: {paused['*']})"
+        elif campaign.name in paused:
+            state = f"paused ({paused[campaign.name]})"
+        else:
+            state = "active" if campaign.active else "inactive"
+        table.add_row(
+            campaign.name,
+            campaign.channel,
+            f"{campaign.schedule.cron} {campaign.schedule.timezone}",
+            upcoming.astimezone(campaign.schedule.zone()).strftime("%Y-%m-%d %H:%M %Z")
+            if upcoming
+            else "-",
+            state,
+        )
+    if not settings.campaigns:
+        click.echo("no campaigns configured")
+        return
+    Console(width=200, highlight=False).print(table)
+
+
+@campaign_group.command("run")
+@click.argument("name")
+@click.option("--now", "now_", is_flag=True, help="Launch a run at once (its own slot).")
+@pass_ctx
+def campaign_run(obj: CliContext, name: str, now_: bool) -> None:
+    """Launch NAME: with --now a run of its own; without, its latest scheduled slot if missed."""
+    from dialer.launch import LaunchResult, latest_fire_time, launch, manual_slot_key, slot_key
+    from duecall.wiring import build_database
+
+    settings = obj.settings
+    _campaign(settings, name)
+    campaign = next(c for c in settings.campaigns if c.name == name)
+    if not campaign.active:
+        click.echo(f"error: campaign {name} is inactive (active: false)", err=True)
+        sys.exit(EXIT_CONFIG)
+    db = build_database(settings)
+    actor = f"cli:{os.environ.get('USER', 'unknown')}"
+    try:
+        result: LaunchResult
+        now = obj.clock.now()
+        if now_:
+            result = launch(
+                db,
+                campaign,
+                slot_at=now,
+                key=manual_slot_key(now),
+                trigger="manual",
+                clock=obj.clock,
+                actor=actor,
+                chunk=settings.dialer.snapshot_chunk,
+            )
+        else:
+            fire = latest_fire_time(
+                campaign, now, timedelta(seconds=settings.dialer.launch_grace_seconds)
+            )
+            if fire is None:
+                click.echo(f"{name}: no scheduled slot within the grace period; use --now")
+                sys.exit(EXIT_CONFIG)
+            result = launch(
+                db,
+                campaign,
+                slot_at=fire,
+                key=slot_key(fire, campaign.schedule.zone()),
+                trigger="schedule",
+                clock=obj.clock,
+                actor=actor,
+                chunk=settings.dialer.snapshot_chunk,
+            )
+    finally:
+        db.dispose()
+    if result.created or result.resumed:
+        click.echo(f"{name}: run {result.run_id} launched with {result.contacts} contacts")
+    else:
+        click.echo(f"{name}: that slot was already launched (run {result.run_id})")
+
+
+def _pause_targets(settings: Settings, name: str | None, all_: bool) -> list[str]:
+    if all_ == (name is not None):
+        click.echo("error: give a campaign NAME or --all", err=True)
+        sys.exit(EXIT_CONFIG)
+    if all_:
+        return ["*", *(c.name for c in settings.campaigns)]
+    assert name is not None
+    _campaign(settings, name)
+    return [name]
+
+
+@campaign_group.command("pause")
+@click.argument("name", required=False)
+@click.option("--all", "all_", is_flag=True, help="Every campaign.")
+@click.option("--reason", default="paused by an operator", show_default=True)
+@pass_ctx
+def campaign_pause(obj: CliContext, name: str | None, all_: bool, reason: str) -> None:
+    """Stop dispatch of NAME (or --all) at once; running workers read it before every call."""
+    from dialer import control
+
+    targets = _pause_targets(obj.settings, name, all_)
+    db = obj.database()
+    actor = f"cli:{os.environ.get('USER', 'unknown')}"
+    try:
+        with db.session() as session:
+            for target in targets:
+                control.pause(session, target, reason=reason, actor=actor, now=obj.clock.now())
+    finally:
+        db.dispose()
+    click.echo(f"paused: {'all campaigns' if all_ else name}")
+
+
+@campaign_group.command("resume")
+@click.argument("name", required=False)
+@click.option("--all", "all_", is_flag=True, help="Every campaign (automatic pauses included).")
+@pass_ctx
+def campaign_resume(obj: CliContext, name: str | None, all_: bool) -> None:
+    """Restart dispatch of NAME (or --all), clearing automatic pauses and their streaks."""
+    from dialer import control
+
+    targets = _pause_targets(obj.settings, name, all_)
+    db = obj.database()
+    actor = f"cli:{os.environ.get('USER', 'unknown')}"
+    try:
+        with db.session() as session:
+            for target in targets:
+                control.resume(session, target, actor=actor, now=obj.clock.now())
+            still = control.paused_reason(session, name) if name else None
+    finally:
+        db.dispose()
+    click.echo(f"resumed: {'all campaigns' if all_ else name}")
+    if still:
+        click.echo(f"note: still paused by {still}")

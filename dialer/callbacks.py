@@ -1,0 +1,359 @@
+"""Twilio's status callbacks as an idempotent state machine over the attempt row.
+
+Twilio repeats callbacks and delivers them out of order; the IVR may also answer a call the
+dialer never stored the SID of (it died between the REST request and the commit). So:
+
+- every callback is stored as received (masked) in ``callback_events``, with a dedupe key --
+  the SID and Twilio's ``SequenceNumber``, or for events without one (AMD verdicts, the
+  reconciler's lookups, SMS statuses) the SID and the status -- and a repeat changes nothing;
+- a call's status only moves forward, by rank (created < queued/initiated < ringing <
+  in-progress < a final status) and by sequence (``last_sequence``); a final status never
+  changes; a late event may still fill a time left empty (``answered_at``), never a status;
+- Twilio reports the ``answered`` event as ``CallStatus=in-progress``;
+- ``?attempt=<id>`` on every callback URL links a CallSid the worker never stored;
+- when the attempt becomes final its outcome is recorded (only if the IVR recorded none) and its
+  contact is settled by the retry policy (:mod:`dialer.outcomes`).
+
+Nothing here knows Flask: webhooks/status.py parses the form and calls these functions; the
+reconciler feeds them what it learns from Twilio's REST API.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from campaigns.config import CampaignSettings
+from dialer import control
+from dialer.outcomes import MACHINE_VERDICTS, default_outcome, settle
+from store.models import Attempt
+from store.models_dialer import CallbackEvent, Contact
+from store.privacy import mask_mapping
+
+log = logging.getLogger(__name__)
+
+CALL_FINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+CALL_RANK: dict[str, int] = {
+    "created": 0,
+    "unknown": 0,
+    "queued": 1,
+    "initiated": 1,
+    "ringing": 2,
+    "in-progress": 3,
+    **dict.fromkeys(CALL_FINAL, 4),
+}
+SMS_FINAL = frozenset({"delivered", "undelivered", "failed", "canceled", "read"})
+SMS_RANK: dict[str, int] = {
+    "created": 0,
+    "unknown": 0,
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    **dict.fromkeys(SMS_FINAL, 4),
+}
+
+
+@dataclass(frozen=True)
+class Settling:
+    """What settling a final attempt needs: the campaigns by name and the transient delay."""
+
+    campaigns: Mapping[str, CampaignSettings]
+    transient_retry: timedelta = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """One call status callback, parsed (``CallStatus``, ``SequenceNumber``, ...)."""
+
+    call_sid: str
+    status: str
+    attempt_id: int | None = None
+    sequence: int | None = None
+    duration: int | None = None
+    answered_by: str | None = None
+    error_code: int | None = None
+    raw: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AmdEvent:
+    """An asynchronous answering-machine-detection verdict (``AnsweredBy``)."""
+
+    call_sid: str
+    answered_by: str
+    attempt_id: int | None = None
+    raw: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SmsEvent:
+    """One SMS status callback (``MessageStatus``, ``ErrorCode``)."""
+
+    message_sid: str
+    status: str
+    attempt_id: int | None = None
+    error_code: int | None = None
+    raw: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The state machine's verdict on one event: ``applied``, ``duplicate``, ``stale``,
+    ``unlinked`` (no attempt known for it) or ``mismatch`` (the attempt has another SID)."""
+
+    effect: str
+    attempt_id: int | None = None
+    final: bool = False
+
+
+def apply_call_event(
+    session: Session,
+    event: CallEvent,
+    *,
+    now: datetime,
+    settling: Settling,
+    source: str = "call-status",
+) -> Applied:
+    """Apply one call status event; the caller's boundary commits."""
+    key = (
+        f"{event.call_sid}:seq:{event.sequence}"
+        if event.sequence is not None
+        else f"{event.call_sid}:{source}:{event.status}"
+    )
+    attempt, effect = _link(session, event.attempt_id, event.call_sid, "voice")
+    stored = _store_event(
+        session,
+        kind=source,
+        key=key,
+        sid=event.call_sid,
+        attempt=attempt,
+        status=event.status,
+        sequence=event.sequence,
+        raw=event.raw,
+        now=now,
+    )
+    if stored is None:
+        return Applied("duplicate", attempt.id if attempt else None)
+    if attempt is None or effect != "linked":
+        stored.effect = effect
+        return Applied(effect, attempt.id if attempt else None)
+
+    if source == "call-status":
+        _callbacks_arrive(session, attempt, now)
+    stale = attempt.final or (
+        event.sequence is not None and event.sequence <= attempt.last_sequence
+    )
+    if event.sequence is not None:
+        attempt.last_sequence = max(attempt.last_sequence, event.sequence)
+    if event.answered_by and attempt.answered_by is None:
+        attempt.answered_by = event.answered_by
+    if event.status == "in-progress" and attempt.answered_at is None:
+        attempt.answered_at = now
+    if stale or CALL_RANK.get(event.status, -1) <= CALL_RANK.get(attempt.status, 0):
+        stored.effect = "stale"
+        return Applied("stale", attempt.id, attempt.final)
+
+    attempt.status = event.status
+    if event.status == "in-progress":
+        # Answered: a person until AMD says otherwise (conservative for the conversation caps).
+        attempt.connected = attempt.answered_by not in MACHINE_VERDICTS
+    stored.effect = "applied"
+    if event.status in CALL_FINAL:
+        attempt.final = True
+        attempt.ended_at = now
+        attempt.duration_seconds = event.duration
+        if event.error_code is not None:
+            attempt.error_code = event.error_code
+        attempt.connected = event.status == "completed" and (
+            attempt.answered_by not in MACHINE_VERDICTS
+        )
+        if attempt.outcome is None:
+            attempt.outcome = default_outcome(attempt)
+        settle(
+            session,
+            attempt,
+            settling.campaigns,
+            now=now,
+            transient_retry=settling.transient_retry,
+        )
+    return Applied("applied", attempt.id, attempt.final)
+
+
+def apply_amd_event(session: Session, event: AmdEvent, *, now: datetime) -> Applied:
+    """Record an AMD verdict (first verdict wins; once the call is final it is kept, unused)."""
+    attempt, effect = _link(session, event.attempt_id, event.call_sid, "voice")
+    stored = _store_event(
+        session,
+        kind="amd",
+        key=f"{event.call_sid}:amd",
+        sid=event.call_sid,
+        attempt=attempt,
+        status=event.answered_by,
+        sequence=None,
+        raw=event.raw,
+        now=now,
+    )
+    if stored is None:
+        return Applied("duplicate", attempt.id if attempt else None)
+    if attempt is None or effect != "linked":
+        stored.effect = effect
+        return Applied(effect, attempt.id if attempt else None)
+    if attempt.final or attempt.answered_by is not None:
+        stored.effect = "stale"
+        return Applied("stale", attempt.id, attempt.final)
+    attempt.answered_by = event.answered_by
+    if CALL_RANK.get(attempt.status, 0) >= CALL_RANK["in-progress"]:
+        attempt.connected = event.answered_by not in MACHINE_VERDICTS
+    stored.effect = "applied"
+    return Applied("applied", attempt.id)
+
+
+def apply_sms_event(
+    session: Session,
+    event: SmsEvent,
+    *,
+    now: datetime,
+    settling: Settling,
+    source: str = "sms-status",
+) -> Applied:
+    """Apply one SMS status event (delivery details belong to the SMS feature; this keeps the
+    attempt's status moving forward only and closes it on a final status)."""
+    attempt, effect = _link(session, event.attempt_id, event.message_sid, "sms")
+    stored = _store_event(
+        session,
+        kind=source,
+        key=f"{event.message_sid}:{source}:{event.status}",
+        sid=event.message_sid,
+        attempt=attempt,
+        status=event.status,
+        sequence=None,
+        raw=event.raw,
+        now=now,
+    )
+    if stored is None:
+        return Applied("duplicate", attempt.id if attempt else None)
+    if attempt is None or effect != "linked":
+        stored.effect = effect
+        return Applied(effect, attempt.id if attempt else None)
+    if attempt.final or SMS_RANK.get(event.status, -1) <= SMS_RANK.get(attempt.status, 0):
+        stored.effect = "stale"
+        return Applied("stale", attempt.id, attempt.final)
+    attempt.status = event.status
+    stored.effect = "applied"
+    if event.status in SMS_FINAL:
+        attempt.final = True
+        attempt.ended_at = now
+        if event.error_code is not None:
+            attempt.error_code = event.error_code
+        if attempt.outcome is None:
+            attempt.outcome = default_outcome(attempt)
+        settle(
+            session, attempt, settling.campaigns, now=now, transient_retry=settling.transient_retry
+        )
+    return Applied("applied", attempt.id, attempt.final)
+
+
+def close_unplaced(
+    session: Session,
+    attempt: Attempt,
+    *,
+    now: datetime,
+    settling: Settling,
+    status: str = "failed",
+    outcome: str,
+    error_code: int | None = None,
+) -> None:
+    """Close an attempt Twilio never placed (or that the dialer gave up on) and settle it."""
+    if attempt.final:
+        return
+    attempt.status = status
+    attempt.final = True
+    attempt.ended_at = now
+    attempt.error_code = error_code
+    if attempt.outcome is None:
+        attempt.outcome = outcome
+    settle(session, attempt, settling.campaigns, now=now, transient_retry=settling.transient_retry)
+
+
+def _link(
+    session: Session, attempt_id: int | None, sid: str, channel: str
+) -> tuple[Attempt | None, str]:
+    """The attempt an event is about: by ``?attempt=`` (linking the SID if the dialer never
+    stored it), else by SID. Returns (attempt, "linked" | "unlinked" | "mismatch")."""
+    attempt: Attempt | None = None
+    if attempt_id is not None:
+        attempt = session.get(Attempt, attempt_id, with_for_update=True)
+    if attempt is None:
+        attempt = session.scalars(
+            select(Attempt).where(Attempt.provider_sid == sid).with_for_update()
+        ).first()
+        if attempt is None:
+            log.warning(
+                "callback for unknown %s (attempt %s): stored, not applied", sid, attempt_id
+            )
+            return None, "unlinked"
+    if attempt.channel != channel:
+        return attempt, "mismatch"
+    if attempt.provider_sid is None:
+        taken = session.scalar(select(Attempt.id).where(Attempt.provider_sid == sid))
+        if taken is not None:
+            return attempt, "mismatch"
+        attempt.provider_sid = sid
+        log.info("attempt %s: linked %s from its first callback", attempt.id, sid)
+    elif attempt.provider_sid != sid:
+        log.error("attempt %s has %s; a callback names %s", attempt.id, attempt.provider_sid, sid)
+        return attempt, "mismatch"
+    return attempt, "linked"
+
+
+def _store_event(
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    sid: str,
+    attempt: Attempt | None,
+    status: str | None,
+    sequence: int | None,
+    raw: Mapping[str, str],
+    now: datetime,
+) -> CallbackEvent | None:
+    """Store the event; None when its dedupe key was stored before (a repeat)."""
+    if session.scalar(select(CallbackEvent.id).where(CallbackEvent.dedupe_key == key)):
+        return None
+    row = CallbackEvent(
+        kind=kind,
+        dedupe_key=key[:120],
+        provider_sid=sid,
+        attempt_id=attempt.id if attempt else None,
+        status=status,
+        sequence=sequence,
+        received_at=now,
+        effect="received",
+        payload=mask_mapping(raw),
+    )
+    try:
+        # A savepoint: a concurrent twin (two web workers) loses here without aborting the
+        # request's transaction.
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def _callbacks_arrive(session: Session, attempt: Attempt, now: datetime) -> None:
+    """Twilio's callbacks reach us: the missing-callback streak of the campaign starts again."""
+    if attempt.contact_id is None:
+        return
+    campaign = session.scalar(select(Contact.campaign).where(Contact.id == attempt.contact_id))
+    if campaign is not None:
+        control.reset(session, campaign, "missing_callback_streak", now)

@@ -1,0 +1,596 @@
+"""The dispatch tick: claim due contacts, check them again, record, commit, then dial.
+
+For each contact, in this order (DESIGN.md "Data flow"; STYLE.md rules 7 and 9):
+
+1. **claim** -- due pending contacts of the campaigns' live runs, in one short transaction: a
+   ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
+   instead) then a conditional ``UPDATE ... WHERE state = 'pending'`` stamping a claim token.
+   Slots are shared between campaigns by priority (:class:`dialer.pacing.WeightedShare`).
+2. **pace** -- reserve a slot of the shared calls (or SMS) per second budget and wait for it.
+3. **check and record** -- in one transaction: the campaign is not paused; the account is still
+   eligible (open, not paid down, no new open promise); calls in flight are under the maximum;
+   the contact policy allows it *now* (its decision stored); then the attempt row is written and
+   the transaction **commits**. A call whose record could still roll back is never placed.
+4. **dial** through the Telephony port (every URL carries ``?attempt=<id>``), then **store the
+   SID** in a second transaction. A failure is classified: Twilio said no for good (the number
+   is closed), said not now (retried later), refused our credentials (every campaign paused), or
+   left the outcome unknown -- then the attempt stays open without a SID, counts toward every
+   cap, and the contact is not dialed again until the reconciler has resolved it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from campaigns.config import CampaignSettings
+from campaigns.segments import still_eligible
+from campaigns.suppressions import add_suppression
+from dialer import control
+from dialer.callbacks import CALL_RANK, SMS_RANK, Settling, close_unplaced
+from dialer.compliance import check_contact
+from dialer.config import DialerSettings
+from dialer.errors import (
+    ConfigurationError,
+    OptOutError,
+    PermanentError,
+    TransientError,
+    UnclassifiedError,
+)
+from dialer.messages import Sender, reminder_text
+from dialer.outcomes import BAD_NUMBER, NOT_PLACED, OPTED_OUT
+from dialer.pacing import (
+    SMS_BUDGET,
+    VOICE_BUDGET,
+    WeightedShare,
+    budget_row,
+    calls_in_flight,
+    quotas,
+    reserve_slot,
+)
+from dialer.policy import Decision, PolicyProfile, Rule
+from dialer.sqlutil import rowcount
+from dialer.telephony import OutboundCall, OutboundSms, Telephony, mask_phone
+from dialer.windows import validity_period
+from store.clock import Clock
+from store.db import Database
+from store.models import Account, Attempt
+from store.models_dialer import ALL_CAMPAIGNS, CampaignRun, Contact
+
+log = logging.getLogger(__name__)
+
+Channel = Literal["voice", "sms"]
+
+#: Denials a clock lifts: the contact is simply tried again when the policy says it may be.
+TIME_RULES = frozenset(
+    {
+        Rule.WINDOW,
+        Rule.WINDOW_MARGIN,
+        Rule.HOLIDAY,
+        Rule.CAP_7_IN_7,
+        Rule.AFTER_CONVERSATION_7D,
+        Rule.CN_CONNECTED_PER_DAY,
+        Rule.CN_ATTEMPTS_PER_NUMBER_PER_DAY,
+    }
+)
+#: Twilio's "this is not a number we can call" codes, whose streak pauses a campaign.
+INVALID_NUMBER_CODES = frozenset({21211, 21214, 21217, 13224})
+LIVE_RUNS = ("snapshotting", "active")
+
+#: Waits ``seconds``; returns False when the worker is stopping (the tick then gives its claims
+#: back). The worker passes an Event's ``wait``; tests pass one that moves a FixedClock.
+Wait = Callable[[float], bool]
+
+
+@dataclass
+class TickReport:
+    """What one tick did, for the log and the tests."""
+
+    claimed: int = 0
+    placed: int = 0
+    released: int = 0
+    closed: int = 0
+    deferred: int = 0
+    unknown: int = 0
+    failed: int = 0
+    by_campaign: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    attempt_id: int
+    contact_id: int
+    campaign: str
+    channel: Channel
+    to: str
+    body: str | None = None
+    validity: int | None = None
+
+
+class Dispatcher:
+    """Places the calls and SMS of the configured campaigns, paced, one tick at a time."""
+
+    def __init__(
+        self,
+        db: Database,
+        telephony: Telephony,
+        clock: Clock,
+        *,
+        settings: DialerSettings,
+        campaigns: Sequence[CampaignSettings],
+        profile: PolicyProfile,
+        sender: Sender,
+        worker_id: str,
+        wait: Wait,
+    ) -> None:
+        self.db = db
+        self.telephony = telephony
+        self.clock = clock
+        self.settings = settings
+        self.campaigns: Mapping[str, CampaignSettings] = {c.name: c for c in campaigns}
+        self.profile = profile
+        self.sender = sender
+        self.worker_id = worker_id
+        self.wait = wait
+        self.settling = Settling(
+            self.campaigns, timedelta(seconds=settings.transient_retry_seconds)
+        )
+        self._share = WeightedShare()
+        self._halted = False
+
+    # --- the tick -----------------------------------------------------------------------------
+
+    def tick(self) -> TickReport:
+        """Claim and dial what is due now, within this tick's share of the budgets."""
+        report = TickReport()
+        self._halted = False
+        now = self.clock.now()
+        with self.db.session(readonly=True) as session:
+            paused = control.pauses(session)
+            if ALL_CAMPAIGNS in paused:
+                return report
+            runs = session.execute(
+                select(CampaignRun.campaign, CampaignRun.id).where(
+                    CampaignRun.status.in_(LIVE_RUNS)
+                )
+            ).all()
+            in_flight = calls_in_flight(session, now)
+        run_ids: dict[str, list[int]] = {}
+        for name, run_id in runs:
+            campaign = self.campaigns.get(name)
+            if campaign is not None and campaign.active and name not in paused:
+                run_ids.setdefault(name, []).append(run_id)
+        if not run_ids:
+            return report
+        weights = {name: self.campaigns[name].priority for name in run_ids}
+        tick = self.settings.tick_seconds
+        budgets: list[tuple[Channel, int]] = [
+            (
+                "voice",
+                min(
+                    self.settings.max_concurrent_calls - in_flight,
+                    math.ceil(self.settings.calls_per_second * tick),
+                ),
+            ),
+            ("sms", math.ceil(self.settings.sms_per_second * tick)),
+        ]
+        for channel, slots in budgets:
+            if slots <= 0 or self._halted:
+                continue
+            claimed = self._claim_by_share(channel, slots, weights, run_ids, now)
+            report.claimed += len(claimed)
+            for index, (contact_id, token, campaign_name) in enumerate(claimed):
+                if self._halted:
+                    for rest_id, rest_token, _ in claimed[index:]:
+                        self._release(rest_id, rest_token)
+                        report.released += 1
+                    break
+                result = self._dial_one(contact_id, token, channel)
+                setattr(report, result, getattr(report, result) + 1)
+                if result == "placed":
+                    count = report.by_campaign.get(campaign_name, 0)
+                    report.by_campaign[campaign_name] = count + 1
+        if report.claimed:
+            log.info(
+                "dispatch: claimed %d placed %d deferred %d closed %d released %d unknown %d",
+                report.claimed,
+                report.placed,
+                report.deferred,
+                report.closed,
+                report.released,
+                report.unknown,
+            )
+        return report
+
+    def _claim_by_share(
+        self,
+        channel: Channel,
+        slots: int,
+        weights: Mapping[str, int],
+        run_ids: Mapping[str, list[int]],
+        now: datetime,
+    ) -> list[tuple[int, str, str]]:
+        order = self._share.allocate(slots, weights)
+        want = quotas(order)
+        claimed: dict[str, list[tuple[int, str]]] = {}
+        for name, quota in want.items():
+            claimed[name] = self.claim(run_ids[name], channel, quota, now)
+        # A campaign with fewer due contacts than its share leaves slots to the others,
+        # highest priority first.
+        left = slots - sum(len(c) for c in claimed.values())
+        for name in sorted(weights, key=lambda n: -weights[n]):
+            if left <= 0:
+                break
+            extra = self.claim(run_ids[name], channel, left, now)
+            claimed.setdefault(name, []).extend(extra)
+            left -= len(extra)
+        # Interleave in the share's order so a slow tick still honours the proportions.
+        result: list[tuple[int, str, str]] = []
+        queues = {name: list(items) for name, items in claimed.items()}
+        for name in [*order, *sorted(queues)]:
+            if queues.get(name):
+                contact_id, token = queues[name].pop(0)
+                result.append((contact_id, token, name))
+        for name, items in queues.items():
+            result.extend((contact_id, token, name) for contact_id, token in items)
+        return result
+
+    def claim(
+        self, run_ids: Sequence[int], channel: Channel, limit: int, now: datetime
+    ) -> list[tuple[int, str]]:
+        """Claim up to ``limit`` due pending contacts of ``run_ids``; returns (id, token) pairs.
+
+        ``FOR UPDATE SKIP LOCKED`` lets PostgreSQL workers claim side by side; the conditional
+        UPDATE makes the claim safe on any engine.
+        """
+        if limit <= 0:
+            return []
+        token = uuid.uuid4().hex
+        with self.db.session() as session:
+            ids = session.scalars(
+                select(Contact.id)
+                .where(
+                    Contact.run_id.in_(run_ids),
+                    Contact.state == "pending",
+                    Contact.next_attempt_at <= now,
+                    Contact.channel == channel,
+                )
+                .order_by(Contact.next_attempt_at, Contact.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not ids:
+                return []
+            won = rowcount(
+                session.execute(
+                    update(Contact)
+                    .where(Contact.id.in_(ids), Contact.state == "pending")
+                    .values(
+                        state="dialing",
+                        claimed_by=self.worker_id,
+                        claimed_at=now,
+                        claim_token=token,
+                        updated_at=now,
+                    )
+                )
+            )
+            if won == 0:
+                return []
+            mine = session.scalars(
+                select(Contact.id).where(Contact.claim_token == token).order_by(Contact.id)
+            ).all()
+        return [(contact_id, token) for contact_id in mine]
+
+    # --- one contact --------------------------------------------------------------------------
+
+    def _dial_one(self, contact_id: int, token: str, channel: Channel) -> str:
+        budget, rate = (
+            (VOICE_BUDGET, self.settings.calls_per_second)
+            if channel == "voice"
+            else (SMS_BUDGET, self.settings.sms_per_second)
+        )
+        with self.db.session() as session:
+            slot = reserve_slot(
+                session,
+                budget,
+                rate=rate,
+                now=self.clock.now(),
+                horizon=timedelta(seconds=self.settings.tick_seconds),
+            )
+        if slot is None or not self._wait_until(slot):
+            self._release(contact_id, token)
+            return "released"
+        try:
+            prepared = self._prepare(contact_id, token, channel)
+        except Exception:
+            # A poison contact (bad data, a bug) is pushed forward, never crash-looped on.
+            log.exception("contact %s: could not be prepared; retried later", contact_id)
+            self._release(
+                contact_id, token, delay=timedelta(seconds=self.settings.transient_retry_seconds)
+            )
+            return "failed"
+        if isinstance(prepared, str):
+            return prepared
+        return self._place(prepared)
+
+    def _wait_until(self, slot: datetime) -> bool:
+        delay = (slot - self.clock.now()).total_seconds()
+        return delay <= 0 or self.wait(delay)
+
+    def _prepare(self, contact_id: int, token: str, channel: Channel) -> _Prepared | str:
+        """Step 3: check and record, in one transaction that commits before any dial."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            contact = session.get(Contact, contact_id, with_for_update=True)
+            if contact is None or contact.state != "dialing" or contact.claim_token != token:
+                return "released"
+            campaign = self.campaigns.get(contact.campaign)
+            if campaign is None:
+                return _close(contact, "campaign_removed", now)
+            if not campaign.active or control.paused_reason(session, campaign.name):
+                _unclaim(contact, now)
+                return "released"
+            account = session.get(Account, contact.account_id)
+            if account is None:
+                return _close(contact, "account_missing", now)
+            why = still_eligible(session, campaign.segment, account, today=now.date())
+            if why is not None:
+                log.info("contact %s: no longer eligible (%s), not dialed", contact.id, why)
+                return _close(contact, f"ineligible_{why}", now)
+            if channel == "voice":
+                # The budget row's lock serialises this count between PostgreSQL workers.
+                budget_row(session, VOICE_BUDGET, now)
+                if calls_in_flight(session, now) >= self.settings.max_concurrent_calls:
+                    _unclaim(contact, now)
+                    return "released"
+            decision, decision_row = check_contact(
+                session,
+                account,
+                contact.number,
+                channel,
+                now=now,
+                profile=self.profile,
+                context=f"campaign:{campaign.name}",
+            )
+            if not decision.allowed:
+                return self._denied(session, contact, campaign, decision, now)
+            control.reset(session, campaign.name, "denial_streak", now)
+            body: str | None = None
+            validity: int | None = None
+            if channel == "sms":
+                template = campaign.sms_template.get(account.language)
+                if template is None:
+                    return _close(contact, "no_sms_template", now)
+                body = reminder_text(session, account, template, self.sender)
+                validity = validity_period(contact.number, account.timezone, now, self.profile)
+            attempt = Attempt(
+                account_id=account.account_id,
+                customer_id=account.customer_id,
+                channel=channel,
+                purpose="reminder" if channel == campaign.first_channel else "sms_fallback",
+                number=contact.number,
+                status="created",
+                created_at=now,
+                contact_id=contact.id,
+                last_sequence=-1,
+                connected=False,
+                final=False,
+            )
+            session.add(attempt)
+            session.flush()
+            decision_row.attempt_id = attempt.id
+            contact.state = "waiting"
+            contact.current_attempt_id = attempt.id
+            contact.attempts_made += 1
+            contact.updated_at = now
+            prepared = _Prepared(
+                attempt_id=attempt.id,
+                contact_id=contact.id,
+                campaign=campaign.name,
+                channel=channel,
+                to=contact.number,
+                body=body,
+                validity=validity,
+            )
+        return prepared
+
+    def _denied(
+        self,
+        session: Session,
+        contact: Contact,
+        campaign: CampaignSettings,
+        decision: Decision,
+        now: datetime,
+    ) -> str:
+        if decision.rule not in TIME_RULES:
+            control.bump(
+                session,
+                campaign.name,
+                "denial_streak",
+                threshold=self.settings.autopause.denials_in_a_row,
+                reason=f"the contact policy keeps denying contacts (last: {decision.rule})",
+                now=now,
+            )
+        if decision.next_allowed_at is not None:
+            contact.state = "pending"
+            contact.next_attempt_at = decision.next_allowed_at
+            contact.claimed_by = contact.claim_token = None
+            contact.updated_at = now
+            return "deferred"
+        return _close(contact, f"denied_{decision.rule}", now)
+
+    def _place(self, prepared: _Prepared) -> str:
+        """Step 4: the REST request, then its result stored in a second transaction."""
+        try:
+            if prepared.channel == "voice":
+                info_sid, info_status = _call(self.telephony, prepared)
+            else:
+                info_sid, info_status = _sms(self.telephony, prepared)
+        except OptOutError as exc:
+            self._record_failure(prepared, OPTED_OUT, exc.code, opted_out=True)
+            return "closed"
+        except ConfigurationError as exc:
+            self._record_failure(prepared, NOT_PLACED, exc.code)
+            self._halted = True
+            with self.db.session() as session:
+                control.pause(
+                    session,
+                    ALL_CAMPAIGNS,
+                    reason=(
+                        f"Twilio refused duecall's credentials ({exc.code or exc.status}): "
+                        "check TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN, then "
+                        "`duecall campaign resume --all`"
+                    ),
+                    actor="auto-pause",
+                    now=self.clock.now(),
+                )
+            return "failed"
+        except UnclassifiedError as exc:
+            self._record_failure(prepared, "rejected", exc.code)
+            return "failed"
+        except PermanentError as exc:
+            self._record_failure(prepared, BAD_NUMBER, exc.code)
+            return "closed"
+        except TransientError as exc:
+            if exc.outcome_unknown:
+                self._record_unknown(prepared)
+                return "unknown"
+            self._record_failure(prepared, NOT_PLACED, exc.code)
+            return "failed"
+        except ValueError as exc:
+            # Refused before anything was sent (a malformed number in the store).
+            log.error("attempt %s: not sent: %s", prepared.attempt_id, exc)
+            self._record_failure(prepared, BAD_NUMBER, None)
+            return "closed"
+        except Exception:
+            # Anything else may have happened after Twilio acted: never guess, reconcile.
+            log.exception("attempt %s: placing failed unexpectedly", prepared.attempt_id)
+            self._record_unknown(prepared)
+            return "unknown"
+        now = self.clock.now()
+        with self.db.session() as session:
+            attempt = session.get(Attempt, prepared.attempt_id, with_for_update=True)
+            if attempt is None:  # pragma: no cover - rows are never deleted
+                return "placed"
+            if attempt.provider_sid is None:
+                attempt.provider_sid = info_sid
+            elif attempt.provider_sid != info_sid:
+                log.error(
+                    "attempt %s: Twilio answered %s but a callback linked %s",
+                    attempt.id,
+                    info_sid,
+                    attempt.provider_sid,
+                )
+            attempt.placed_at = now
+            rank = CALL_RANK if prepared.channel == "voice" else SMS_RANK
+            if not attempt.final and rank.get(info_status, -1) > rank.get(attempt.status, 0):
+                attempt.status = info_status
+            control.reset(session, prepared.campaign, "invalid_number_streak", now)
+        log.info(
+            "attempt %s: %s to %s placed (%s)",
+            prepared.attempt_id,
+            prepared.channel,
+            mask_phone(prepared.to),
+            info_sid,
+        )
+        return "placed"
+
+    def _record_unknown(self, prepared: _Prepared) -> None:
+        with self.db.session() as session:
+            attempt = session.get(Attempt, prepared.attempt_id, with_for_update=True)
+            if attempt is not None and not attempt.final and attempt.provider_sid is None:
+                attempt.status = "unknown"
+        log.warning(
+            "attempt %s: outcome unknown; the reconciler resolves it before any redial",
+            prepared.attempt_id,
+        )
+
+    def _record_failure(
+        self, prepared: _Prepared, outcome: str, code: int | None, *, opted_out: bool = False
+    ) -> None:
+        now = self.clock.now()
+        with self.db.session() as session:
+            attempt = session.get(Attempt, prepared.attempt_id, with_for_update=True)
+            if attempt is None:  # pragma: no cover
+                return
+            if opted_out:
+                add_suppression(
+                    session,
+                    kind=f"optout-{prepared.channel}",
+                    number=prepared.to,
+                    reason=f"Twilio {code}: the recipient has opted out",
+                    actor="dialer",
+                    source="twilio",
+                    now=now,
+                )
+            close_unplaced(
+                session,
+                attempt,
+                now=now,
+                settling=self.settling,
+                outcome=outcome,
+                error_code=code,
+            )
+            if outcome == BAD_NUMBER and code in INVALID_NUMBER_CODES:
+                control.bump(
+                    session,
+                    prepared.campaign,
+                    "invalid_number_streak",
+                    threshold=self.settings.autopause.invalid_numbers_in_a_row,
+                    reason=f"Twilio rejects the numbers as invalid (last: {code})",
+                    now=now,
+                )
+        log.warning(
+            "attempt %s: not placed (%s, Twilio %s)", prepared.attempt_id, outcome, code or "-"
+        )
+
+    def _release(self, contact_id: int, token: str, delay: timedelta | None = None) -> None:
+        """Give a claimed contact back untouched (or pushed ``delay`` forward)."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            contact = session.get(Contact, contact_id, with_for_update=True)
+            if contact is not None and contact.state == "dialing" and contact.claim_token == token:
+                _unclaim(contact, now)
+                if delay is not None:
+                    contact.next_attempt_at = now + delay
+
+
+def _call(telephony: Telephony, prepared: _Prepared) -> tuple[str, str]:
+    info = telephony.place_call(OutboundCall(to=prepared.to, attempt_id=prepared.attempt_id))
+    return info.sid, info.status
+
+
+def _sms(telephony: Telephony, prepared: _Prepared) -> tuple[str, str]:
+    assert prepared.body is not None
+    info = telephony.send_sms(
+        OutboundSms(
+            to=prepared.to,
+            body=prepared.body,
+            attempt_id=prepared.attempt_id,
+            validity_period=prepared.validity,
+        )
+    )
+    return info.sid, info.status
+
+
+def _unclaim(contact: Contact, now: datetime) -> None:
+    contact.state = "pending"
+    contact.claimed_by = contact.claim_token = None
+    contact.claimed_at = None
+    contact.updated_at = now
+
+
+def _close(contact: Contact, reason: str, now: datetime) -> str:
+    contact.state = "done"
+    contact.closed_reason = reason[:40]
+    contact.claimed_by = contact.claim_token = None
+    contact.updated_at = now
+    return "closed"

@@ -1,0 +1,45 @@
+"""The reminder SMS of a campaign, rendered for one account."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from campaigns.accounts import outstanding
+from campaigns.sms import first_name, format_date, format_money, render
+from store.models import Account
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who the messages come from and the opt-out notice per language (Reg F 1006.6(e))."""
+
+    business_name: str
+    callback_number: str
+    support_number: str
+    opt_out_notice: Mapping[str, str] = field(
+        default_factory=lambda: {"en-US": "Reply STOP to opt out.", "zh-CN": "回复TD退订"}
+    )
+
+
+def reminder_text(session: Session, account: Account, template: str, sender: Sender) -> str:
+    """``template`` filled with ``account``'s data, the opt-out notice appended."""
+    language = account.language
+    owed = outstanding(session, account.account_id)
+    values = {
+        "first_name": first_name(account.name, language),
+        "name": account.name,
+        "business_name": sender.business_name,
+        "callback_number": sender.callback_number,
+        "support_number": sender.support_number,
+        "minimum_due": format_money(account.minimum_due, account.currency, language),
+        "balance": format_money(
+            owed if owed is not None else account.balance, account.currency, language
+        ),
+        "due_date": format_date(account.due_date, language),
+        "account_last4": account.account_id[-4:],
+    }
+    notice = sender.opt_out_notice.get(language) or sender.opt_out_notice.get("en-US")
+    return render(template, values, opt_out_notice=notice)

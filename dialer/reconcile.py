@@ -1,0 +1,263 @@
+"""The reconciler: close what the callbacks did not, release what dead workers left claimed.
+
+An attempt with no final status ``reconcile_after_minutes`` after it was recorded is looked up at
+Twilio: by its SID, or -- when the worker died (or the REST request timed out) before the SID was
+stored -- by listing the calls to its number that started since the attempt was recorded. What
+Twilio says goes through the same state machine as a callback (:mod:`dialer.callbacks`), so the
+contact is settled by the same retry policy. Until then the contact stays ``waiting`` and is
+never redialed: an unresolved attempt may be a call that rang.
+
+A call that ended without a single status callback reaching duecall counts toward the campaign's
+missing-callback streak: many in a row mean Twilio's callbacks are refused (403 on a wrong public
+URL or auth token) or lost, and the campaign pauses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from dialer import control
+from dialer.callbacks import (
+    CALL_FINAL,
+    CallEvent,
+    Settling,
+    SmsEvent,
+    apply_call_event,
+    apply_sms_event,
+    close_unplaced,
+)
+from dialer.config import DialerSettings
+from dialer.errors import PermanentError, TelephonyError
+from dialer.outcomes import NOT_PLACED
+from dialer.sqlutil import rowcount
+from dialer.telephony import CallInfo, Telephony
+from store.clock import Clock
+from store.db import Database
+from store.models import Attempt
+from store.models_dialer import CallbackEvent, Contact
+
+log = logging.getLogger(__name__)
+
+# Calls may start a little before the attempt row's clock says (clock skew between hosts).
+START_SLACK = timedelta(minutes=1)
+BATCH = 200
+SMS_DONE_AT_RECONCILE = frozenset({"sent"})
+
+
+@dataclass
+class ReconcileReport:
+    released: int = 0
+    closed: int = 0
+    linked: int = 0
+    still_open: int = 0
+    errors: int = 0
+
+
+class Reconciler:
+    """Resolves stale attempts and stale claims; one ``run()`` per scheduler firing."""
+
+    def __init__(
+        self,
+        db: Database,
+        telephony: Telephony,
+        clock: Clock,
+        *,
+        settings: DialerSettings,
+        settling: Settling,
+    ) -> None:
+        self.db = db
+        self.telephony = telephony
+        self.clock = clock
+        self.settings = settings
+        self.settling = settling
+
+    def run(self) -> ReconcileReport:
+        report = ReconcileReport()
+        now = self.clock.now()
+        with self.db.session() as session:
+            report.released = rowcount(
+                session.execute(
+                    update(Contact)
+                    .where(
+                        Contact.state == "dialing",
+                        Contact.claimed_at
+                        < now - timedelta(seconds=self.settings.claim_timeout_seconds),
+                    )
+                    .values(state="pending", claimed_by=None, claim_token=None, updated_at=now)
+                )
+            )
+        if report.released:
+            log.warning("reconcile: released %d contacts claimed by dead workers", report.released)
+        cutoff = now - timedelta(minutes=self.settings.reconcile_after_minutes)
+        with self.db.session(readonly=True) as session:
+            stale = session.scalars(
+                select(Attempt.id)
+                .where(Attempt.final.is_(False), Attempt.created_at < cutoff)
+                .order_by(Attempt.created_at)
+                .limit(BATCH)
+            ).all()
+        for attempt_id in stale:
+            try:
+                self.resolve(attempt_id, report)
+            except TelephonyError as exc:
+                report.errors += 1
+                log.warning("reconcile: attempt %s not resolved now: %s", attempt_id, exc.message)
+            except Exception:
+                report.errors += 1
+                log.exception("reconcile: attempt %s failed; tried again next run", attempt_id)
+        return report
+
+    def resolve(self, attempt_id: int, report: ReconcileReport) -> None:
+        """Look one attempt up at Twilio and close it if Twilio knows its end."""
+        with self.db.session(readonly=True) as session:
+            attempt = session.get(Attempt, attempt_id)
+            if attempt is None or attempt.final:
+                return
+            channel, sid, number, created_at = (
+                attempt.channel,
+                attempt.provider_sid,
+                attempt.number,
+                attempt.created_at,
+            )
+            others = set(
+                session.scalars(
+                    select(Attempt.provider_sid).where(
+                        Attempt.number == number,
+                        Attempt.created_at >= created_at - START_SLACK,
+                        Attempt.provider_sid.is_not(None),
+                        Attempt.id != attempt_id,
+                    )
+                ).all()
+            )
+        if channel == "sms":
+            self._resolve_sms(attempt_id, sid, report)
+            return
+        info: CallInfo | None
+        if sid is not None:
+            try:
+                info = self.telephony.fetch_call(sid)
+            except PermanentError:
+                info = None  # Twilio has no such call (404): close it below as unknown.
+        else:
+            calls = self.telephony.list_calls(
+                to=number, started_after=created_at - START_SLACK, started_before=self.clock.now()
+            )
+            candidates = sorted(
+                (c for c in calls if c.sid not in others and c.start_time is not None),
+                key=lambda c: c.start_time or created_at,
+            )
+            info = candidates[0] if candidates else None
+            if info is not None:
+                report.linked += 1
+                log.warning(
+                    "reconcile: attempt %s linked to %s found by number", attempt_id, info.sid
+                )
+        now = self.clock.now()
+        with self.db.session() as session:
+            attempt = session.get(Attempt, attempt_id, with_for_update=True)
+            if attempt is None or attempt.final:
+                return
+            if info is None:
+                # Twilio has no call for it: the request never reached Twilio (or was refused).
+                close_unplaced(
+                    session, attempt, now=now, settling=self.settling, outcome=NOT_PLACED
+                )
+                report.closed += 1
+                log.warning("reconcile: attempt %s was never placed; closed", attempt_id)
+                return
+            if info.status not in CALL_FINAL:
+                if attempt.provider_sid is None:
+                    attempt.provider_sid = info.sid
+                report.still_open += 1
+                return
+            heard = session.scalar(
+                select(func.count())
+                .select_from(CallbackEvent)
+                .where(CallbackEvent.attempt_id == attempt_id, CallbackEvent.kind == "call-status")
+            )
+            apply_call_event(
+                session,
+                CallEvent(
+                    call_sid=info.sid,
+                    status=info.status,
+                    attempt_id=attempt_id,
+                    duration=info.duration,
+                    answered_by=info.answered_by,
+                    raw={"Status": info.status, "Sid": info.sid, "Source": "reconciler"},
+                ),
+                now=now,
+                settling=self.settling,
+                source="reconciler",
+            )
+            report.closed += 1
+            if not heard and attempt.contact_id is not None:
+                campaign = session.scalar(
+                    select(Contact.campaign).where(Contact.id == attempt.contact_id)
+                )
+                if campaign is not None:
+                    control.bump(
+                        session,
+                        campaign,
+                        "missing_callback_streak",
+                        threshold=self.settings.autopause.missing_callbacks_in_a_row,
+                        reason=(
+                            "Twilio's status callbacks are not reaching duecall (calls closed "
+                            "only by the reconciler): check DUECALL_PUBLIC_URL and the auth "
+                            "token the web app checks signatures with (403s)"
+                        ),
+                        now=now,
+                    )
+
+    def _resolve_sms(self, attempt_id: int, sid: str | None, report: ReconcileReport) -> None:
+        status: str | None = None
+        code: int | None = None
+        if sid is not None:
+            try:
+                message = self.telephony.fetch_message(sid)
+                status, code = message.status, message.error_code
+            except PermanentError:
+                status = None
+        now = self.clock.now()
+        with self.db.session() as session:
+            attempt = session.get(Attempt, attempt_id, with_for_update=True)
+            if attempt is None or attempt.final:
+                return
+            if status is None:
+                # No SID (or Twilio does not know it): whether it went out cannot be told, and
+                # a duplicate reminder is worse than a missing one -- closed, not resent.
+                close_unplaced(
+                    session,
+                    attempt,
+                    now=now,
+                    settling=self.settling,
+                    status="unknown",
+                    outcome="unresolved",
+                )
+                report.closed += 1
+                return
+            if status in SMS_DONE_AT_RECONCILE:
+                # Carriers do not always report delivery; "sent" this late is as final as it gets.
+                close_unplaced(
+                    session, attempt, now=now, settling=self.settling, status=status, outcome=status
+                )
+                report.closed += 1
+                return
+            applied = apply_sms_event(
+                session,
+                SmsEvent(
+                    message_sid=sid or "",
+                    status=status,
+                    attempt_id=attempt_id,
+                    error_code=code,
+                    raw={"MessageStatus": status, "Source": "reconciler"},
+                ),
+                now=now,
+                settling=self.settling,
+                source="reconciler",
+            )
+            report.closed += int(applied.final)
+            report.still_open += int(not applied.final)

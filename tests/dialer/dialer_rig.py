@@ -1,0 +1,306 @@
+"""A campaign rig for the dialer's tests: accounts in a real store, the app (create_app) and the
+simulator wired together, the Twilio adapter reaching the simulator over a real socket.
+
+The IVR's two routes an answered reminder call fetches (``/twilio/voice/outbound`` and
+``/twilio/voice/amd``) are stood in for by a hold-then-hang-up document and an AMD recorder, so
+what these tests pin is the dialer's job (attempts, statuses, retries, caps, pacing, SMS
+fallback) whatever the IVR says on the call. Everything else -- the status callbacks above all --
+goes to the real app.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import Flask, Response, request
+from sqlalchemy import select
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from dialer.callbacks import AmdEvent, apply_amd_event
+from dialer.messages import Sender
+from dialer.twilio_adapter import TwilioAdapter
+from dialer.worker import DialerWorker
+from duecall.app import create_app
+from duecall.settings import Settings
+from simulator import Persona, Simulator, WsgiTransport, create_simulator
+from store.clock import FixedClock
+from store.db import Database
+from store.models import Account, Attempt, Phone
+from store.models_dialer import Contact
+
+ACCOUNT_SID = "AC" + "7" * 32
+AUTH_TOKEN = "dialer-test-token"
+PUBLIC_URL = "https://duecall.example.test"
+CALLER_ID = "+18005550199"
+
+
+def settings_for(
+    campaigns: Iterable[dict[str, Any]], dialer: dict[str, Any] | None = None
+) -> Settings:
+    """Settings with these campaigns, the test secrets and fast pacing unless overridden."""
+    return Settings.model_validate(
+        {
+            "server": {"public_url": PUBLIC_URL},
+            "twilio": {"caller_id": CALLER_ID},
+            "campaigns": list(campaigns),
+            "dialer": {
+                "calls_per_second": 5,
+                "sms_per_second": 5,
+                "tick_seconds": 1,
+                **(dialer or {}),
+            },
+            "secrets": {
+                "twilio_account_sid": ACCOUNT_SID,
+                "twilio_auth_token": AUTH_TOKEN,
+                "secret_key": "s" * 32,
+            },
+        }
+    )
+
+
+def voice_campaign(**overrides: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "name": "voice-mid",
+        "channel": "voice",
+        "segment": {"dpd_min": 30, "dpd_max": 89, "languages": ["en-US", "zh-CN"]},
+        "schedule": {"cron": "0 9 * * *", "timezone": "America/New_York"},
+        "retry": {
+            "busy": {"delay_minutes": 30, "max": 2},
+            "no_answer": {"delay_minutes": 60, "max": 1},
+            "failed": {"delay_minutes": 60, "max": 1},
+            "machine": {"delay_minutes": 120, "max": 1},
+        },
+        "max_attempts": 3,
+        "priority": 5,
+    }
+    base.update(overrides)
+    return base
+
+
+def add_account(
+    db: Database,
+    clock: FixedClock,
+    account_id: str,
+    number: str,
+    *,
+    dpd: int = 45,
+    balance: str = "500.00",
+    language: str = "en-US",
+    timezone: str | None = "America/New_York",
+    customer_id: str | None = None,
+    status: str = "open",
+    sms_consent: bool = True,
+) -> None:
+    """An account and its primary phone with consent, the way an import leaves them."""
+    now = clock.now()
+    with db.session() as s:
+        s.add(
+            Account(
+                account_id=account_id,
+                customer_id=customer_id or account_id,
+                name="Jane Doe" if language == "en-US" else "王小明",
+                language=language,
+                timezone=timezone,
+                currency="USD",
+                balance=Decimal(balance),
+                minimum_due=Decimal("35.00"),
+                due_date=date(2026, 10, 1),
+                days_past_due=dpd,
+                card_last4="4242",
+                birth_date=date(1980, 1, 2),
+                status=status,
+                balance_as_of=date(2026, 11, 20),
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        s.flush()
+        s.add(
+            Phone(
+                account_id=account_id,
+                kind="primary",
+                number=number,
+                voice_consent=True,
+                voice_consent_source="cardholder_agreement",
+                voice_consent_at=now,
+                sms_consent=sms_consent,
+                sms_consent_source="cardholder_agreement" if sms_consent else None,
+                sms_consent_at=now if sms_consent else None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+
+class ClockWait:
+    """The worker's wait, on the test's FixedClock: waiting moves the clock, never sleeps."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        self.clock = clock
+        self.waited: list[float] = []
+
+    def __call__(self, seconds: float) -> bool:
+        self.waited.append(seconds)
+        self.clock.advance(timedelta(seconds=seconds))
+        return True
+
+
+@dataclass
+class Router:
+    """The WSGI app the simulator's webhooks reach: the IVR stand-in, else the real app."""
+
+    app: Flask
+    db: Database
+    clock: FixedClock
+    block_status: bool = False
+    hits: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        stand_in = Flask("ivr_stand_in")
+
+        @stand_in.post("/twilio/voice/outbound")
+        def outbound() -> Response:
+            # A short neutral hold; AMD (async) reports during it.
+            twiml = (
+                '<?xml version="1.0" encoding="UTF-8"?><Response><Pause length="12"/></Response>'
+            )
+            return Response(twiml, mimetype="text/xml")
+
+        @stand_in.post("/twilio/voice/amd")
+        def amd() -> Response:
+            with self.db.session() as session:
+                apply_amd_event(
+                    session,
+                    AmdEvent(
+                        call_sid=request.form["CallSid"],
+                        answered_by=request.form["AnsweredBy"],
+                        attempt_id=int(request.args["attempt"]),
+                    ),
+                    now=self.clock.now(),
+                )
+            return Response(status=204)
+
+        self.stand_in = stand_in
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        path = environ.get("PATH_INFO", "")
+        self.hits.append(path)
+        if path in ("/twilio/voice/outbound", "/twilio/voice/amd"):
+            return self.stand_in(environ, start_response)
+        if self.block_status and path.endswith("/status"):
+            start_response("403 FORBIDDEN", [("Content-Type", "text/plain")])
+            return [b"forbidden"]
+        return self.app(environ, start_response)
+
+
+@dataclass
+class Rig:
+    db: Database
+    clock: FixedClock
+    settings: Settings
+    sim: Simulator
+    router: Router
+    adapter: TwilioAdapter
+    worker: DialerWorker
+    wait: ClockWait
+
+    def tick_until_idle(self, max_ticks: int = 50) -> int:
+        """Dispatch ticks until one claims nothing, playing the calls after each; returns
+        how many contacts were claimed in all."""
+        total = 0
+        for _ in range(max_ticks):
+            report = self.worker.dispatcher.tick()
+            self.sim.run_until_idle()
+            total += report.claimed
+            if report.claimed == 0:
+                return total
+        raise AssertionError("dispatch never went idle")
+
+    def attempts(self) -> list[Attempt]:
+        with self.db.session(readonly=True) as s:
+            rows = list(s.scalars(select(Attempt).order_by(Attempt.id)))
+            s.expunge_all()
+        return rows
+
+    def contacts(self) -> dict[str, Contact]:
+        with self.db.session(readonly=True) as s:
+            rows = {c.account_id: c for c in s.scalars(select(Contact).order_by(Contact.id))}
+            s.expunge_all()
+        return rows
+
+    def sim_errors(self) -> list[str]:
+        """The simulator's errors, except its note that it does not simulate ValidityPeriod
+        (it accepts the message and delivers it; the parameter itself is checked by the
+        contract tests)."""
+        return [
+            f"{e.kind}: {e.message}"
+            for e in self.sim.errors
+            if "'ValidityPeriod' is not simulated" not in e.message
+        ]
+
+
+def _serve(app: Any) -> tuple[BaseWSGIServer, str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
+
+
+def build_rig(
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    personas: dict[str, Persona] | None = None,
+    *,
+    auth_token: str = AUTH_TOKEN,
+) -> Iterator[Rig]:
+    """Yield a rig; stops the simulator's socket afterwards."""
+    app = create_app(settings, db=db, clock=clock)
+    router = Router(app, db, clock)
+    sim = create_simulator(
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+        personas=personas or {},
+        transport=WsgiTransport(router),
+        start_time=clock.now(),
+    )
+    server, url = _serve(sim.wsgi_app)
+    adapter = TwilioAdapter(
+        ACCOUNT_SID,
+        auth_token,
+        public_url=PUBLIC_URL,
+        caller_id=CALLER_ID,
+        api_url=url,
+        ring_timeout=20,
+    )
+    wait = ClockWait(clock)
+    worker = DialerWorker(
+        db,
+        adapter,
+        clock,
+        settings=settings.dialer,
+        campaigns=settings.campaigns,
+        profile=settings.policy.built,
+        sender=Sender(
+            business_name=settings.business.name,
+            callback_number=settings.business.callback_number,
+            support_number=settings.business.support_number,
+            opt_out_notice=settings.sms.opt_out_notice,
+        ),
+        worker_id="test-worker",
+        wait=wait,
+    )
+    try:
+        yield Rig(db, clock, settings, sim, router, adapter, worker, wait)
+    finally:
+        server.shutdown()
+
+
+def local(at: datetime, zone: str = "America/New_York") -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return at.astimezone(ZoneInfo(zone))
