@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "callback_requests",
     "inbound_messages",
     *("campaign_runs", "contacts", "callback_events", "campaign_controls", "pacing_budgets"),
+    *("ivr_sessions", "ivr_verification_failures", "ivr_verification_locks", "fraud_reports"),
 }
 
 

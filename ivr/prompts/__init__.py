@@ -1,0 +1,1 @@
+"""Prompt catalogues, one YAML file per language (loaded by :mod:`ivr.catalogue`)."""
