@@ -190,11 +190,12 @@ class Router:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         self.hits.append(path)
-        if path in ("/twilio/voice/outbound", "/twilio/voice/amd"):
-            return self.stand_in(environ, start_response)
-        if self.block_status and path.endswith("/status"):
+        if self.block_status and (path.endswith("/status") or path == "/twilio/voice/amd"):
+            # As a wrong DUECALL_PUBLIC_URL would: every callback fails its signature check.
             start_response("403 FORBIDDEN", [("Content-Type", "text/plain")])
             return [b"forbidden"]
+        if path in ("/twilio/voice/outbound", "/twilio/voice/amd"):
+            return self.stand_in(environ, start_response)
         return self.app(environ, start_response)
 
 
