@@ -8,7 +8,8 @@ import webhooks.sms
 import webhooks.status
 import webhooks.voice
 from duecall.settings import Settings
-from duecall.wiring import build_database
+from duecall.wiring import build_database, build_telephony
+from ivr.machine import Business, Flow
 from store.clock import Clock, SystemClock
 from store.db import Database
 from webhooks.guard import TwilioGuard
@@ -38,7 +39,21 @@ def create_app(
             public_url=settings.server.public_url,
         ),
     )
-    webhooks.voice.init_app(app)
+    webhooks.voice.init_app(
+        app,
+        Flow.build(
+            settings.ivr,
+            Business(
+                name=settings.business.name,
+                agent_name=settings.business.agent_name,
+                callback_number=settings.business.callback_number,
+            ),
+            settings.languages,
+            settings.server.public_url,
+        ),
+        # Built on the first AMD verdict, not here: serving the hotline needs no account SID.
+        telephony=lambda: build_telephony(settings),
+    )
     webhooks.status.init_app(app)
     webhooks.sms.init_app(
         app,

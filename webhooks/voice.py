@@ -1,12 +1,261 @@
-"""The IVR's routes: ``/twilio/voice``, ``/twilio/voice/outbound``, ``/twilio/voice/amd``."""
+"""The IVR's routes: ``/twilio/voice``, ``/twilio/voice/outbound``, ``/twilio/voice/amd``.
+
+Each view verifies Twilio's signature (the guard), parses the request into a typed object, calls
+one method of :class:`ivr.service.IvrService`, lets the boundary commit, and answers with the
+TwiML it returned. GET and POST are both accepted: a Gather action or Redirect may be configured
+with either, and Twilio signs a GET over the URL with its query string.
+
+A request that loses a race for its call's session (the version check, or two first requests)
+is run again on a fresh read, where it is recognised as a replay. The AMD view redirects the live
+call through the REST API only after its transaction committed, with the adapter's timeout:
+async AMD works that way, and the redirect is one quick request.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+import functools
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from flask import Blueprint, Flask, Response, current_app, request
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from dialer.telephony import Telephony
+from ivr.machine import Direction, Flow
+from ivr.service import AmdRequest, IvrService, RequestKind, VoiceRequest
+from webhooks.guard import Kind
+from webhooks.services import EXTENSION as SERVICES_EXTENSION
+from webhooks.services import WebhookServices, services
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("twilio_voice", __name__)
 
+EXTENSION = "duecall.ivr"
+ATTEMPTS = 3
 
-def init_app(app: Flask) -> None:
-    """Register the voice routes; the services must already be installed."""
+_CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
+_KEYS = re.compile(r"^[0-9*#]{0,64}$")
+_NUMBER = re.compile(r"^[0-9]{1,9}$")
+_VERDICT = re.compile(r"^[a-z_]{1,32}$")
+
+T = TypeVar("T")
+
+
+@dataclass
+class VoiceWiring:
+    """The IVR service and, for the AMD redirect, a way to build the carrier port lazily."""
+
+    service: IvrService
+    telephony_factory: Callable[[], Telephony] | None = None
+    _telephony: Telephony | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def telephony(self) -> Telephony:
+        """The carrier port, built on first use (never at import or app creation)."""
+        with self._lock:
+            if self._telephony is None:
+                if self.telephony_factory is None:
+                    raise RuntimeError("no telephony configured for the AMD redirect")
+                self._telephony = self.telephony_factory()
+            return self._telephony
+
+
+def init_app(app: Flask, flow: Flow, *, telephony: Callable[[], Telephony] | None = None) -> None:
+    """Register the voice routes and install the IVR's fault answer on the Twilio guard.
+
+    The webhook services must already be installed. ``telephony`` builds the carrier port used
+    to redirect a reminder call when its AMD verdict arrives.
+    """
+    wiring = VoiceWiring(IvrService(flow), telephony)
+    app.extensions[EXTENSION] = wiring
+    hooks: WebhookServices = app.extensions[SERVICES_EXTENSION]
+    # The guard's documented hook: what a voice caller hears when a view fails.
+    hooks.guard.voice_fault = _voice_fault
     app.register_blueprint(bp)
+
+
+def _wiring() -> VoiceWiring:
+    found: VoiceWiring = current_app.extensions[EXTENSION]
+    return found
+
+
+def _twilio(kind: Kind) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The app's guard around a view (looked up per request: the guard belongs to the app)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            return services().guard.webhook(kind)(view)(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def _xml(twiml: str) -> Response:
+    return Response(twiml, status=200, mimetype="application/xml")
+
+
+def _transact(work: Callable[[Session], T]) -> T:
+    """Run ``work`` in one transaction; on a lost race run it again on a fresh read."""
+    db = services().db
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with db.session() as session:
+                return work(session)
+        except (StaleDataError, IntegrityError) as exc:
+            if attempt == ATTEMPTS:
+                raise
+            log.info("ivr: %s, retrying (%s of %s)", type(exc).__name__, attempt, ATTEMPTS)
+    raise AssertionError("unreachable")
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+
+def _small_int(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if _NUMBER.fullmatch(value) else None
+
+
+def _call_sid() -> str | None:
+    value = request.values.get("CallSid", "")
+    return value if _CALL_SID.fullmatch(value) else None
+
+
+def parse_voice(direction: Direction) -> VoiceRequest | None:
+    """The voice request as a typed object; None without a usable CallSid."""
+    call_sid = _call_sid()
+    if call_sid is None:
+        return None
+    values = request.values
+    step = _small_int("step")
+    kind: RequestKind
+    if step is None:
+        kind = "start"
+    elif "Digits" in values:
+        kind = "input"
+    elif "miss" in request.args:
+        kind = "miss"
+    elif "hold" in request.args:
+        kind = "hold"
+    else:
+        kind = "show"
+    digits = values.get("Digits", "")
+    if not _KEYS.fullmatch(digits):
+        digits = "*"  # junk from a forged or broken request: an invalid choice, nothing more
+    finished = values.get("FinishedOnKey", "")
+    caller = values.get("From") if direction == "inbound" else values.get("To")
+    return VoiceRequest(
+        call_sid=call_sid,
+        direction=direction,
+        kind=kind,
+        caller=(caller or None) and caller[:20],
+        attempt_id=_small_int("attempt"),
+        step=step,
+        digits=digits,
+        finished_on_key=finished if finished in ("#", "*") else "",
+        params={key: values.get(key, "") for key in values},
+    )
+
+
+def parse_amd() -> AmdRequest | None:
+    call_sid = _call_sid()
+    if call_sid is None:
+        return None
+    verdict = request.values.get("AnsweredBy", "")
+    return AmdRequest(
+        call_sid=call_sid,
+        attempt_id=_small_int("attempt"),
+        answered_by=verdict if _VERDICT.fullmatch(verdict) else "unknown",
+        caller=request.values.get("To") or None,
+        params={key: request.values.get(key, "") for key in request.values},
+    )
+
+
+# --- views ---------------------------------------------------------------------------------------
+
+
+def _voice(direction: Direction) -> Response:
+    parsed = parse_voice(direction)
+    wiring = _wiring()
+    if parsed is None:
+        log.warning("ivr: %s request without a valid CallSid", direction)
+        return _xml(wiring.service.fault_twiml(wiring.service.flow.languages, speak=False))
+    now = services().clock.now()
+    return _xml(_transact(lambda session: wiring.service.handle(session, parsed, now)))
+
+
+@bp.route("/twilio/voice", methods=["GET", "POST"])
+@_twilio("voice")
+def inbound() -> Response:
+    """The hotline (the number's Voice URL) and every step of its calls."""
+    return _voice("inbound")
+
+
+@bp.route("/twilio/voice/outbound", methods=["GET", "POST"])
+@_twilio("voice")
+def outbound() -> Response:
+    """An answered reminder call (``?attempt=<id>``) and every step of it."""
+    return _voice("outbound")
+
+
+@bp.route("/twilio/voice/amd", methods=["GET", "POST"])
+@_twilio("callback")
+def amd() -> Response:
+    """Twilio's asynchronous AMD verdict: record it, then redirect the live call."""
+    parsed = parse_amd()
+    if parsed is None:
+        return Response("", status=204)
+    wiring = _wiring()
+    now = services().clock.now()
+    url = _transact(lambda session: wiring.service.amd(session, parsed, now))
+    if url is not None:
+        try:
+            wiring.telephony().redirect_call(parsed.call_sid, url)
+        except Exception:
+            # The call may have ended meanwhile; otherwise its silent hold runs out into the
+            # limited-content message. Either way the caller hears nothing wrong.
+            log.warning("ivr %s: redirect after AMD failed", parsed.call_sid, exc_info=True)
+    return Response("", status=204)
+
+
+# --- the fault answer ----------------------------------------------------------------------------
+
+
+def _voice_fault() -> str:
+    """After an exception in a voice view: apologise in the caller's language and ask an agent
+    to call back (best effort: when the store is what failed, the apology still goes out, in
+    every language). A reminder call not known to have a person on it just hangs up."""
+    service = _wiring().service
+    languages = service.flow.languages
+    call_sid = _call_sid()
+    direction: Direction = "outbound" if request.path.endswith("/outbound") else "inbound"
+    number = request.values.get("From" if direction == "inbound" else "To", "")
+    speak = direction == "inbound"
+    language: str | None = None
+    try:
+        with services().db.session() as session:
+            found, language = (None, None)
+            if call_sid is not None:
+                found, language = service.fault_language(session, call_sid)
+            speak = service.person_on_line(found, direction)
+            if speak and call_sid is not None and number:
+                service.record_fault_callback(
+                    session,
+                    call_sid=call_sid,
+                    number=number,
+                    session=found,
+                    now=services().clock.now(),
+                )
+    except Exception:
+        log.exception("ivr %s: could not record a callback after a fault", call_sid or "-")
+    chosen = (language,) if language in languages else languages
+    return service.fault_twiml(tuple(c for c in chosen if c), speak=speak)

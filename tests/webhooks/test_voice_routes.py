@@ -1,0 +1,340 @@
+"""The hotline's routes: signatures, a whole call, replays, masking, lockout, faults, junk."""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+from sqlalchemy.orm.exc import StaleDataError
+from twilio.request_validator import RequestValidator
+
+from ivr.service import IvrService
+from store.clock import FixedClock
+from store.db import Database
+from store.models import AuditLog, CallbackRequest, OutboxItem, Promise
+from store.models_ivr import IvrSession, VerificationFailure, VerificationLock
+from tests.webhooks.voice_support import (
+    EN_PHONE,
+    PUBLIC,
+    ZH_PHONE,
+    Caller,
+    make_app,
+    seed,
+    sign,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+
+
+@pytest.fixture
+def app(db: Database, clock: FixedClock) -> Flask:
+    seed(db, clock.now())
+    return make_app(db, clock)
+
+
+def count(db: Database, model: type) -> int:
+    with db.session(readonly=True) as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def verified_caller(app: Flask, phone: str = EN_PHONE) -> Caller:
+    caller = Caller(app.test_client(), from_=phone)
+    caller.start()
+    last4, born = ("7391", "19710326") if phone == EN_PHONE else ("6058", "19830819")
+    caller.press(last4)
+    caller.press(born)
+    assert caller.status == 200
+    return caller
+
+
+@pytest.mark.parametrize(
+    "path", ["/twilio/voice", "/twilio/voice/outbound?attempt=1", "/twilio/voice/amd?attempt=1"]
+)
+def test_forged_and_missing_signatures_get_403_and_nothing_is_stored(
+    app: Flask, db: Database, path: str
+) -> None:
+    client = app.test_client()
+    form = {"CallSid": "CA" + "a" * 32, "From": EN_PHONE, "AnsweredBy": "human"}
+    assert client.post(path, data=form).status_code == 403
+    forged = sign(f"{PUBLIC}{path}", {**form, "From": ZH_PHONE})
+    assert client.post(path, data=form, headers={"X-Twilio-Signature": forged}).status_code == 403
+    wrong_token = RequestValidator("not-the-token").compute_signature(f"{PUBLIC}{path}", form)
+    assert (
+        client.post(path, data=form, headers={"X-Twilio-Signature": wrong_token}).status_code == 403
+    )
+    assert count(db, IvrSession) == 0
+
+
+def test_a_get_action_with_an_encoded_query_string_validates(app: Flask) -> None:
+    caller = Caller(app.test_client(), from_=EN_PHONE)
+    caller.start()
+    query = urlencode({"note": "a b/c&d"})  # note=a+b%2Fc%26d: Werkzeug would re-encode it
+    url = f"{caller.action()}&{query}&{urlencode({**caller.params(), 'Digits': '7391'})}"
+    response = app.test_client().get(
+        url.removeprefix(PUBLIC), headers={"X-Twilio-Signature": sign(url)}
+    )
+    assert response.status_code == 200
+    assert "date of birth" in response.get_data(as_text=True)
+    reencoded = url.replace("a+b", "a%20b")
+    response = app.test_client().get(
+        url.removeprefix(PUBLIC), headers={"X-Twilio-Signature": sign(reencoded)}
+    )
+    assert response.status_code == 403
+
+
+def test_a_hotline_call_stores_one_promise_and_queues_its_confirmation_sms(
+    app: Flask, db: Database
+) -> None:
+    caller = verified_caller(app)
+    caller.press("2")
+    caller.press("20261205")
+    caller.press("600#")
+    assert "You promise to pay $600.00 on December 5." in caller.spoken()
+    caller.press("1")
+    assert "your promise is recorded" in caller.spoken()
+    with db.session(readonly=True) as s:
+        (promise,) = s.scalars(select(Promise)).all()
+        assert (promise.account_id, str(promise.amount), promise.source, promise.status) == (
+            "70000001",
+            "600.00",
+            "ivr",
+            "open",
+        )
+        assert promise.call_sid == caller.call_sid
+        (sms,) = s.scalars(select(OutboxItem)).all()
+        assert (sms.kind, sms.number, sms.status) == (
+            "sms.promise_confirmation",
+            EN_PHONE,
+            "pending",
+        )
+        assert sms.payload["purpose"] == "promise_confirmation"
+        assert sms.payload["body"] == (
+            "Northwind Card Services: we have noted your promise to pay $600.00 on December 5."
+            " Questions? Call +1 800-555-0100. Reply STOP to opt out."
+        )
+        actions = set(s.scalars(select(AuditLog.action)).all())
+        assert {"ivr.verified", "ivr.promise"} <= actions
+
+
+def test_the_mandarin_confirmation_sms_is_written_in_mandarin(app: Flask, db: Database) -> None:
+    caller = verified_caller(app, ZH_PHONE)
+    for keys in ("2", "20261203", "600#", "1"):
+        caller.press(keys)
+    with db.session(readonly=True) as s:
+        (sms,) = s.scalars(select(OutboxItem)).all()
+        payload = dict(sms.payload)
+    assert payload["body"].startswith("Northwind Card Services：我们已记录您于12月3日还款600.00元")
+    assert payload["language"] == "zh-CN"
+
+
+def test_a_replayed_request_gets_the_same_twiml_and_stores_nothing_twice(
+    app: Flask, db: Database
+) -> None:
+    caller = verified_caller(app)
+    for keys in ("2", "20261205", "600#"):
+        caller.press(keys)
+    confirm_url = caller.action()
+    first = caller.press("1")
+    for _ in range(2):
+        assert caller.post(confirm_url, {"Digits": "1", "FinishedOnKey": ""}) == first
+    assert (count(db, Promise), count(db, OutboxItem)) == (1, 1)
+    # A replayed first request and a stale earlier step get the current prompt, change nothing.
+    with db.session(readonly=True) as s:
+        step = s.get(IvrSession, caller.call_sid).step  # type: ignore[union-attr]
+    assert caller.start() == first
+    stale = caller.post(f"{PUBLIC}/twilio/voice?step=2", {"Digits": "9"})
+    assert stale == first
+    with db.session(readonly=True) as s:
+        assert s.get(IvrSession, caller.call_sid).step == step  # type: ignore[union-attr]
+
+
+def test_verification_digits_are_masked_in_the_stored_request_and_the_logs(
+    app: Flask, db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        caller = Caller(app.test_client(), from_=EN_PHONE)
+        caller.start()
+        caller.press("7391")
+        with db.session(readonly=True) as s:
+            stored = s.get(IvrSession, caller.call_sid).last_request  # type: ignore[union-attr]
+        assert stored["Digits"] == "***"
+        assert stored["From"] != EN_PHONE and stored["From"].endswith("0123")
+        caller.press("19710326")
+        with db.session(readonly=True) as s:
+            row = s.get(IvrSession, caller.call_sid)
+            assert row is not None and row.last_request["Digits"] == "***"
+            assert "7391" not in str(row.data) and "19710326" not in str(row.data)
+        caller.press("1")
+        with db.session(readonly=True) as s:
+            assert s.get(IvrSession, caller.call_sid).last_request["Digits"] == "1"  # type: ignore[union-attr]
+    assert "7391" not in caplog.text and "19710326" not in caplog.text
+    assert EN_PHONE not in caplog.text
+
+
+def test_five_failures_in_a_day_lock_the_account_with_a_fraud_alert(
+    app: Flask, db: Database, clock: FixedClock
+) -> None:
+    caller = Caller(app.test_client(), from_=EN_PHONE)
+    caller.start()
+    for _ in range(3):
+        caller.press("7391")
+        caller.press("19000101")
+    assert "not able to complete your verification" in caller.spoken()
+    assert count(db, VerificationLock) == 0
+    clock.advance(timedelta(hours=5))
+    caller = Caller(app.test_client(), from_=EN_PHONE)
+    caller.start()
+    for _ in range(2):
+        caller.press("1111")
+        caller.press("19710326")
+    assert count(db, VerificationFailure) == 5
+    with db.session(readonly=True) as s:
+        (lock,) = s.scalars(select(VerificationLock)).all()
+        assert (lock.account_id, lock.failures, lock.cleared_at) == ("70000001", 5, None)
+        (alert,) = s.scalars(
+            select(AuditLog).where(AuditLog.action == "fraud_alert.verification_lockout")
+        ).all()
+        assert alert.entity_id == "70000001"
+    # The right answers no longer verify by keypad, in this call or the next.
+    caller.press("7391")
+    caller.press("19710326")
+    assert "not able to complete your verification" in caller.spoken()
+    caller = Caller(app.test_client(), from_=EN_PHONE)
+    caller.start()
+    caller.press("7391")
+    caller.press("19710326")
+    assert "Thank you, you are verified" not in caller.spoken()
+    caller.press("0")
+    with db.session(readonly=True) as s:
+        callback = s.scalars(select(CallbackRequest)).one()
+        assert (callback.reason, callback.verified, callback.account_id) == (
+            "verification",
+            False,
+            "70000001",
+        )
+
+
+def test_failures_older_than_the_window_do_not_lock(
+    app: Flask, db: Database, clock: FixedClock
+) -> None:
+    for _ in range(2):
+        caller = Caller(app.test_client(), from_=EN_PHONE)
+        caller.start()
+        for _ in range(3):
+            caller.press("7391")
+            caller.press("19000101")
+        clock.advance(timedelta(hours=25))
+    assert count(db, VerificationFailure) == 6
+    assert count(db, VerificationLock) == 0
+
+
+def test_an_exception_apologises_in_the_callers_language_and_asks_an_agent_to_call(
+    app: Flask, db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caller = Caller(app.test_client(), from_=ZH_PHONE)
+    caller.start()
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(IvrService, "handle", broken)
+    with caplog.at_level(logging.ERROR):
+        caller.press("6058")
+    assert caller.status == 200
+    assert [verb.tag for verb in caller.doc] == ["Say", "Hangup"]
+    say = caller.doc.find("Say")
+    assert say is not None and say.get("language") == "cmn-CN"
+    assert "客服人员将给您回电" in (say.text or "")
+    assert caller.call_sid in caplog.text and ZH_PHONE not in caplog.text
+    with db.session(readonly=True) as s:
+        callback = s.scalars(select(CallbackRequest)).one()
+        assert (callback.reason, callback.number, callback.language) == (
+            "ivr_fault",
+            ZH_PHONE,
+            "zh-CN",
+        )
+
+
+def test_when_the_database_fails_the_apology_still_goes_out_in_every_language(
+    app: Flask, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*args: object, **kwargs: object) -> object:
+        raise ConnectionError("database is down")
+
+    monkeypatch.setattr(Database, "session", down)
+    caller = Caller(app.test_client(), from_=EN_PHONE)
+    caller.start()
+    assert caller.status == 200
+    languages = [say.get("language") for say in caller.doc.iter("Say")]
+    assert languages == ["en-US", "cmn-CN"]
+    assert caller.doc[-1].tag == "Hangup"
+
+
+def test_a_request_that_loses_a_race_for_the_session_is_retried(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = IvrService.handle
+    calls: list[int] = []
+
+    def racing(self: IvrService, *args: object, **kwargs: object) -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise StaleDataError("ivr_sessions row changed under us")
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(IvrService, "handle", racing)
+    caller = Caller(app.test_client(), from_=EN_PHONE)
+    caller.start()
+    assert caller.status == 200 and len(calls) == 2
+    assert "last 4 digits of your card" in caller.spoken()
+
+
+def test_the_session_version_is_checked_on_update(app: Flask, db: Database) -> None:
+    caller = Caller(app.test_client(), from_=EN_PHONE)
+    caller.start()
+    with db.session() as s:
+        row = s.get(IvrSession, caller.call_sid)
+        assert row is not None
+        version = row.version
+        s.expunge(row)
+    caller.press("7391")  # moves the session on (version + 1)
+    with pytest.raises(StaleDataError), db.session() as s:
+        stale = s.merge(row, load=False)
+        stale.state = "menu"
+        s.flush()
+    with db.session(readonly=True) as s:
+        fresh = s.get(IvrSession, caller.call_sid)
+        assert fresh is not None and fresh.version == version + 1 and fresh.state == "verify_dob"
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    digits=st.text(max_size=30),
+    step=st.one_of(
+        st.none(), st.integers(min_value=-2, max_value=12).map(str), st.text(max_size=5)
+    ),
+    extra=st.sampled_from(["", "&miss=1", "&hold=3", "&miss=abc"]),
+    call_sid=st.sampled_from(["", "CA" + "b" * 32, "junk", "CA" + "c" * 31 + "'"]),
+)
+def test_junk_never_gets_a_5xx_or_malformed_twiml(
+    app: Flask, digits: str, step: str | None, extra: str, call_sid: str
+) -> None:
+    path = "/twilio/voice" + (f"?{urlencode({'step': step})}{extra}" if step is not None else "")
+    params = {"CallSid": call_sid, "From": EN_PHONE, "To": "+15005550006", "Digits": digits}
+    response = app.test_client().post(
+        path, data=params, headers={"X-Twilio-Signature": sign(PUBLIC + path, params)}
+    )
+    assert response.status_code == 200
+    root = ET.fromstring(response.get_data(as_text=True))
+    assert root.tag == "Response" and len(root) > 0
