@@ -62,7 +62,7 @@ PROMISE_STATUSES = frozenset({"open", "charged_off"})
 
 
 class State(StrEnum):
-    """Where a call is. The ``*_TERMINAL`` ones end the call with ``<Hangup>``."""
+    """Where a call is; the states of :data:`TERMINAL_STATES` end the call with ``<Hangup>``."""
 
     LANGUAGE = "language"
     ACCOUNT_NUMBER = "account_number"
@@ -382,7 +382,10 @@ class _Reply:
 
 
 class CallFlow:
-    """The machine. ``advance`` is the only entry point; it never raises for caller input."""
+    """The machine: :meth:`start` opens a call, :meth:`advance` applies each later event.
+
+    Stateless between calls (one instance serves every call and thread); never raises for
+    anything a caller can key."""
 
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
