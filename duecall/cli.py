@@ -116,7 +116,7 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 @pass_ctx
 def db_upgrade(obj: CliContext, revision: str) -> None:
     """Create or migrate the schema (SQLite by default, PostgreSQL via DUECALL_DATABASE_URL)."""

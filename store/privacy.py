@@ -6,7 +6,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_PHONE_RE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+# A phone-shaped run not glued to letters or digits: a Twilio SID (CA + 32 hex) contains long
+# digit runs that are not numbers and must stay readable in logs and the audit trail.
+_PHONE_RE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{6,}\d(?!\w)")
 _DIGIT_RUN_RE = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
 
 

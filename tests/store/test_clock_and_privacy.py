@@ -32,6 +32,11 @@ def test_phone_numbers_are_masked_to_country_and_last_four() -> None:
     assert "4155550123" not in mask_text("calling +1 415 555 0123 now")
 
 
+def test_twilio_sids_are_not_mistaken_for_phone_numbers() -> None:
+    sid = "CA1234567890abcdef1234567890abcdef"
+    assert mask_text(f"call {sid} from +14155550123") == f"call {sid} from +1******0123"
+
+
 def test_card_numbers_are_redacted_only_when_luhn_valid() -> None:
     assert luhn_valid("4111111111111111")
     assert not luhn_valid("4111111111111112")
