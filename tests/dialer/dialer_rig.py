@@ -28,7 +28,7 @@ from dialer.worker import DialerWorker
 from duecall.app import create_app
 from duecall.settings import Settings
 from simulator import Persona, Simulator, WsgiTransport, create_simulator
-from store.clock import FixedClock
+from store.clock import Clock, FixedClock
 from store.db import Database
 from store.models import Account, Attempt, Phone
 from store.models_dialer import Contact
@@ -258,8 +258,13 @@ def build_rig(
     personas: dict[str, Persona] | None = None,
     *,
     auth_token: str = AUTH_TOKEN,
+    worker_clock: Clock | None = None,
 ) -> Iterator[Rig]:
-    """Yield a rig; stops the simulator's socket afterwards."""
+    """Yield a rig; stops the simulator's socket afterwards.
+
+    ``worker_clock`` runs the worker on another clock (real time for the scheduler test), with
+    its own waits instead of the FixedClock's.
+    """
     app = create_app(settings, db=db, clock=clock)
     router = Router(app, db, clock)
     sim = create_simulator(
@@ -282,7 +287,7 @@ def build_rig(
     worker = DialerWorker(
         db,
         adapter,
-        clock,
+        worker_clock or clock,
         settings=settings.dialer,
         campaigns=settings.campaigns,
         profile=settings.policy.built,
@@ -293,7 +298,7 @@ def build_rig(
             opt_out_notice=settings.sms.opt_out_notice,
         ),
         worker_id="test-worker",
-        wait=wait,
+        wait=None if worker_clock else wait,
     )
     try:
         yield Rig(db, clock, settings, sim, router, adapter, worker, wait)
