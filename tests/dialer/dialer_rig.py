@@ -154,9 +154,10 @@ class ClockWait:
 class Router:
     """The WSGI app the simulator's webhooks reach: the IVR stand-in, else the real app."""
 
-    app: Flask
+    app: Flask | None
     db: Database
     clock: FixedClock
+    real_ivr: bool = False
     block_status: bool = False
     hits: list[str] = field(default_factory=list)
 
@@ -194,8 +195,9 @@ class Router:
             # As a wrong DUECALL_PUBLIC_URL would: every callback fails its signature check.
             start_response("403 FORBIDDEN", [("Content-Type", "text/plain")])
             return [b"forbidden"]
-        if path in ("/twilio/voice/outbound", "/twilio/voice/amd"):
+        if path in ("/twilio/voice/outbound", "/twilio/voice/amd") and not self.real_ivr:
             return self.stand_in(environ, start_response)
+        assert self.app is not None
         return self.app(environ, start_response)
 
 
@@ -222,9 +224,12 @@ class Rig:
                 return total
         raise AssertionError("dispatch never went idle")
 
-    def attempts(self) -> list[Attempt]:
+    def attempts(self, channel: str | None = None) -> list[Attempt]:
+        query = select(Attempt).order_by(Attempt.id)
+        if channel is not None:
+            query = query.where(Attempt.channel == channel)
         with self.db.session(readonly=True) as s:
-            rows = list(s.scalars(select(Attempt).order_by(Attempt.id)))
+            rows = list(s.scalars(query))
             s.expunge_all()
         return rows
 
@@ -259,14 +264,15 @@ def build_rig(
     *,
     auth_token: str = AUTH_TOKEN,
     worker_clock: Clock | None = None,
+    real_ivr: bool = False,
 ) -> Iterator[Rig]:
     """Yield a rig; stops the simulator's socket afterwards.
 
     ``worker_clock`` runs the worker on another clock (real time for the scheduler test), with
-    its own waits instead of the FixedClock's.
+    its own waits instead of the FixedClock's. ``real_ivr`` sends the answered calls to the
+    IVR's own routes instead of the stand-in.
     """
-    app = create_app(settings, db=db, clock=clock)
-    router = Router(app, db, clock)
+    router = Router(None, db, clock, real_ivr=real_ivr)
     sim = create_simulator(
         ACCOUNT_SID,
         AUTH_TOKEN,
@@ -275,6 +281,12 @@ def build_rig(
         start_time=clock.now(),
     )
     server, url = _serve(sim.wsgi_app)
+    # The app's own REST requests (the IVR redirecting a call on its AMD verdict) reach the
+    # simulator too.
+    settings = settings.model_copy(
+        update={"twilio": settings.twilio.model_copy(update={"api_url": url})}
+    )
+    router.app = create_app(settings, db=db, clock=clock)
     adapter = TwilioAdapter(
         ACCOUNT_SID,
         auth_token,

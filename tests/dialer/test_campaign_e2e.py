@@ -7,6 +7,7 @@ import itertools
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from simulator import Persona
 from store.clock import FixedClock
 from store.db import Database
-from store.models import ComplianceDecision
+from store.models import ComplianceDecision, Promise
 from store.models_dialer import CallbackEvent, CampaignRun
 from tests.dialer.dialer_rig import Rig, add_account, build_rig, settings_for, voice_campaign
 
@@ -135,3 +136,51 @@ def test_retries_wait_for_their_delay(rig: Rig) -> None:
     gaps = [b.created_at - a.created_at for a, b in itertools.pairwise(later)]
     assert gaps and all(gap >= timedelta(minutes=30) for gap in gaps)
     assert first[BUSY] == later[0].created_at
+
+
+PROMISER, WRONG_PARTY = "+12125550121", "+12125550122"
+
+
+@pytest.fixture
+def ivr_rig(db: Database, clock: FixedClock) -> Iterator[Rig]:
+    """The same campaign with the IVR's own routes answering the calls."""
+    add_account(db, clock, "P1", PROMISER, dpd=45)
+    add_account(db, clock, "W1", WRONG_PARTY, dpd=45)
+    personas = {
+        # Right party, verified (last 4, birth date), menu 2: a promise of $100 on December 5.
+        PROMISER: Persona.human("1,4242,19800102,2,20261205,100#,1,hangup"),
+        WRONG_PARTY: Persona.human("2"),
+    }
+    yield from build_rig(db, clock, settings_for([voice_campaign()]), personas, real_ivr=True)
+
+
+def test_through_the_ivr_a_promise_is_made_on_the_call_and_a_wrong_party_closes_it(
+    ivr_rig: Rig,
+) -> None:
+    rig = ivr_rig
+    rig.worker.launch_scheduled("voice-mid")
+    run_for(rig, hours=1)
+    attempts = {a.number: a for a in rig.attempts() if a.channel == "voice"}
+    assert len(rig.attempts(channel="voice")) == 2, "each called once"
+    assert (attempts[PROMISER].outcome, attempts[PROMISER].connected) == ("promise", True)
+    assert attempts[WRONG_PARTY].outcome == "wrong_party"
+    assert all(a.final and a.status == "completed" for a in attempts.values())
+    contacts = rig.contacts()
+    assert (contacts["P1"].closed_reason, contacts["W1"].closed_reason) == (
+        "connected",
+        "wrong_party",
+    )
+    with rig.db.session(readonly=True) as s:
+        (promise,) = s.scalars(select(Promise)).all()
+        assert (promise.account_id, promise.amount, promise.promised_date.isoformat()) == (
+            "P1",
+            Decimal("100.00"),
+            "2026-12-05",
+        )
+        assert promise.attempt_id == attempts[PROMISER].id
+    # The IVR's confirmation SMS went out through the outbox job, after the policy said yes.
+    rig.worker.outbox.run()
+    (confirmation,) = rig.attempts(channel="sms")
+    assert (confirmation.number, confirmation.purpose) == (PROMISER, "promise_confirmation")
+    assert confirmation.provider_sid in rig.sim.messages
+    assert rig.sim_errors() == []
