@@ -181,29 +181,35 @@ class DialerWorker:
             self._guarded("catch-up", self.catch_up),
             trigger=DateTrigger(),
             id="catch-up",
+            name="catch-up",
             misfire_grace_time=s.launch_grace_seconds,
         )
         scheduler.add_job(
             self._guarded("dispatch", self.dispatcher.tick),
             trigger=IntervalTrigger(seconds=s.tick_seconds),
             id="dispatch",
+            name="dispatch",
             misfire_grace_time=max(1, int(s.tick_seconds)),
         )
         scheduler.add_job(
             self._guarded("reconcile", self.reconciler.run),
             trigger=IntervalTrigger(seconds=s.reconcile_interval_seconds),
             id="reconcile",
+            name="reconcile",
             misfire_grace_time=s.reconcile_interval_seconds,
         )
         scheduler.add_job(
             self._guarded("outbox", self.outbox.run),
             trigger=IntervalTrigger(seconds=s.outbox_interval_seconds),
             id="outbox",
+            name="outbox",
             misfire_grace_time=max(1, int(s.outbox_interval_seconds)),
         )
         return scheduler
 
     def start(self) -> None:
+        # APScheduler logs every run of every job at INFO: once a second for the dispatch tick.
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         self.scheduler = self.build_scheduler()
         self.scheduler.start()
         log.info(
