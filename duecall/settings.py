@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from campaigns.config import CampaignSettings, SmsSettings
+from campaigns.sms import count_segments, render, worst_case_values
 from dialer.config import DialerSettings
 from dialer.policy import PolicyProfile
 from ivr.config import IvrSettings
@@ -203,6 +204,41 @@ class Settings(_Section):
             raise ValueError("at least one language is required")
         return value
 
+    @model_validator(mode="after")
+    def _campaigns_fit(self) -> Settings:
+        """Campaign names are unique, and every SMS template fits ``sms.max_segments`` with the
+        longest plausible values and the opt-out notice (a template over it would be split
+        into extra billed parts, or cut by carriers)."""
+        problems: list[str] = []
+        seen: set[str] = set()
+        for index, campaign in enumerate(self.campaigns):
+            if campaign.name in seen:
+                problems.append(
+                    f"campaigns.{index}.name: another campaign is named {campaign.name!r}"
+                )
+            seen.add(campaign.name)
+            for language, template in campaign.sms_template.items():
+                notice = self.sms.opt_out_notice.get(language)
+                values = {
+                    **worst_case_values(language),
+                    "business_name": self.business.name,
+                    "callback_number": self.business.callback_number,
+                    "support_number": self.business.support_number,
+                }
+                parts = count_segments(render(template, values, opt_out_notice=notice))
+                if parts.count > self.sms.max_segments:
+                    problems.append(
+                        f"campaigns.{index}.sms_template.{language}: up to {parts.count} "
+                        f"{parts.encoding} segments with the opt-out notice "
+                        f"(sms.max_segments is {self.sms.max_segments})"
+                    )
+        for language in self.languages:
+            if language not in self.sms.opt_out_notice:
+                problems.append(f"sms.opt_out_notice.{language}: missing")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
     def require(self, *names: str, command: str) -> None:
         """Raise :class:`ConfigError` naming each secret in ``names`` that is not set.
 
@@ -316,7 +352,11 @@ def _format_validation(exc: ValidationError) -> list[str]:
             message = "unknown key"
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
-        problems.append(f"{loc}: {message}")
+        if loc == "(top level)" and ": " in message:
+            # A whole-settings check names its own key paths, one problem per line.
+            problems.extend(message.splitlines())
+        else:
+            problems.append(f"{loc}: {message}")
     return problems
 
 

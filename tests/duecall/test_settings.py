@@ -120,3 +120,39 @@ def test_settings_are_frozen(tmp_path: Path) -> None:
     settings = load_settings(write(tmp_path, ""), {})
     with pytest.raises(Exception, match="frozen"):
         settings.server.port = 1  # type: ignore[misc]
+
+
+CAMPAIGN = """
+  - name: {name}
+    channel: sms
+    schedule: {{cron: "0 10 * * mon-fri", timezone: America/New_York}}
+    sms_template:
+      en-US: "{en}"
+      zh-CN: "{zh}"
+"""
+
+
+def test_campaign_names_must_be_unique(tmp_path: Path) -> None:
+    text = "campaigns:" + CAMPAIGN.format(name="a", en="hi", zh="您好") * 2
+    assert problems(write(tmp_path, text)) == ["campaigns.1.name: another campaign is named 'a'"]
+
+
+def test_an_sms_template_over_the_segment_limit_is_refused(tmp_path: Path) -> None:
+    # 3 UCS-2 segments hold 201 units: 200 Chinese characters plus the notice cannot fit.
+    long_zh = "请尽快还款" * 40
+    text = "campaigns:" + CAMPAIGN.format(name="a", en="Hi {first_name}", zh=long_zh)
+    got = problems(write(tmp_path, text))
+    assert len(got) == 1
+    assert got[0].startswith("campaigns.0.sms_template.zh-CN: up to 4 UCS-2 segments")
+    # One segment more allowed: the same template passes.
+    ok = load_settings(write(tmp_path, text + "sms:\n  max_segments: 4\n"), {})
+    assert ok.campaigns[0].name == "a"
+
+
+def test_one_curly_quote_makes_an_english_template_ucs2(tmp_path: Path) -> None:
+    plain = "x" * 140  # with the notice: 163 GSM-7 septets, 2 segments
+    text = "campaigns:" + CAMPAIGN.format(name="a", en=plain, zh="您好")
+    assert load_settings(write(tmp_path, text + "sms:\n  max_segments: 2\n"), {}).campaigns
+    curly = "campaigns:" + CAMPAIGN.format(name="a", en=plain + "’", zh="您好")
+    got = problems(write(tmp_path, curly + "sms:\n  max_segments: 2\n"))
+    assert got and got[0].startswith("campaigns.0.sms_template.en-US: up to 3 UCS-2 segments")
