@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeAlias
 from urllib.parse import urljoin
 
-from simulator.errors import TransportError, TwimlError
+from simulator.errors import ApiError, TransportError, TwimlError
 from simulator.models import (
     API_VERSION,
     SimCall,
@@ -39,6 +39,12 @@ from simulator.models import (
 from simulator.personas import HangUp, Keys, Persona, PersonaBook, Wait, parse_key_script
 from simulator.transport import Transport, WebhookResponse, build_request
 from simulator.twiml import Verb, parse_voice_response
+
+#: Twilio's default opt-out and opt-in keywords on long codes ("Advanced Opt-Out").
+TWILIO_OPTOUT_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+)
+TWILIO_OPTIN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 
 log = logging.getLogger("simulator")
 
@@ -147,6 +153,8 @@ class Simulator:
         self.sms_url = sms_url
         self.calls: dict[str, SimCall] = {}
         self.messages: dict[str, SimMessage] = {}
+        #: (texter, our number or Messaging Service) pairs blocked by an opt-out keyword.
+        self.opted_out: set[tuple[str, str]] = set()
         self.errors: list[SimError] = []
         self._clock = VirtualClock(start_time) if not threaded else None
         self._lock = threading.RLock()
@@ -354,7 +362,15 @@ class Simulator:
     ) -> SimMessage:
         """Create an outbound SMS (status ``queued``) and schedule its delivery: ``sent`` then
         ``delivered``, or ``undelivered``/``failed`` with an ErrorCode for a persona that cannot
-        receive SMS. Each status is posted to ``status_callback``."""
+        receive SMS. Each status is posted to ``status_callback``.
+
+        Raises :class:`ApiError` 21610 when ``to`` texted an opt-out keyword to this sender (and
+        no opt-in keyword since), as Twilio's default opt-out handling does on long codes."""
+        sender = messaging_service_sid or from_ or ""
+        with self._lock:
+            blocked = (to, sender) in self.opted_out
+        if blocked:
+            raise ApiError(400, 21610, "Attempt to send to unsubscribed recipient")
         now = self.now()
         message = SimMessage(
             sid=new_sid("SM"),
@@ -406,6 +422,13 @@ class Simulator:
         )
         with self._lock:
             self.messages[message.sid] = message
+            # Twilio's default opt-out handling on long codes: STOP and its kin block later sends
+            # from this number to the texter (error 21610) until START, UNSTOP or YES.
+            word = "".join(ch for ch in body.upper() if ch.isalnum())
+            if word in TWILIO_OPTOUT_KEYWORDS:
+                self.opted_out.add((from_number, to_number))
+            elif word in TWILIO_OPTIN_KEYWORDS:
+                self.opted_out.discard((from_number, to_number))
         params = {
             "ToCountry": "",
             "ToState": "",
@@ -550,6 +573,11 @@ class Simulator:
     def _dial(self, call: SimCall) -> None:
         persona = call.persona
         if call.direction != "inbound":
+            # Twilio's start_time is when the call was dialed ("empty if the call has not yet
+            # been dialed"), so busy and unanswered calls have one too and can be listed by it.
+            if persona.outcome != "failed":  # a failed call never left the carrier
+                with self._lock:
+                    call.start_time = call.start_time or self.now()
             self._status_event(call, "initiated")
             self._check_control(call)
         if persona.outcome in ("busy", "failed"):
@@ -566,7 +594,8 @@ class Simulator:
         now = self.now()
         with self._lock:
             call.status = "in-progress"
-            call.start_time = call.date_updated = now
+            call.start_time = call.start_time or now
+            call.date_updated = now
         self._say(call, "[callee] answers" if call.direction != "inbound" else "[app] answers")
         self._status_event(call, "answered")
         if call.machine_detection:
@@ -636,7 +665,8 @@ class Simulator:
             call.control = None
             if call.start_time is not None:
                 call.end_time = now
-                call.duration = math.ceil(call.elapsed) if call.elapsed else 0
+                answered = status == "completed" or call.answered_by is not None
+                call.duration = math.ceil(call.elapsed) if call.elapsed and answered else 0
             else:
                 call.duration = 0
             call.date_updated = now

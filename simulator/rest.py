@@ -153,8 +153,10 @@ MESSAGE_CREATE_DECLARED = frozenset(
         "ContentSid",
     ]
 )
+# ValidityPeriod is accepted and kept: every simulated delivery is immediate, so no message
+# outlives it.
 MESSAGE_CREATE_SIMULATED = frozenset(
-    ["To", "From", "MessagingServiceSid", "Body", "MediaUrl", "StatusCallback"]
+    ["To", "From", "MessagingServiceSid", "Body", "MediaUrl", "StatusCallback", "ValidityPeriod"]
 )
 CALL_LIST_PARAMS = frozenset(
     [

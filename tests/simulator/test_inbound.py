@@ -74,3 +74,25 @@ def test_the_control_endpoint_places_an_inbound_call_and_returns_its_transcript(
     assert transcript.json is not None and transcript.json["status"] == "completed"
     unauthenticated = WerkzeugClient(harness.sim.wsgi_app).post("/_simulator/inbound/calls")
     assert unauthenticated.status_code == 401
+
+
+def test_stop_blocks_later_texts_with_21610_until_start(harness: Harness) -> None:
+    """Twilio's default opt-out handling on long codes, which duecall must cope with."""
+    from twilio.base.exceptions import TwilioRestException
+
+    harness.sim.send_inbound_sms(CALLER, APP_NUMBER, " Stop. ", url=f"{APP_BASE}/sms")
+    try:
+        harness.client.messages.create(to=CALLER, from_=APP_NUMBER, body="reminder")
+    except TwilioRestException as exc:
+        assert (exc.status, exc.code) == (400, 21610)
+    else:
+        raise AssertionError("a text to an opted-out recipient was accepted")
+    # Another sender is not blocked; START lifts the block.
+    assert harness.client.messages.create(to=CALLER, from_="+15005550007", body="x").sid
+    harness.sim.send_inbound_sms(CALLER, APP_NUMBER, "START", url=f"{APP_BASE}/sms")
+    sent = harness.client.messages.create(
+        to=CALLER, from_=APP_NUMBER, body="reminder", validity_period=600
+    )
+    assert sent.status == "queued"
+    harness.sim.run_until_idle()
+    assert harness.sim.errors == []  # ValidityPeriod is understood, not flagged

@@ -273,9 +273,10 @@ def test_the_sdk_lists_calls_filtered_by_to_status_and_start_time_with_paging() 
     assert len(client.calls.list(to=CALLEE)) == 3
     assert [c.status for c in client.calls.list(to="+14155550199")] == ["busy"]
     assert len(client.calls.list(status="completed")) == 3
-    assert len(client.calls.list(start_time=datetime(2026, 3, 1, tzinfo=UTC).date())) == 3
+    # The busy call was dialed too, so it has a start time and is listed by it.
+    assert len(client.calls.list(start_time=datetime(2026, 3, 1, tzinfo=UTC).date())) == 4
     assert client.calls.list(start_time_after=datetime(2026, 3, 2, tzinfo=UTC).date()) == []
-    assert len(client.calls.list(start_time_before=datetime(2026, 3, 1, 10, tzinfo=UTC))) == 3
+    assert len(client.calls.list(start_time_before=datetime(2026, 3, 1, 10, tzinfo=UTC))) == 4
     assert client.calls.list(start_time_before=datetime(2026, 3, 1, 8, tzinfo=UTC)) == []
     paged = client.calls.list(page_size=2)
     assert len(paged) == 4  # the SDK followed next_page_uri
@@ -284,7 +285,7 @@ def test_the_sdk_lists_calls_filtered_by_to_status_and_start_time_with_paging() 
     raw = WerkzeugClient(sim.wsgi_app).get(
         f"{BASE}/Calls.json?StartTime>=2026-03-01&StartTime<=2026-03-01", headers=basic()
     )
-    assert len(raw.json["calls"]) == 3  # type: ignore[index]
+    assert len(raw.json["calls"]) == 4  # type: ignore[index]
     assert sim.errors == []
 
 
