@@ -2,15 +2,19 @@
 
 For each contact, in this order (DESIGN.md "Data flow"; STYLE.md rules 7 and 9):
 
-1. **claim** -- due pending contacts of the campaigns' live runs, in one short transaction: a
-   ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises
-   instead) then a conditional ``UPDATE ... WHERE state = 'pending'`` stamping a claim token.
+1. **claim** -- due pending contacts of the campaigns' live runs, in one short transaction. On
+   PostgreSQL one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING id``:
+   workers claiming side by side skip each other's rows instead of waiting for them, and a row
+   is claimed by one worker only. On SQLite (one worker; ``BEGIN IMMEDIATE`` serialises anyway)
+   a conditional ``UPDATE ... WHERE state = 'pending'`` whose rowcount says what was won.
    Slots are shared between campaigns by priority (:class:`dialer.pacing.WeightedShare`).
 2. **pace** -- reserve a slot of the shared calls (or SMS) per second budget and wait for it.
 3. **check and record** -- in one transaction: the campaign is not paused; the account is still
    eligible (open, not paid down, no new open promise); calls in flight are under the maximum;
-   the contact policy allows it *now* (its decision stored); then the attempt row is written and
-   the transaction **commits**. A call whose record could still roll back is never placed.
+   the contact policy allows it *now* (its decision stored); the worker still holds its lease
+   (a worker presumed dead must not dial: its attempts are being resolved by others); then the
+   attempt row is written and the transaction **commits**. A call whose record could still roll
+   back is never placed.
 4. **dial** through the Telephony port (every URL carries ``?attempt=<id>``), then **store the
    SID** in a second transaction. A failure is classified: Twilio said no for good (the number
    is closed), said not now (retried later), refused our credentials (every campaign paused), or
@@ -22,13 +26,14 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.config import CampaignSettings
@@ -45,6 +50,7 @@ from dialer.errors import (
     TransientError,
     UnclassifiedError,
 )
+from dialer.faults import NO_FAULTS, Faults
 from dialer.messages import Sender, reminder_text
 from dialer.outcomes import BAD_NUMBER, NOT_PLACED, OPTED_OUT
 from dialer.pacing import (
@@ -63,7 +69,7 @@ from dialer.windows import validity_period
 from store.clock import Clock
 from store.db import Database
 from store.models import Account, Attempt
-from store.models_dialer import ALL_CAMPAIGNS, CampaignRun, Contact
+from store.models_dialer import ALL_CAMPAIGNS, CampaignRun, Contact, DialerWorkerLease
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +96,17 @@ LIVE_RUNS = ("snapshotting", "active")
 Wait = Callable[[float], bool]
 
 
+class LeaseHolder(Protocol):
+    """What the dispatcher needs of the worker's lease (:class:`dialer.worker.WorkerLease`)."""
+
+    #: How long the lease lasts without renewal.
+    ttl: timedelta
+
+    def hold(self, session: Session, now: datetime) -> bool:
+        """Renew the lease in ``session``'s transaction; False when it was already lost."""
+        ...
+
+
 @dataclass
 class TickReport:
     """What one tick did, for the log and the tests."""
@@ -113,6 +130,8 @@ class _Prepared:
     to: str
     body: str | None = None
     validity: int | None = None
+    #: time.monotonic() when the attempt was committed.
+    recorded: float = 0.0
 
 
 class Dispatcher:
@@ -130,6 +149,7 @@ class Dispatcher:
         sender: Sender,
         worker_id: str,
         wait: Wait,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         self.db = db
         self.telephony = telephony
@@ -145,6 +165,9 @@ class Dispatcher:
         )
         self._share = WeightedShare()
         self._halted = False
+        self.faults = faults
+        #: Set by the worker once it registered (``None``: an unregistered, in-process caller).
+        self.lease: LeaseHolder | None = None
 
     # --- the tick -----------------------------------------------------------------------------
 
@@ -253,40 +276,72 @@ class Dispatcher:
         """
         if limit <= 0:
             return []
-        token = uuid.uuid4().hex
-        with self.db.session() as session:
-            ids = session.scalars(
-                select(Contact.id)
-                .where(
-                    Contact.run_id.in_(run_ids),
-                    Contact.state == "pending",
-                    Contact.next_attempt_at <= now,
-                    Contact.channel == channel,
-                )
-                .order_by(Contact.next_attempt_at, Contact.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not ids:
+        if self.faults:
+            jitter = self.faults.jitter_seconds()
+            if jitter and not self.wait(jitter):
                 return []
-            won = rowcount(
-                session.execute(
-                    update(Contact)
-                    .where(Contact.id.in_(ids), Contact.state == "pending")
-                    .values(
-                        state="dialing",
-                        claimed_by=self.worker_id,
-                        claimed_at=now,
-                        claim_token=token,
-                        updated_at=now,
+        token = uuid.uuid4().hex
+        due = (
+            select(Contact.id)
+            .where(
+                Contact.run_id.in_(run_ids),
+                Contact.state == "pending",
+                Contact.next_attempt_at <= now,
+                Contact.channel == channel,
+            )
+            .order_by(Contact.next_attempt_at, Contact.id)
+            .limit(limit)
+        )
+        claim = dict(
+            state="dialing",
+            claimed_by=self.worker_id,
+            claimed_at=now,
+            claim_token=token,
+            updated_at=now,
+        )
+        with self.db.session() as session:
+            if _is_postgresql(self.db.engine):
+                # One statement: rows locked by another worker's claim are skipped, not
+                # waited for, and the re-check of state covers a row freed meanwhile.
+                mine = sorted(
+                    session.scalars(
+                        update(Contact)
+                        .where(
+                            Contact.id.in_(due.with_for_update(skip_locked=True).scalar_subquery()),
+                            Contact.state == "pending",
+                        )
+                        .values(**claim)
+                        .returning(Contact.id)
+                        .execution_options(synchronize_session=False)
+                    ).all()
+                )
+            else:
+                ids = session.scalars(due).all()
+                if not ids:
+                    return []
+                won = rowcount(
+                    session.execute(
+                        update(Contact)
+                        .where(Contact.id.in_(ids), Contact.state == "pending")
+                        .values(**claim)
+                        .execution_options(synchronize_session=False)
                     )
                 )
-            )
-            if won == 0:
-                return []
-            mine = session.scalars(
-                select(Contact.id).where(Contact.claim_token == token).order_by(Contact.id)
-            ).all()
+                if won == 0:
+                    return []
+                mine = list(
+                    session.scalars(
+                        select(Contact.id).where(Contact.claim_token == token).order_by(Contact.id)
+                    ).all()
+                )
+            if mine:
+                session.execute(
+                    update(DialerWorkerLease)
+                    .where(DialerWorkerLease.worker_id == self.worker_id)
+                    .values(claimed=DialerWorkerLease.claimed + len(mine))
+                )
+        if mine:
+            self.faults.hit("after_claim")
         return [(contact_id, token) for contact_id in mine]
 
     # --- one contact --------------------------------------------------------------------------
@@ -319,6 +374,7 @@ class Dispatcher:
             return "failed"
         if isinstance(prepared, str):
             return prepared
+        self.faults.hit("after_attempt_commit")
         return self._place(prepared)
 
     def _wait_until(self, slot: datetime) -> bool:
@@ -351,6 +407,13 @@ class Dispatcher:
                 if calls_in_flight(session, now) >= self.settings.max_concurrent_calls:
                     _unclaim(contact, now)
                     return "released"
+            if self.lease is not None and not self.lease.hold(session, now):
+                # Presumed dead by the others (a long stall): they may be resolving this
+                # worker's attempts now. Dial nothing more; the worker stops.
+                log.critical("worker %s lost its lease; not dialing", self.worker_id)
+                self._halted = True
+                _unclaim(contact, now)
+                return "released"
             decision, decision_row = check_contact(
                 session,
                 account,
@@ -400,7 +463,7 @@ class Dispatcher:
                 body=body,
                 validity=validity,
             )
-        return prepared
+        return replace(prepared, recorded=time.monotonic())
 
     def _denied(
         self,
@@ -429,6 +492,13 @@ class Dispatcher:
 
     def _place(self, prepared: _Prepared) -> str:
         """Step 4: the REST request, then its result stored in a second transaction."""
+        if self.lease is not None and (
+            time.monotonic() - prepared.recorded > self.lease.ttl.total_seconds() / 2
+        ):
+            # Stalled between the commit and the request for half a lease: another worker may
+            # soon find this attempt orphaned and close it as never placed. Never race it.
+            self._record_failure(prepared, NOT_PLACED, None)
+            return "failed"
         try:
             if prepared.channel == "voice":
                 info_sid, info_status = _call(self.telephony, prepared)
@@ -475,6 +545,7 @@ class Dispatcher:
             log.exception("attempt %s: placing failed unexpectedly", prepared.attempt_id)
             self._record_unknown(prepared)
             return "unknown"
+        self.faults.hit("after_request_before_sid")
         now = self.clock.now()
         with self.db.session() as session:
             attempt = session.get(Attempt, prepared.attempt_id, with_for_update=True)
@@ -494,6 +565,12 @@ class Dispatcher:
             if not attempt.final and rank.get(info_status, -1) > rank.get(attempt.status, 0):
                 attempt.status = info_status
             control.reset(session, prepared.campaign, "invalid_number_streak", now)
+            session.execute(
+                update(DialerWorkerLease)
+                .where(DialerWorkerLease.worker_id == self.worker_id)
+                .values(placed=DialerWorkerLease.placed + 1)
+            )
+        self.faults.hit("after_sid_stored")
         log.info(
             "attempt %s: %s to %s placed (%s)",
             prepared.attempt_id,
@@ -579,6 +656,10 @@ def _sms(telephony: Telephony, prepared: _Prepared) -> tuple[str, str]:
         )
     )
     return info.sid, info.status
+
+
+def _is_postgresql(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
 
 
 def _unclaim(contact: Contact, now: datetime) -> None:

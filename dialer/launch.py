@@ -9,20 +9,31 @@ The snapshot is written a chunk at a time, each in its own short transaction tha
 run's cursor, so webhooks never wait behind one long write and a launch interrupted between
 chunks resumes where it stopped (the contacts' UNIQUE ``(run_id, account_id)`` makes a repeated
 chunk harmless).
+
+Chunks are written by one worker at a time: the run's ``snapshot_by``. Each chunk's transaction
+locks the run row and checks it is still the writer, so two workers never interleave chunks of
+one run. A snapshot is abandoned -- and taken over by the next worker that launches the slot or
+runs :func:`resume_abandoned` -- when its writer is known to be gone (its lease expired, or it
+stopped) or, for writers the store knows nothing of, when its heartbeat is older than
+:data:`SNAPSHOT_STALE_AFTER`. The takeover is a conditional UPDATE on the heartbeat it saw, so one
+worker wins it.
 """
 
 from __future__ import annotations
 
 import logging
 import zoneinfo
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from campaigns.config import CampaignSettings
 from campaigns.segments import segment_chunk
+from dialer.faults import NO_FAULTS, Faults
 from dialer.sqlutil import insert_ignoring_conflicts, rowcount
 from store.clock import Clock
 from store.db import Database
@@ -33,6 +44,13 @@ log = logging.getLogger(__name__)
 # A snapshot whose worker has not moved its cursor for this long is taken over by the next
 # launcher of the same slot (the first one died mid-launch).
 SNAPSHOT_STALE_AFTER = timedelta(minutes=5)
+
+#: The ids of the workers known to be gone (``dialer.worker.gone_workers``), as seen at ``now``.
+GoneWorkers = Callable[[Session, datetime], set[str]]
+
+
+def _nobody_gone(_session: Session, _now: datetime) -> set[str]:
+    return set()
 
 
 @dataclass(frozen=True)
@@ -93,11 +111,14 @@ def launch(
     clock: Clock,
     actor: str,
     chunk: int,
+    gone: GoneWorkers = _nobody_gone,
+    faults: Faults = NO_FAULTS,
 ) -> LaunchResult:
     """Create the run of ``campaign`` for slot ``key`` and snapshot its contacts.
 
     Returns ``created=False`` without touching anything when the slot was launched before (and
-    its snapshot is finished or is being written by a live worker).
+    its snapshot is finished or is being written by a live worker); ``resumed=True`` when this
+    call took over an abandoned snapshot of the slot and finished it.
     """
     now = clock.now()
     try:
@@ -111,6 +132,7 @@ def launch(
                 created_at=now,
                 created_by=actor,
                 snapshot_heartbeat_at=now,
+                snapshot_by=actor,
                 contacts_total=0,
             )
             session.add(run)
@@ -128,43 +150,99 @@ def launch(
             )
             run_id = run.id
     except IntegrityError:
-        return _resume_if_abandoned(db, campaign, key=key, clock=clock, actor=actor, chunk=chunk)
+        # The slot's run exists: another worker (or an earlier firing) launched it.
+        with db.session(readonly=True) as session:
+            existing = session.scalar(
+                select(CampaignRun.id).where(
+                    CampaignRun.campaign == campaign.name, CampaignRun.slot_key == key
+                )
+            )
+        if existing is None:  # pragma: no cover - the row that collided cannot vanish
+            raise
+        return resume_if_abandoned(
+            db,
+            campaign,
+            existing,
+            clock=clock,
+            actor=actor,
+            chunk=chunk,
+            gone=gone,
+            faults=faults,
+        )
     log.info("campaign %s: launched run %s for slot %s (%s)", campaign.name, run_id, key, trigger)
-    total = _snapshot(db, campaign, run_id, clock=clock, chunk=chunk, cursor=None)
+    total = _snapshot(
+        db, campaign, run_id, clock=clock, chunk=chunk, cursor=None, actor=actor, faults=faults
+    )
     return LaunchResult(run_id=run_id, created=True, contacts=total)
 
 
-def _resume_if_abandoned(
-    db: Database, campaign: CampaignSettings, *, key: str, clock: Clock, actor: str, chunk: int
+def resume_if_abandoned(
+    db: Database,
+    campaign: CampaignSettings,
+    run_id: int,
+    *,
+    clock: Clock,
+    actor: str,
+    chunk: int,
+    gone: GoneWorkers = _nobody_gone,
+    faults: Faults = NO_FAULTS,
 ) -> LaunchResult:
+    """Finish run ``run_id``'s snapshot if its writer is gone (see the module docstring).
+
+    Returns ``resumed=True`` when this call took it over, else the run untouched.
+    """
     now = clock.now()
     with db.session() as session:
-        run = session.scalars(
-            select(CampaignRun).where(
-                CampaignRun.campaign == campaign.name, CampaignRun.slot_key == key
-            )
-        ).one()
-        run_id, cursor, total = run.id, run.snapshot_cursor, run.contacts_total
-        heartbeat = run.snapshot_heartbeat_at
-        if run.status != "snapshotting" or (
-            heartbeat is not None and heartbeat > now - SNAPSHOT_STALE_AFTER
-        ):
+        run = session.get(CampaignRun, run_id)
+        if run is None:
+            return LaunchResult(run_id=run_id, created=False, contacts=0)
+        cursor, total = run.snapshot_cursor, run.contacts_total
+        heartbeat, writer = run.snapshot_heartbeat_at, run.snapshot_by
+        if run.status != "snapshotting":
+            return LaunchResult(run_id=run_id, created=False, contacts=total)
+        stale = heartbeat is None or heartbeat <= now - SNAPSHOT_STALE_AFTER
+        if not stale and not (writer is not None and writer in gone(session, now)):
             return LaunchResult(run_id=run_id, created=False, contacts=total)
         # Take the snapshot over only if nobody else did in the meantime.
         taken = rowcount(
             session.execute(
                 update(CampaignRun)
-                .where(CampaignRun.id == run_id, CampaignRun.snapshot_heartbeat_at == heartbeat)
-                .values(snapshot_heartbeat_at=now)
+                .where(
+                    CampaignRun.id == run_id,
+                    CampaignRun.status == "snapshotting",
+                    CampaignRun.snapshot_heartbeat_at == heartbeat
+                    if heartbeat is not None
+                    else CampaignRun.snapshot_heartbeat_at.is_(None),
+                )
+                .values(snapshot_heartbeat_at=now, snapshot_by=actor)
             )
         )
         if taken != 1:
             return LaunchResult(run_id=run_id, created=False, contacts=total)
     log.warning(
-        "campaign %s: %s resumes the abandoned snapshot of run %s", campaign.name, actor, run_id
+        "campaign %s: %s resumes the abandoned snapshot of run %s (writer %s gone)",
+        campaign.name,
+        actor,
+        run_id,
+        writer or "unknown",
     )
-    total = _snapshot(db, campaign, run_id, clock=clock, chunk=chunk, cursor=cursor)
+    total = _snapshot(
+        db, campaign, run_id, clock=clock, chunk=chunk, cursor=cursor, actor=actor, faults=faults
+    )
     return LaunchResult(run_id=run_id, created=False, contacts=total, resumed=True)
+
+
+def snapshotting_runs(db: Database, campaigns: Sequence[str]) -> list[tuple[str, int]]:
+    """(campaign, run id) of every run of ``campaigns`` whose snapshot is not finished."""
+    if not campaigns:
+        return []
+    with db.session(readonly=True) as session:
+        rows = session.execute(
+            select(CampaignRun.campaign, CampaignRun.id).where(
+                CampaignRun.status == "snapshotting", CampaignRun.campaign.in_(campaigns)
+            )
+        ).all()
+    return [(name, run_id) for name, run_id in rows]
 
 
 def _snapshot(
@@ -175,14 +253,31 @@ def _snapshot(
     clock: Clock,
     chunk: int,
     cursor: str | None,
+    actor: str,
+    faults: Faults,
 ) -> int:
-    """Copy the segment into contacts, ``chunk`` accounts per transaction; returns the total."""
+    """Copy the segment into contacts, ``chunk`` accounts per transaction; returns the total.
+
+    Stops (returning the total so far) when the run is no longer snapshotting or another worker
+    has become its writer.
+    """
     while True:
         now = clock.now()
         with db.session() as session:
-            run = session.get(CampaignRun, run_id)
+            # The row lock makes "am I still the writer?" and the chunk one step.
+            run = session.get(CampaignRun, run_id, with_for_update=True)
             if run is None or run.status != "snapshotting":
                 return run.contacts_total if run else 0
+            if run.snapshot_by is not None and run.snapshot_by != actor:
+                log.warning(
+                    "campaign %s: run %s's snapshot was taken over by %s; %s stops",
+                    campaign.name,
+                    run_id,
+                    run.snapshot_by,
+                    actor,
+                )
+                return run.contacts_total
+            cursor = run.snapshot_cursor
             members = segment_chunk(
                 session,
                 campaign.segment,
@@ -228,3 +323,4 @@ def _snapshot(
                     run.contacts_total,
                 )
                 return run.contacts_total
+        faults.hit("mid_launch")

@@ -7,6 +7,16 @@ Twilio says goes through the same state machine as a callback (:mod:`dialer.call
 contact is settled by the same retry policy. Until then the contact stays ``waiting`` and is
 never redialed: an unresolved attempt may be a call that rang.
 
+A worker that died leaves two things behind, both resolved here once the store knows it is gone
+(its lease expired or, on its own host, its pid is dead -- ``dialer.worker.gone_workers``):
+contacts it had claimed (``dialing``) go back to ``pending`` at once, and attempts it had recorded
+but never got a result for (status ``created``, no SID) are looked up as soon as they are
+``claim_timeout_seconds`` old instead of ``reconcile_after_minutes``. A gone worker sends nothing
+more (a worker that finds its lease lost dials nothing, and never sends a request half a lease
+after its commit), and Twilio starts a paced call within seconds, so by then the lookup by number
+tells whether the request reached Twilio: a call found is linked and followed, none found closes
+the attempt as never placed and the contact is retried.
+
 A call that ended without a single status callback reaching duecall counts toward the campaign's
 missing-callback streak: many in a row mean Twilio's callbacks are refused (403 on a wrong public
 URL or auth token) or lost, and the campaign pauses.
@@ -15,10 +25,12 @@ URL or auth token) or lost, and the campaign pauses.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from dialer import control
 from dialer.callbacks import (
@@ -47,10 +59,14 @@ START_SLACK = timedelta(minutes=1)
 BATCH = 200
 SMS_DONE_AT_RECONCILE = frozenset({"sent"})
 
+#: The ids of the workers known to be gone at ``now`` (``dialer.worker.gone_workers``).
+GoneWorkers = Callable[[Session, datetime], set[str]]
+
 
 @dataclass
 class ReconcileReport:
     released: int = 0
+    orphans: int = 0
     closed: int = 0
     linked: int = 0
     still_open: int = 0
@@ -68,39 +84,69 @@ class Reconciler:
         *,
         settings: DialerSettings,
         settling: Settling,
+        gone: GoneWorkers | None = None,
     ) -> None:
         self.db = db
         self.telephony = telephony
         self.clock = clock
         self.settings = settings
         self.settling = settling
+        self.gone = gone
 
     def run(self) -> ReconcileReport:
         report = ReconcileReport()
         now = self.clock.now()
+        claim_timeout = timedelta(seconds=self.settings.claim_timeout_seconds)
         with self.db.session() as session:
+            gone = self.gone(session, now) if self.gone is not None else set()
+            abandoned = Contact.claimed_at < now - claim_timeout
+            if gone:
+                abandoned = abandoned | Contact.claimed_by.in_(gone)
             report.released = rowcount(
                 session.execute(
                     update(Contact)
-                    .where(
-                        Contact.state == "dialing",
-                        Contact.claimed_at
-                        < now - timedelta(seconds=self.settings.claim_timeout_seconds),
-                    )
+                    .where(Contact.state == "dialing", abandoned)
                     .values(state="pending", claimed_by=None, claim_token=None, updated_at=now)
+                    .execution_options(synchronize_session=False)
                 )
             )
         if report.released:
             log.warning("reconcile: released %d contacts claimed by dead workers", report.released)
         cutoff = now - timedelta(minutes=self.settings.reconcile_after_minutes)
         with self.db.session(readonly=True) as session:
-            stale = session.scalars(
-                select(Attempt.id)
-                .where(Attempt.final.is_(False), Attempt.created_at < cutoff)
-                .order_by(Attempt.created_at)
-                .limit(BATCH)
-            ).all()
-        for attempt_id in stale:
+            stale = list(
+                session.scalars(
+                    select(Attempt.id)
+                    .where(Attempt.final.is_(False), Attempt.created_at < cutoff)
+                    .order_by(Attempt.created_at)
+                    .limit(BATCH)
+                ).all()
+            )
+            orphans: list[int] = []
+            if gone:
+                orphans = list(
+                    session.scalars(
+                        select(Attempt.id)
+                        .join(Contact, Contact.id == Attempt.contact_id)
+                        .where(
+                            Attempt.final.is_(False),
+                            Attempt.status == "created",
+                            Attempt.provider_sid.is_(None),
+                            Attempt.created_at < now - claim_timeout,
+                            Attempt.created_at >= cutoff,
+                            Contact.claimed_by.in_(gone),
+                        )
+                        .order_by(Attempt.created_at)
+                        .limit(BATCH)
+                    ).all()
+                )
+        if orphans:
+            report.orphans = len(orphans)
+            log.warning(
+                "reconcile: %d attempts recorded by dead workers and never placed by them",
+                len(orphans),
+            )
+        for attempt_id in [*stale, *orphans]:
             try:
                 self.resolve(attempt_id, report)
             except TelephonyError as exc:

@@ -36,11 +36,25 @@ def _campaign(settings: Settings, name: str) -> None:
 
 
 def build_worker(obj: CliContext, settings: Settings, worker_id: str | None = None) -> DialerWorker:
-    """The worker from the settings (needs the Twilio secrets: it places calls)."""
+    """The worker from the settings (needs the Twilio secrets: it places calls).
+
+    ``DUECALL_FAULT`` and ``DUECALL_CLAIM_JITTER_MS`` (see dialer.faults) are read here, once;
+    a malformed value exits 2.
+    """
+    from dialer.faults import Faults, FaultSpecError
     from dialer.messages import Sender
     from dialer.worker import DialerWorker
     from duecall.wiring import build_database, build_telephony
 
+    try:
+        faults = Faults.from_env()
+    except FaultSpecError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
+    if faults:
+        click.echo(
+            f"warning: fault injection armed ({faults.point or 'claim jitter only'})", err=True
+        )
     return DialerWorker(
         build_database(settings),
         build_telephony(settings),
@@ -55,6 +69,7 @@ def build_worker(obj: CliContext, settings: Settings, worker_id: str | None = No
             opt_out_notice=settings.sms.opt_out_notice,
         ),
         worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
+        faults=faults,
     )
 
 
@@ -62,9 +77,20 @@ def build_worker(obj: CliContext, settings: Settings, worker_id: str | None = No
 @click.option("--worker-id", default=None, help="Name in claims and logs (default host:pid).")
 @pass_ctx
 def dialer_command(obj: CliContext, worker_id: str | None) -> None:
-    """Run the dialer worker: launches, dispatch, reconciliation, outbox. SIGTERM stops it."""
+    """Run the dialer worker: launches, dispatch, reconciliation, outbox. SIGTERM stops it.
+
+    Several may share a PostgreSQL store; on SQLite a second one exits 2, saying why.
+    """
+    from dialer.worker import SingleWorkerError
+
     settings = obj.require("dialer")
     worker = build_worker(obj, settings, worker_id)
+    try:
+        worker.register()
+    except SingleWorkerError as exc:
+        worker.db.dispose()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_CONFIG)
     done = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -75,11 +101,15 @@ def dialer_command(obj: CliContext, worker_id: str | None) -> None:
     signal.signal(signal.SIGINT, _stop)
     worker.start()
     try:
-        while not done.wait(1.0):
-            pass
+        while not done.wait(0.5):
+            if worker.failed.is_set():
+                break
     finally:
         worker.stop()
         worker.db.dispose()
+    if worker.failed.is_set():
+        click.echo("error: the worker lost its lease and stopped; see the log", err=True)
+        sys.exit(1)
 
 
 @click.group("campaign")
@@ -92,15 +122,22 @@ def campaign_group() -> None:
 def campaign_list(obj: CliContext) -> None:
     """Each campaign with its channel, schedule, next launch (in its zone) and state."""
     from dialer import control
+    from dialer.worker import live_workers
 
     settings = obj.settings
     db = obj.database()
+    now = obj.clock.now()
     try:
         with db.session(readonly=True) as session:
             paused = control.pauses(session)
+            workers = [
+                (w.worker_id, (now - w.heartbeat_at).total_seconds(), w.claimed, w.placed)
+                for w in live_workers(
+                    session, now, timedelta(seconds=settings.dialer.claim_timeout_seconds)
+                )
+            ]
     finally:
         db.dispose()
-    now = obj.clock.now()
     table = Table(show_header=True, header_style="bold")
     for column in ("campaign", "channel", "schedule", "next launch", "state"):
         table.add_column(column)
@@ -123,8 +160,19 @@ def campaign_list(obj: CliContext) -> None:
         )
     if not settings.campaigns:
         click.echo("no campaigns configured")
-        return
-    Console(width=200, highlight=False).print(table)
+    else:
+        Console(width=200, highlight=False).print(table)
+    click.echo(_workers_line(workers))
+
+
+def _workers_line(workers: list[tuple[str, float, int, int]]) -> str:
+    if not workers:
+        return "dialer workers: none running"
+    described = ", ".join(
+        f"{worker_id} (heartbeat {age:.0f}s ago, claimed {claimed}, placed {placed})"
+        for worker_id, age, claimed, placed in workers
+    )
+    return f"dialer workers: {len(workers)} running: {described}"
 
 
 @campaign_group.command("run")

@@ -11,7 +11,10 @@ Every guarantee the worker gives rests on a row here, not on a process's memory:
 - ``campaign_controls``: the pause flag and reason each running worker reads before every call,
   and the error streaks that trip an automatic pause;
 - ``pacing_budgets``: the next free slot of each calls/SMS-per-second budget, shared by every
-  worker.
+  worker;
+- ``dialer_workers``: each running worker's lease (a heartbeat), so a worker's death is known
+  from the store: its claims, its unfinished snapshot and the attempts it recorded but never
+  placed are taken over without waiting for the long timeouts.
 """
 
 from __future__ import annotations
@@ -69,6 +72,9 @@ class CampaignRun(Base):
     snapshot_cursor: Mapped[str | None] = mapped_column(String(64))
     snapshot_heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     snapshot_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The worker writing the snapshot now (the creator, or whoever took an abandoned one over);
+    #: each chunk is written only by it.
+    snapshot_by: Mapped[str | None] = mapped_column(String(64))
     contacts_total: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -174,3 +180,26 @@ class PacingBudget(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_slot_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DialerWorkerLease(Base):
+    """A ``duecall dialer`` process: registered at start, its heartbeat renewed while it runs.
+
+    A worker is gone when ``stopped_at`` is set, when ``heartbeat_at`` is older than the lease
+    (``dialer.claim_timeout_seconds``), or -- seen from the same host -- when its pid is dead.
+    ``claimed`` and ``placed`` count its contacts claimed and attempts placed (operators' view,
+    and proof in the tests that the work was shared).
+    """
+
+    __tablename__ = "dialer_workers"
+    __table_args__ = (Index(None, "heartbeat_at"),)
+
+    worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    engine: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed: Mapped[int] = mapped_column(Integer, default=0)
+    placed: Mapped[int] = mapped_column(Integer, default=0)
