@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from campaigns.sms import TemplateError, template_fields
 
 CampaignChannel = Literal["voice", "sms", "voice_sms_fallback"]
-RetryOutcome = Literal["busy", "no_answer", "failed", "machine"]
+RetryOutcome = Literal["busy", "no_answer", "failed", "machine", "sms_undelivered"]
 
 KNOWN_LANGUAGES = ("en-US", "zh-CN")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -110,12 +110,15 @@ class RetryRule(_Model):
 
 
 class RetrySettings(_Model):
-    """A retry rule per outcome of a call that reached nobody."""
+    """A retry rule per outcome of a call that reached nobody, and for an SMS the carrier could
+    not deliver for a reason that may pass (``sms_undelivered``: handset unreachable, queue
+    overflow, validity expired; a landline or a blocked number is never retried)."""
 
     busy: RetryRule = RetryRule(delay_minutes=30, max=3)
     no_answer: RetryRule = RetryRule(delay_minutes=120, max=2)
     failed: RetryRule = RetryRule(delay_minutes=240, max=1)
     machine: RetryRule = RetryRule(delay_minutes=240, max=1)
+    sms_undelivered: RetryRule = RetryRule(delay_minutes=240, max=1)
 
     def rule(self, outcome: RetryOutcome) -> RetryRule:
         found: RetryRule = getattr(self, outcome)

@@ -96,6 +96,13 @@ def settle(
     if attempt.channel == "sms":
         if attempt.outcome == NOT_PLACED and run_status != "superseded":
             return _retry(contact, now + transient_retry)
+        if sms_may_retry(attempt) and run_status != "superseded":
+            sent = _sms_history(session, contact.id)
+            retries_used = sum(1 for a in sent if sms_may_retry(a)) - 1
+            made = sum(1 for a in sent if a.outcome != NOT_PLACED)
+            rule = campaign.retry.sms_undelivered
+            if retries_used < rule.max and made < campaign.max_attempts:
+                return _retry(contact, now + timedelta(minutes=rule.delay_minutes))
         return _close(contact, f"sms_{attempt.outcome or attempt.status}")
 
     verdict = call_verdict(attempt)
@@ -121,6 +128,34 @@ def settle(
         log.info("contact %s: calls exhausted (%s), falling back to SMS", contact.id, verdict)
         return _retry(contact, now)
     return _close(contact, f"exhausted_{verdict}")
+
+
+#: Delivery errors that may pass: 30001 queue overflow, 30003 unreachable handset (switched off,
+#: out of coverage), 30008 unknown carrier error, 30036 validity period expired (the window
+#: closed before Twilio could send it). Landlines (30006), blocked (30004) and filtered (30007)
+#: messages or unknown numbers (30005) would fail again.
+SMS_TRANSIENT_ERRORS = frozenset({30001, 30003, 30008, 30036})
+
+
+def sms_may_retry(attempt: Attempt) -> bool:
+    """Whether an SMS attempt ended undelivered for a reason that may pass."""
+    return (
+        attempt.channel == "sms"
+        and attempt.status in ("undelivered", "failed")
+        and attempt.error_code in SMS_TRANSIENT_ERRORS
+    )
+
+
+def _sms_history(session: Session, contact_id: int) -> list[Attempt]:
+    return list(
+        session.scalars(
+            select(Attempt).where(
+                Attempt.contact_id == contact_id,
+                Attempt.channel == "sms",
+                Attempt.final.is_(True),
+            )
+        )
+    )
 
 
 def _retry_outcome(verdict: Verdict) -> RetryOutcome:

@@ -204,3 +204,27 @@ def test_sms_status_moves_forward_only(
     assert (attempt.status, attempt.final, attempt.outcome) == ("delivered", True, "delivered")
     assert contact.closed_reason == "sms_delivered"
     assert [e.effect for e in events] == ["applied", "applied", "stale"]
+
+
+def test_an_undelivered_sms_keeps_its_error_code_and_is_retried_by_the_campaigns_rule(
+    client: FlaskClient, db: Database, clock: FixedClock, attempt_id: int
+) -> None:
+    with db.session() as s:
+        attempt = s.get(Attempt, attempt_id)
+        assert attempt is not None
+        attempt.channel = "sms"
+    path = f"/twilio/sms/status?attempt={attempt_id}"
+    sid = "SM" + "c" * 32
+    # Twilio reorders and repeats: the final status arrives first, then the stale ones.
+    for status, code in (("undelivered", "30003"), ("sent", ""), ("undelivered", "30003")):
+        form = {"MessageSid": sid, "MessageStatus": status, "To": NUMBER}
+        if code:
+            form["ErrorCode"] = code
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{PUBLIC_URL}{path}", form)
+        client.post(path, data=form, headers={"X-Twilio-Signature": signature})
+    attempt, contact, events = stored(db, attempt_id)
+    assert (attempt.status, attempt.error_code, attempt.final) == ("undelivered", 30003, True)
+    assert [e.effect for e in events] == ["applied", "stale"]  # the repeat was not stored again
+    # 30003 (handset unreachable) may pass: the contact waits for the rule's delay (240 min).
+    assert contact.state == "pending"
+    assert contact.next_attempt_at == clock.now() + timedelta(minutes=240)
