@@ -105,9 +105,8 @@ def check_config(obj: CliContext, command: str | None) -> None:
         if getattr(settings.secrets, secret_field) is None:
             needed = [c for c, names in COMMAND_SECRETS.items() if name in names]
             if needed:
-                out.print(
-                    f"note: {name} is not set; `duecall {'`, `duecall '.join(needed)}` need it"
-                )
+                commands = ", ".join(f"`duecall {c}`" for c in needed)
+                out.print(f"note: {name} is not set; needed by {commands}", soft_wrap=True)
 
 
 @cli.group("db")

@@ -1,27 +1,70 @@
-"""`duecall demo`: the day's job end to end on SQLite, with no Twilio account.
+"""`duecall demo`: one collections day, end to end, on SQLite and the local carrier.
 
-Today it builds a fresh demo database, imports the example portfolio and its payments, and prints
-the portfolio as the collections team would first look at it.
+No Twilio account: the simulator plays Twilio (its REST API on a local socket, every webhook signed
+and sent to the app in-process), the cardholders are its personas, and time is a clock the demo
+moves through a Tuesday in New York, 08:00 to 21:00, in ten-minute steps. Everything else is the
+production code: the import, the campaigns of ``config.yaml`` launched by the dialer worker's own
+launch logic, the contact policy before every call and text, the pacing, the IVR on every answered
+call, status callbacks, retries, the SMS fallback, the outbox, the reconciler, inbound texts.
+
+At the end it prints what the collections team would look at, and leaves it all in the database.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from campaigns.accounts import portfolio_summary, totals
 from campaigns.importing import ImportFileError, Reject, import_accounts, import_payments
+from dialer.messages import Sender
+from dialer.twilio_adapter import TwilioAdapter
+from dialer.worker import DialerWorker
+from duecall.app import create_app
 from duecall.imports import describe, import_options
 from duecall.settings import Settings
-from store.clock import SystemClock
+from simulator import Persona, Simulator, WsgiTransport, create_simulator
+from store.clock import FixedClock
 from store.db import Database
 from store.migrate import upgrade
+from store.models import (
+    Account,
+    Attempt,
+    CallbackRequest,
+    ComplianceDecision,
+    InboundMessage,
+    Phone,
+    Promise,
+    Suppression,
+)
+from store.privacy import mask_phone, mask_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+NEW_YORK = ZoneInfo("America/New_York")
+# Tuesday 1 December 2026, 08:00 in New York.
+DAY_START = datetime(2026, 12, 1, 8, 0, tzinfo=NEW_YORK)
+DAY_END = datetime(2026, 12, 1, 21, 0, tzinfo=NEW_YORK)
+STEP = timedelta(minutes=10)
+
+DEMO_SID = "AC" + "de" * 16
+DEMO_TOKEN = "demo-auth-token-not-a-secret"  # noqa: S105 - the local carrier's, in-process
+DEMO_PUBLIC_URL = "https://duecall.demo.invalid"
 
 
 def _fresh_sqlite(url: str) -> None:
@@ -31,70 +74,473 @@ def _fresh_sqlite(url: str) -> None:
             Path(f"{parsed.database}{suffix}").unlink(missing_ok=True)
 
 
+def demo_settings(settings: Settings, database_url: str, api_url: str) -> Settings:
+    """The operator's settings, pointed at the demo store and the local carrier, with throwaway
+    credentials (nothing leaves this machine)."""
+    return settings.model_copy(
+        update={
+            "database": settings.database.model_copy(update={"url": database_url}),
+            "server": settings.server.model_copy(update={"public_url": DEMO_PUBLIC_URL}),
+            "twilio": settings.twilio.model_copy(update={"api_url": api_url}),
+            "secrets": settings.secrets.model_validate(
+                {
+                    "twilio_account_sid": DEMO_SID,
+                    "twilio_auth_token": DEMO_TOKEN,
+                    "secret_key": "demo-secret-key",
+                }
+            ),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- the cardholders
+
+
+@dataclass(frozen=True)
+class Cast:
+    """Who behaves how, decided from a hash of the account number (same every run), and one
+    cardholder the reader can call the hotline as."""
+
+    personas: dict[str, Persona]
+    roles: Counter[str]
+    sample_number: str
+    sample_keys: str
+
+
+def _share(account_id: str) -> float:
+    digest = hashlib.sha256(account_id.encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32
+
+
+def cast(session: Session, today: date) -> Cast:
+    """A persona for every primary number: people who verify and promise, who only listen,
+    wrong parties, voicemail, no answer, busy, numbers that cannot take a text."""
+    personas: dict[str, Persona] = {}
+    roles: Counter[str] = Counter()
+    sample: tuple[str, str] = ("+15005550009", "1")
+    rows = session.execute(
+        select(Account, Phone.number)
+        .join(Phone, Phone.account_id == Account.account_id)
+        .where(Phone.kind == "primary")
+        .order_by(Account.account_id)
+    ).all()
+    for account, number in rows:
+        if number in personas:
+            continue  # several cards, one phone: the first card's holder answers
+        share = _share(account.account_id)
+        verify = f"1,{account.card_last4},{account.birth_date:%Y%m%d}"
+        if share < 0.30:
+            promise_day = today + timedelta(days=5)
+            amount = max(1, math.ceil(account.minimum_due))
+            keys = f"{verify},2,{promise_day:%Y%m%d},{amount}#,1,hangup"
+            personas[number], role = Persona.human(keys), "promises to pay"
+        elif share < 0.40:
+            personas[number], role = Persona.human(f"{verify},1,hangup"), "hears the balance"
+        elif share < 0.45:
+            personas[number], role = Persona.human("2"), "wrong party"
+        elif share < 0.65:
+            personas[number], role = Persona.voicemail(), "voicemail"
+        elif share < 0.80:
+            personas[number], role = Persona.no_answer(), "no answer"
+        elif share < 0.90:
+            personas[number], role = Persona.busy(), "busy"
+        elif share < 0.95:
+            personas[number], role = Persona.no_sms(), "cannot receive texts"
+        else:
+            personas[number], role = Persona.silent(), "answers, says nothing"
+        roles[role] += 1
+        if role == "hears the balance" and account.language == "en-US":
+            sample = (number, f"{account.card_last4},{account.birth_date:%Y%m%d},1,hangup")
+    return Cast(personas, roles, *sample)
+
+
+# --------------------------------------------------------------------------- the carrier
+
+
+@contextmanager
+def _serve(app: object) -> Iterator[str]:
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+class _ClockWait:
+    """The worker's pacing waits move the demo clock instead of sleeping."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        self.clock = clock
+
+    def __call__(self, seconds: float) -> bool:
+        self.clock.advance(timedelta(seconds=seconds))
+        return True
+
+
+@dataclass
+class Day:
+    db: Database
+    clock: FixedClock
+    settings: Settings
+    sim: Simulator
+    worker: DialerWorker
+    out: Console
+
+    def play(self) -> None:
+        """Play every call and delivery the carrier has queued."""
+        self.sim.run_until_idle()
+
+    def step(self) -> Counter[str]:
+        """One ten-minute step: launch what is due, dispatch until idle, send the outbox,
+        reconcile. Returns the launches made."""
+        launched: Counter[str] = Counter()
+        for campaign in self.settings.campaigns:
+            if not campaign.active:
+                continue
+            result = self.worker.launch_scheduled(campaign.name)
+            if result is not None and result.created:
+                launched[campaign.name] = result.contacts
+        for _ in range(500):
+            report = self.worker.dispatcher.tick()
+            self.play()
+            if report.claimed == 0:
+                break
+        self.worker.outbox.run()
+        self.play()
+        self.worker.reconciler.run()
+        return launched
+
+
+# --------------------------------------------------------------------------- the demo
+
+
 def run_demo(settings: Settings, database_url: str, *, keep_running: bool = False) -> int:
-    """Run the demo; returns the exit code."""
+    """Run the demo day; returns the exit code."""
     out = Console(highlight=False)
     examples = EXAMPLES if EXAMPLES.is_dir() else Path("examples")
     accounts_csv, payments_csv = examples / "accounts.csv", examples / "payments.csv"
     if not accounts_csv.exists():
         out.print(f"[red]{accounts_csv} not found: run python examples/generate.py[/red]")
         return 2
+    for noisy in ("alembic", "dialer", "ivr", "webhooks", "simulator", "campaigns", "werkzeug"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     _fresh_sqlite(database_url)
     db = Database(database_url)
-    clock = SystemClock()
-    options = import_options(settings)
+    clock = FixedClock(DAY_START.astimezone(UTC) - timedelta(hours=1))
     try:
         upgrade(db)
-        out.rule("[bold]duecall demo")
-        out.print(f"database {database_url} (fresh)")
+        out.rule("[bold]duecall demo: one collections day on the local carrier")
+        out.print(f"store {database_url} (fresh); no Twilio account, nothing leaves this machine")
         for kind, path, run in (
             ("accounts", accounts_csv, import_accounts),
             ("payments", payments_csv, import_payments),
         ):
             rejects: list[Reject] = []
-            result = run(db, path, options=options, clock=clock, on_reject=rejects.append)
+            result = run(
+                db, path, options=import_options(settings), clock=clock, on_reject=rejects.append
+            )
             out.print(describe(kind, path, result))
             for reject in rejects[:10]:
                 out.print(f"  [yellow]{reject}[/yellow]", markup=True)
         with db.session(readonly=True) as session:
-            _print_summary(out, session)
+            _print_portfolio(out, session)
+            people = cast(session, DAY_START.date())
+        out.print(
+            "the cardholders today: "
+            + ", ".join(f"{n} {role}" for role, n in people.roles.most_common())
+        )
+        _play_day(out, db, clock, settings, database_url, people)
     except ImportFileError as exc:
         out.print(f"[red]{exc}[/red]")
         return 2
     finally:
         db.dispose()
+    env = f"DUECALL_DATABASE_URL={database_url}"
+    out.print(
+        f"\nEverything is in {database_url}. Look around with, for example:\n"
+        f"  {env} .venv/bin/duecall campaign list\n"
+        f"  {env} .venv/bin/duecall sms inbox\n"
+        f"and call the hotline yourself as one of the (synthetic) cardholders:\n"
+        f"  {env} .venv/bin/duecall ivr call --from {people.sample_number} "
+        f"--keys {people.sample_keys}\n"
+        "(leave out --keys to type the keys at each prompt)"
+    )
     if keep_running:
-        out.print(
-            "nothing to keep running yet: the dialer and the hotline arrive in later releases"
-        )
+        return _keep_running(out, settings, database_url)
     return 0
 
 
-def _print_summary(out: Console, session: object) -> None:
-    from sqlalchemy.orm import Session
+def _keep_running(out: Console, settings: Settings, database_url: str) -> int:
+    """Serve the hotline over HTTP with the local carrier in front of it, until Ctrl-C."""
+    from simulator import HttpTransport
+    from store.clock import SystemClock
 
-    assert isinstance(session, Session)
-    for name, rows in portfolio_summary(session).items():
-        table = Table(title=f"portfolio by {name}", title_justify="left")
-        table.add_column(name)
-        table.add_column("currency")
-        table.add_column("accounts", justify="right")
-        table.add_column("balance", justify="right")
-        table.add_column("still owed", justify="right")
-        for row in rows:
-            table.add_row(
-                row.label,
-                row.currency,
-                str(row.accounts),
-                f"{row.balance:,.2f}",
-                f"{row.outstanding:,.2f}",
+    host, port = settings.server.host, settings.server.port
+    public = f"http://{host}:{port}"
+    db = Database(database_url)
+    app_settings = demo_settings(settings, database_url, "http://127.0.0.1:8765")
+    app_settings = app_settings.model_copy(
+        update={"server": app_settings.server.model_copy(update={"public_url": public})}
+    )
+    app = create_app(app_settings, db=db, clock=SystemClock())
+    sim = create_simulator(
+        DEMO_SID,
+        DEMO_TOKEN,
+        transport=HttpTransport(),
+        threaded=True,
+        voice_url=f"{public}/twilio/voice",
+        sms_url=f"{public}/twilio/sms",
+    )
+    app_server = make_server(host, port, app, threaded=True)
+    sim_server = make_server("127.0.0.1", 8765, sim.wsgi_app, threaded=True)
+    threading.Thread(target=sim_server.serve_forever, daemon=True).start()
+    out.print(
+        f"\nthe hotline is up at {public}/twilio/voice and the local carrier at "
+        "http://127.0.0.1:8765. Place a call through the carrier:\n"
+        f"  curl -u {DEMO_SID}:{DEMO_TOKEN} -d From=+15005550009 -d To=+15005550006 "
+        "-d Keys=1,hangup http://127.0.0.1:8765/_simulator/inbound/calls\n"
+        "Ctrl-C stops both."
+    )
+    try:
+        app_server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim_server.shutdown()
+        db.dispose()
+    return 0
+
+
+def _play_day(
+    out: Console,
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    database_url: str,
+    people: Cast,
+) -> None:
+    sim_holder: dict[str, Simulator] = {}
+
+    def route(environ: dict[str, object], start_response: object) -> object:
+        return sim_holder["sim"].wsgi_app(environ, start_response)
+
+    with _serve(route) as api_url:
+        day_settings = demo_settings(settings, database_url, api_url)
+        app = create_app(day_settings, db=db, clock=clock)
+        sim = create_simulator(
+            DEMO_SID,
+            DEMO_TOKEN,
+            personas=people.personas,
+            transport=WsgiTransport(app),
+            start_time=clock.now(),
+            voice_url=f"{DEMO_PUBLIC_URL}/twilio/voice",
+            sms_url=f"{DEMO_PUBLIC_URL}/twilio/sms",
+        )
+        sim_holder["sim"] = sim
+        t = day_settings.twilio
+        adapter = TwilioAdapter(
+            DEMO_SID,
+            DEMO_TOKEN,
+            public_url=DEMO_PUBLIC_URL,
+            caller_id=t.caller_id,
+            api_url=api_url,
+            timeout=t.timeout_seconds,
+            ring_timeout=t.ring_timeout_seconds,
+        )
+        worker = DialerWorker(
+            db,
+            adapter,
+            clock,
+            settings=day_settings.dialer,
+            campaigns=day_settings.campaigns,
+            profile=day_settings.policy.built,
+            sender=Sender(
+                business_name=day_settings.business.name,
+                callback_number=day_settings.business.callback_number,
+                support_number=day_settings.business.support_number,
+                opt_out_notice=day_settings.sms.opt_out_notice,
+            ),
+            worker_id="demo-worker",
+            wait=_ClockWait(clock),
+        )
+        day = Day(db, clock, day_settings, sim, worker, out)
+        _narrate(day, people)
+        _report(out, db, sim)
+
+
+def _local(clock: FixedClock) -> str:
+    return f"{clock.now().astimezone(NEW_YORK):%H:%M}"
+
+
+def _narrate(day: Day, people: Cast) -> None:
+    out, clock = day.out, day.clock
+    out.rule("[bold]Tuesday 1 December 2026, New York time")
+    events = _inbound_events(day)
+    clock.set(DAY_START.astimezone(UTC))
+    while clock.now() < DAY_END.astimezone(UTC):
+        slot_start = clock.now()
+        before = _count_attempts(day.db)
+        launched = day.step()
+        for name, contacts in launched.items():
+            out.print(
+                f"{_local(clock)}  campaign [bold]{name}[/bold] launched: {contacts} contacts"
             )
-        out.print(table)
+        for when, action in list(events):
+            if when <= clock.now():
+                events.remove((when, action))
+                action()
+        made = _count_attempts(day.db) - before
+        if made:
+            noun = "call or text" if made == 1 else "calls and texts"
+            out.print(f"{_local(clock)}  {made} {noun} placed", style="dim")
+        clock.set(max(clock.now(), slot_start + STEP))
+    out.print(f"{_local(clock)}  the calling window closes in New York; the day is over")
+
+
+def _inbound_events(day: Day) -> list[tuple[datetime, Callable[[], None]]]:
+    """A few things cardholders do on their own during the day."""
+    with day.db.session(readonly=True) as session:
+        rows = session.execute(
+            select(Account, Phone.number)
+            .join(Phone, Phone.account_id == Account.account_id)
+            .where(Phone.kind == "primary", Account.status == "open")
+            .order_by(Account.account_id)
+        ).all()
+    english = [(a, n) for a, n in rows if a.language == "en-US"]
+    chinese = [(a, n) for a, n in rows if a.language == "zh-CN"]
+    to = day.settings.twilio.caller_id
+    out = day.out
+
+    def hotline_call(account: Account, number: str) -> None:
+        keys = f"{account.card_last4},{account.birth_date:%Y%m%d},1,hangup"
+        call = day.sim.place_inbound_call(number, to, keys=keys)
+        day.play()
+        out.print(
+            f"{_local(day.clock)}  {mask_phone(number)} calls the hotline, verifies and hears "
+            f"the balance ({len(call.transcript)} lines of transcript)"
+        )
+        for line in call.transcript:
+            out.print(f"          {mask_text(line)}", style="cyan")
+
+    def text(number: str, body: str) -> None:
+        message = day.sim.send_inbound_sms(number, to, body)
+        reply = " (answered)" if message.reply and "<Message>" in message.reply else ""
+        out.print(f"{_local(day.clock)}  {mask_phone(number)} texts {body!r}{reply}")
+
+    events: list[tuple[datetime, Callable[[], None]]] = []
+
+    def at(hour: int, minute: int) -> datetime:
+        return DAY_START.replace(hour=hour, minute=minute).astimezone(UTC)
+
+    if english:
+        account, number = english[len(english) // 3]
+        events.append((at(12, 0), lambda: hotline_call(account, number)))
+        events.append((at(9, 30), lambda: text(english[1][1], "STOP")))
+        events.append(
+            (at(14, 0), lambda: text(english[2][1], "I lost my job, can I pay half next month?"))
+        )
+    if chinese:
+        events.append((at(20, 0), lambda: text(chinese[0][1], "退订")))
+    return events
+
+
+def _count_attempts(db: Database) -> int:
+    with db.session(readonly=True) as session:
+        return session.scalar(select(func.count()).select_from(Attempt)) or 0
+
+
+# --------------------------------------------------------------------------- the reports
+
+
+def _print_portfolio(out: Console, session: Session) -> None:
+    table = Table(title="portfolio by days past due", title_justify="left")
+    for column in ("days past due", "currency", "accounts", "balance", "still owed"):
+        table.add_column(
+            column, justify="left" if column in ("days past due", "currency") else "right"
+        )
+    for row in portfolio_summary(session)["days past due"]:
+        table.add_row(
+            row.label,
+            row.currency,
+            str(row.accounts),
+            f"{row.balance:,.2f}",
+            f"{row.outstanding:,.2f}",
+        )
+    out.print(table)
     t = totals(session)
     paid = ", ".join(f"{currency} {amount:,.2f}" for currency, amount in t["paid"].items())
     out.print(
         f"{t['accounts']} accounts of {t['customers']} customers, {t['phones']} numbers, "
         f"{t['payments']} payments received ({paid or 'none'})"
     )
+
+
+def _report(out: Console, db: Database, sim: Simulator) -> None:
+    out.rule("[bold]end of day")
+    with db.session(readonly=True) as session:
+        attempts = Table(title="calls and texts", title_justify="left")
+        for column in ("channel", "outcome", "attempts"):
+            attempts.add_column(column, justify="right" if column == "attempts" else "left")
+        for channel, outcome, count in session.execute(
+            select(Attempt.channel, Attempt.outcome, func.count())
+            .group_by(Attempt.channel, Attempt.outcome)
+            .order_by(Attempt.channel, func.count().desc())
+        ):
+            attempts.add_row(channel, outcome or "(open)", str(count))
+        out.print(attempts)
+
+        decisions = Table(title="contact policy decisions", title_justify="left")
+        for column in ("decision", "rule", "count"):
+            decisions.add_column(column, justify="right" if column == "count" else "left")
+        for allowed, rule, count in session.execute(
+            select(ComplianceDecision.allowed, ComplianceDecision.rule, func.count())
+            .group_by(ComplianceDecision.allowed, ComplianceDecision.rule)
+            .order_by(ComplianceDecision.allowed.desc(), func.count().desc())
+        ):
+            decisions.add_row("allowed" if allowed else "denied", rule, str(count))
+        out.print(decisions)
+
+        promises = session.execute(
+            select(Promise.currency, func.count(), func.sum(Promise.amount)).group_by(
+                Promise.currency
+            )
+        ).all()
+        out.print(
+            "promises to pay taken by the IVR: "
+            + (
+                ", ".join(f"{n} for {cur} {total:,.2f}" for cur, n, total in promises)
+                if promises
+                else "none"
+            )
+        )
+        optouts = session.scalar(
+            select(func.count()).select_from(Suppression).where(Suppression.removed_at.is_(None))
+        )
+        inbox = session.scalar(
+            select(func.count())
+            .select_from(InboundMessage)
+            .where(InboundMessage.kind == "message", InboundMessage.handled_at.is_(None))
+        )
+        callbacks = session.scalar(
+            select(func.count())
+            .select_from(CallbackRequest)
+            .where(CallbackRequest.status == "open")
+        )
+        out.print(
+            f"suppressions in force: {optouts}; texts waiting for an agent: {inbox}; "
+            f"callback requests for agents: {callbacks}"
+        )
+        promise = session.scalars(select(Promise).order_by(Promise.id).limit(1)).first()
+        sid = promise.call_sid if promise is not None else None
+    if sid and sid in sim.calls:
+        out.rule("one reminder call that ended in a promise, as the carrier heard it")
+        for line in sim.calls[sid].transcript:
+            out.print(f"  {mask_text(line)}", style="cyan")
+    problems = [f"{e.kind}: {e.message}" for e in sim.errors]
+    if problems:
+        out.print(f"[red]the carrier reported {len(problems)} problem(s):[/red]")
+        for problem in problems[:10]:
+            out.print(f"  {problem}")

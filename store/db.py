@@ -50,10 +50,10 @@ class Database:
         session = factory()
         try:
             yield session
-            if readonly:
-                session.rollback()
-            else:
+            if not readonly:
                 session.commit()
+            # A read-only scope just closes: the connection's transaction is rolled back, and
+            # the objects read stay usable (detached, not expired as a rollback would leave them).
         except BaseException:
             session.rollback()
             raise

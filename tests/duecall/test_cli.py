@@ -100,11 +100,3 @@ def test_the_installed_console_script_runs(env: dict[str, str]) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "configuration OK" in proc.stdout
-
-
-def test_demo_imports_the_examples_and_prints_the_portfolio(tmp_path: Path) -> None:
-    code, out, err = invoke(["demo", "--database", f"sqlite:///{tmp_path}/demo.db"], {})
-    assert code == 0, err
-    assert "accounts.csv: 300 accounts rows, 300 landed" in out
-    assert "0 rejected" in out
-    assert "portfolio by days past due" in out

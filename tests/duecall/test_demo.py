@@ -1,0 +1,62 @@
+"""`duecall demo` plays a whole collections day on the local carrier and the numbers add up."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from duecall.cli import cli
+from store.db import Database
+from store.models import Attempt, ComplianceDecision, OutboxItem, Promise, Suppression
+
+
+@pytest.mark.slow
+def test_the_demo_day_runs_end_to_end_and_leaves_its_records(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/demo.db"
+    result = CliRunner().invoke(cli, ["demo", "--database", url], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "accounts.csv: 300 accounts rows, 300 landed" in out
+    assert "campaign mid-stage-voice launched" in out
+    assert "campaign early-reminder-sms launched" in out
+    assert "calls the hotline, verifies and hears the balance" in out
+    assert "Your balance is $" in out
+    assert "the carrier reported" not in out  # the simulator saw no bad TwiML or request
+    assert "one reminder call that ended in a promise" in out
+
+    db = Database(url)
+    with db.session(readonly=True) as s:
+        by_channel = dict(
+            s.execute(select(Attempt.channel, func.count()).group_by(Attempt.channel)).all()
+        )
+        assert by_channel["voice"] > 100 and by_channel["sms"] > 50
+        promises = s.scalar(select(func.count()).select_from(Promise))
+        assert promises and promises >= 10
+        # Every promise got its confirmation SMS through the outbox (sent or denied by policy).
+        assert (
+            s.scalar(
+                select(func.count()).select_from(OutboxItem).where(OutboxItem.status == "pending")
+            )
+            == 0
+        )
+        rules = dict(
+            s.execute(
+                select(ComplianceDecision.rule, func.count()).group_by(ComplianceDecision.rule)
+            ).all()
+        )
+        # Mandarin cardholders in Shanghai are asleep during New York's morning.
+        assert rules["window"] > 0 and rules["allowed"] > 100
+        kinds = set(s.scalars(select(Suppression.kind)))
+        assert kinds == {"optout-sms"}
+        # The day ran from 08:00 to 21:00 in New York (13:00 to 02:00 UTC); the policy kept each
+        # cardholder inside their own window (pinned in the policy tests).
+        first, last = s.execute(
+            select(func.min(Attempt.created_at), func.max(Attempt.created_at))
+        ).one()
+        assert datetime(2026, 12, 1, 13, tzinfo=UTC) <= first <= last
+        assert last < datetime(2026, 12, 2, 2, tzinfo=UTC)
+    db.dispose()
