@@ -85,7 +85,9 @@ def generate(count: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         birth = date(1950, 1, 1) + timedelta(days=rng.randint(0, 365 * 50))
         alt = ""
         if rng.random() < 0.1 and not chinese:
-            alt = f"+1{rng.choice(US_AREAS)[0]}55501{rng.randint(0, 99):02d}"
+            alt = phone
+            while alt == phone:  # an alternate number is another number
+                alt = f"+1{rng.choice(US_AREAS)[0]}55501{rng.randint(0, 99):02d}"
         for card in range(cards):
             if len(accounts) >= count:
                 break
