@@ -67,3 +67,14 @@ def create_app(
         return jsonify(status="ok")
 
     return app
+
+
+def wsgi_app() -> Flask:
+    """The app for a WSGI server, from ``$DUECALL_CONFIG`` / ``./config.yaml`` and the
+    environment: ``gunicorn 'duecall.app:wsgi_app()'``. Raises ConfigError like create_app."""
+    from duecall.logging import configure_logging
+    from duecall.settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.logging.level, json_lines=settings.logging.json_lines)
+    return create_app(settings)

@@ -100,3 +100,19 @@ def test_the_installed_console_script_runs(env: dict[str, str]) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "configuration OK" in proc.stdout
+
+
+def test_the_wsgi_factory_builds_the_app_from_the_environment(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from duecall.app import wsgi_app
+    from duecall.settings import ConfigError
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="TWILIO_AUTH_TOKEN: not set"):
+        wsgi_app()
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t")
+    monkeypatch.setenv("DUECALL_SECRET_KEY", "k")
+    assert wsgi_app().test_client().get("/healthz").json == {"status": "ok"}
