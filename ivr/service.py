@@ -504,6 +504,13 @@ class IvrService:
         account = s.get(Account, effect.account_id)
         if account is None:
             return
+        # A new promise replaces the account's open ones: only the latest is followed up.
+        replaced = s.scalars(
+            select(Promise).where(Promise.account_id == effect.account_id, Promise.status == "open")
+        ).all()
+        for earlier in replaced:
+            earlier.status = "cancelled"
+            earlier.resolved_at = now
         promise = Promise(
             account_id=effect.account_id,
             customer_id=account.customer_id,
@@ -527,7 +534,11 @@ class IvrService:
             action="ivr.promise",
             entity_type="promise",
             entity_id=str(promise.id),
-            detail={"call_sid": session.call_sid, "amount": str(effect.amount)},
+            detail={
+                "call_sid": session.call_sid,
+                "amount": str(effect.amount),
+                "replaces": [earlier.id for earlier in replaced],
+            },
         )
         number = _sms_number(s, effect.account_id, session.caller)
         if number is None:

@@ -123,6 +123,19 @@ def test_a_hotline_call_stores_one_promise_and_queues_its_confirmation_sms(
         assert {"ivr.verified", "ivr.promise"} <= actions
 
 
+def test_a_new_promise_replaces_the_accounts_open_one(app: Flask, db: Database) -> None:
+    for amount in ("600#", "700#"):
+        caller = verified_caller(app)
+        caller.press("2")
+        caller.press("20261205")
+        caller.press(amount)
+        caller.press("1")
+        assert "your promise is recorded" in caller.spoken()
+    with db.session(readonly=True) as s:
+        rows = s.execute(select(Promise.amount, Promise.status).order_by(Promise.id)).all()
+    assert [(str(a), st) for a, st in rows] == [("600.00", "cancelled"), ("700.00", "open")]
+
+
 def test_the_mandarin_confirmation_sms_is_written_in_mandarin(app: Flask, db: Database) -> None:
     caller = verified_caller(app, ZH_PHONE)
     for keys in ("2", "20261203", "600#", "1"):
