@@ -3,7 +3,7 @@
 For each contact, in this order (DESIGN.md "Data flow"; STYLE.md rules 7 and 9):
 
 1. **claim** -- due pending contacts of the campaigns' live runs, in one short transaction. On
-   PostgreSQL one ``UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING id``:
+   PostgreSQL one ``WITH picked AS (SELECT ... FOR UPDATE SKIP LOCKED) UPDATE ... RETURNING``:
    workers claiming side by side skip each other's rows instead of waiting for them, and a row
    is claimed by one worker only. On SQLite (one worker; ``BEGIN IMMEDIATE`` serialises anyway)
    a conditional ``UPDATE ... WHERE state = 'pending'`` whose rowcount says what was won.
@@ -301,15 +301,14 @@ class Dispatcher:
         )
         with self.db.session() as session:
             if _is_postgresql(self.db.engine):
-                # One statement: rows locked by another worker's claim are skipped, not
-                # waited for, and the re-check of state covers a row freed meanwhile.
+                # One statement: rows locked by another worker's claim are skipped, not waited
+                # for. The pick is a CTE, never inlined when it locks rows: as an IN (subquery)
+                # PostgreSQL may run the subquery again per row and claim past the LIMIT.
+                picked = due.with_for_update(skip_locked=True).cte("picked")
                 mine = sorted(
                     session.scalars(
                         update(Contact)
-                        .where(
-                            Contact.id.in_(due.with_for_update(skip_locked=True).scalar_subquery()),
-                            Contact.state == "pending",
-                        )
+                        .where(Contact.id == picked.c.id, Contact.state == "pending")
                         .values(**claim)
                         .returning(Contact.id)
                         .execution_options(synchronize_session=False)
