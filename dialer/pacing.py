@@ -5,7 +5,10 @@ error 22005); a call waiting there may ring after the calling window or after th
 So the dialer paces itself: a budget row per channel in the store holds the next free slot; a
 worker reserves a slot in one short transaction (the slot moves on by ``1 / rate``), waits for
 it without spinning, and only then dials. Every process shares one budget because it lives in
-the database, not in memory.
+the database, not in memory. The reservation is atomic across processes: the row is read with
+``SELECT ... FOR UPDATE`` (on SQLite the ``BEGIN IMMEDIATE`` write lock), so two workers never get
+the same slot; the dispatcher also holds that lock while it counts the calls in flight and
+records the attempt, which makes the concurrency limit hold across workers too.
 """
 
 from __future__ import annotations
