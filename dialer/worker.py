@@ -41,7 +41,7 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.config import CampaignSettings
@@ -69,6 +69,9 @@ from store.db import Database
 from store.models_dialer import DialerWorkerLease
 
 log = logging.getLogger(__name__)
+
+#: A worker row whose heartbeat is this old is deleted when a worker registers.
+FORGET_WORKERS_AFTER = timedelta(days=7)
 
 
 class SingleWorkerError(Exception):
@@ -144,7 +147,13 @@ class WorkerLease:
         """
         now = self.clock.now()
         with self.db.session() as session:
-            live = [w for w in live_workers(session, now, self.ttl)]
+            # Long-dead workers' rows go: nothing they left can still be unresolved.
+            session.execute(
+                delete(DialerWorkerLease).where(
+                    DialerWorkerLease.heartbeat_at < now - FORGET_WORKERS_AFTER
+                )
+            )
+            live = live_workers(session, now, self.ttl)
             same = [w for w in live if w.worker_id == self.worker_id]
             if same and (same[0].host, same[0].pid) != (self.host, self.pid):
                 raise SingleWorkerError(
