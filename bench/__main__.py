@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import sys
 
-from bench import import_bench
+from bench import import_bench, launch_bench
 
 
 def main() -> int:
-    import_bench.main(sys.argv[1:])
+    """`python -m bench [import|launch] [options]`: one benchmark, or all with defaults."""
+    args = sys.argv[1:]
+    benches = {"import": import_bench.main, "launch": launch_bench.main}
+    if args and args[0] in benches:
+        benches[args[0]](args[1:])
+        return 0
+    for run in benches.values():
+        run(args)
+        print()
     return 0
 
 

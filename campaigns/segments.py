@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Exists, and_, exists, select
+from sqlalchemy import Exists, and_, exists, func, select
 from sqlalchemy.orm import Session
 
 from campaigns.accounts import outstanding, paid_since_as_of
@@ -31,9 +31,11 @@ class SegmentMember:
 
 
 def _open_promise(today: date) -> Exists:
+    # Looked up per account through (account_id, status); on the status index SQLite would read
+    # every open promise of the portfolio for each account.
     return exists().where(
         Promise.account_id == Account.account_id,
-        Promise.status == "open",
+        func.coalesce(Promise.status, "") == "open",
         Promise.promised_date >= today,
     )
 
@@ -55,7 +57,11 @@ def segment_chunk(
         select(Account.account_id, Account.customer_id, Account.language, Phone.number)
         .join(Phone, and_(Phone.account_id == Account.account_id, Phone.kind == "primary"))
         .where(
-            Account.status == "open",
+            # Walk the primary key from the cursor and stop at the limit: every chunk costs the
+            # same. Given a plain ``status = 'open'`` SQLite picks the (status, days_past_due)
+            # index instead and sorts the whole segment for every chunk, which makes a launch
+            # quadratic (100,000 accounts: 31 s instead of 4 s; see `make bench`).
+            func.coalesce(Account.status, "") == "open",
             Account.days_past_due.between(segment.dpd_min, segment.dpd_max),
             Account.language.in_(segment.languages),
             owed >= segment.balance_min,
