@@ -42,9 +42,7 @@ def build_worker(obj: CliContext, settings: Settings, worker_id: str | None = No
     a malformed value exits 2.
     """
     from dialer.faults import Faults, FaultSpecError
-    from dialer.messages import Sender
-    from dialer.worker import DialerWorker
-    from duecall.wiring import build_database, build_telephony
+    from duecall import wiring
 
     try:
         faults = Faults.from_env()
@@ -55,19 +53,11 @@ def build_worker(obj: CliContext, settings: Settings, worker_id: str | None = No
         click.echo(
             f"warning: fault injection armed ({faults.point or 'claim jitter only'})", err=True
         )
-    return DialerWorker(
-        build_database(settings),
-        build_telephony(settings),
+    return wiring.build_worker(
+        settings,
+        wiring.build_database(settings),
+        wiring.build_telephony(settings),
         obj.clock,
-        settings=settings.dialer,
-        campaigns=settings.campaigns,
-        profile=settings.policy.built,
-        sender=Sender(
-            business_name=settings.business.name,
-            callback_number=settings.business.callback_number,
-            support_number=settings.business.support_number,
-            opt_out_notice=settings.sms.opt_out_notice,
-        ),
         worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
         faults=faults,
     )

@@ -33,12 +33,12 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from campaigns.accounts import portfolio_summary, totals
 from campaigns.importing import ImportFileError, Reject, import_accounts, import_payments
-from dialer.messages import Sender
 from dialer.twilio_adapter import TwilioAdapter
 from dialer.worker import DialerWorker
 from duecall.app import create_app
 from duecall.imports import describe, import_options
 from duecall.settings import Settings
+from duecall.wiring import build_worker
 from simulator import Persona, Simulator, WsgiTransport, create_simulator
 from store.clock import FixedClock
 from store.db import Database
@@ -224,9 +224,39 @@ def run_demo(settings: Settings, database_url: str, *, keep_running: bool = Fals
     if not accounts_csv.exists():
         out.print(f"[red]{accounts_csv} not found: run python examples/generate.py[/red]")
         return 2
-    for noisy in ("alembic", "dialer", "ivr", "webhooks", "simulator", "campaigns", "werkzeug"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    with _quiet_logs():
+        code = _run_day(out, settings, database_url, accounts_csv, payments_csv)
+    if code != 0:
+        return code
+    env = f"DUECALL_DATABASE_URL={database_url}"
+    out.print(
+        f"\nEverything is in {database_url}. Look around with, for example:\n"
+        f"  {env} .venv/bin/duecall campaign list\n"
+        f"  {env} .venv/bin/duecall sms inbox\n"
+        "and in `duecall ivr call`, leave out --keys to type the keys at each prompt."
+    )
+    if keep_running:
+        return _keep_running(out, settings, database_url)
+    return 0
 
+
+@contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """The narration is the demo's output: per-call log lines would drown it. Restored after."""
+    names = ("alembic", "dialer", "ivr", "webhooks", "simulator", "campaigns", "werkzeug")
+    saved = {name: logging.getLogger(name).level for name in names}
+    try:
+        for name in names:
+            logging.getLogger(name).setLevel(logging.ERROR)
+        yield
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _run_day(
+    out: Console, settings: Settings, database_url: str, accounts_csv: Path, payments_csv: Path
+) -> int:
     _fresh_sqlite(database_url)
     db = Database(database_url)
     clock = FixedClock(DAY_START.astimezone(UTC) - timedelta(hours=1))
@@ -258,18 +288,11 @@ def run_demo(settings: Settings, database_url: str, *, keep_running: bool = Fals
         return 2
     finally:
         db.dispose()
-    env = f"DUECALL_DATABASE_URL={database_url}"
     out.print(
-        f"\nEverything is in {database_url}. Look around with, for example:\n"
-        f"  {env} .venv/bin/duecall campaign list\n"
-        f"  {env} .venv/bin/duecall sms inbox\n"
-        f"and call the hotline yourself as one of the (synthetic) cardholders:\n"
-        f"  {env} .venv/bin/duecall ivr call --from {people.sample_number} "
-        f"--keys {people.sample_keys}\n"
-        "(leave out --keys to type the keys at each prompt)"
+        "\ncall the hotline yourself as one of today's (synthetic) cardholders:\n"
+        f"  DUECALL_DATABASE_URL={database_url} .venv/bin/duecall ivr call "
+        f"--from {people.sample_number} --keys {people.sample_keys}"
     )
-    if keep_running:
-        return _keep_running(out, settings, database_url)
     return 0
 
 
@@ -350,21 +373,8 @@ def _play_day(
             timeout=t.timeout_seconds,
             ring_timeout=t.ring_timeout_seconds,
         )
-        worker = DialerWorker(
-            db,
-            adapter,
-            clock,
-            settings=day_settings.dialer,
-            campaigns=day_settings.campaigns,
-            profile=day_settings.policy.built,
-            sender=Sender(
-                business_name=day_settings.business.name,
-                callback_number=day_settings.business.callback_number,
-                support_number=day_settings.business.support_number,
-                opt_out_notice=day_settings.sms.opt_out_notice,
-            ),
-            worker_id="demo-worker",
-            wait=_ClockWait(clock),
+        worker = build_worker(
+            day_settings, db, adapter, clock, worker_id="demo-worker", wait=_ClockWait(clock)
         )
         day = Day(db, clock, day_settings, sim, worker, out)
         _narrate(day, people)

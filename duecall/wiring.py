@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from dialer.dispatch import Wait
+from dialer.faults import NO_FAULTS, Faults
+from dialer.messages import Sender
+from dialer.telephony import Telephony
 from dialer.twilio_adapter import TwilioAdapter
+from dialer.worker import DialerWorker
 from duecall.settings import Settings
+from store.clock import Clock
 from store.db import Database
 
 
@@ -30,4 +36,39 @@ def build_telephony(settings: Settings) -> TwilioAdapter:
         edge=t.edge,
         timeout=t.timeout_seconds,
         ring_timeout=t.ring_timeout_seconds,
+    )
+
+
+def build_sender(settings: Settings) -> Sender:
+    """Who the texts come from and the opt-out notice per language."""
+    return Sender(
+        business_name=settings.business.name,
+        callback_number=settings.business.callback_number,
+        support_number=settings.business.support_number,
+        opt_out_notice=settings.sms.opt_out_notice,
+    )
+
+
+def build_worker(
+    settings: Settings,
+    db: Database,
+    telephony: Telephony,
+    clock: Clock,
+    *,
+    worker_id: str,
+    wait: Wait | None = None,
+    faults: Faults = NO_FAULTS,
+) -> DialerWorker:
+    """The dialer worker for ``settings`` (``duecall dialer``, the demo and the tests)."""
+    return DialerWorker(
+        db,
+        telephony,
+        clock,
+        settings=settings.dialer,
+        campaigns=settings.campaigns,
+        profile=settings.policy.built,
+        sender=build_sender(settings),
+        worker_id=worker_id,
+        wait=wait,
+        faults=faults,
     )

@@ -22,11 +22,11 @@ from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from dialer.callbacks import AmdEvent, apply_amd_event
-from dialer.messages import Sender
 from dialer.twilio_adapter import TwilioAdapter
 from dialer.worker import DialerWorker
 from duecall.app import create_app
 from duecall.settings import Settings
+from duecall.wiring import build_worker
 from simulator import Persona, Simulator, WsgiTransport, create_simulator
 from store.clock import Clock, FixedClock
 from store.db import Database
@@ -290,19 +290,11 @@ def build_rig(
         ring_timeout=20,
     )
     wait = ClockWait(clock)
-    worker = DialerWorker(
+    worker = build_worker(
+        settings,
         db,
         adapter,
         worker_clock or clock,
-        settings=settings.dialer,
-        campaigns=settings.campaigns,
-        profile=settings.policy.built,
-        sender=Sender(
-            business_name=settings.business.name,
-            callback_number=settings.business.callback_number,
-            support_number=settings.business.support_number,
-            opt_out_notice=settings.sms.opt_out_notice,
-        ),
         worker_id="test-worker",
         wait=None if worker_clock else wait,
     )

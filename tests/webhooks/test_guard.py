@@ -62,7 +62,7 @@ def test_forged_or_missing_signatures_get_403_and_the_checked_url_is_logged(
     client = app.test_client()
     assert client.post("/twilio/echo", data=form).status_code == 403
     forged = sign(f"{PUBLIC}/twilio/echo", {**form, "Digits": "2"})
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.WARNING, logger="webhooks.guard"):
         r = client.post("/twilio/echo", data=form, headers={"X-Twilio-Signature": forged})
     assert r.status_code == 403
     assert f"checked URL {PUBLIC}/twilio/echo" in caplog.text
@@ -91,7 +91,7 @@ def test_an_exception_in_a_voice_view_answers_200_with_an_apology(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
     form = {"CallSid": "CA42", "From": "+14155550123"}
-    with caplog.at_level(logging.ERROR):
+    with caplog.at_level(logging.ERROR, logger="webhooks.guard"):
         r = app.test_client().post(
             "/twilio/boom",
             data=form,
