@@ -49,10 +49,19 @@ def redact_card_numbers(text: str) -> str:
     return re.sub(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)", _sub, text)
 
 
+def _mask_if_phone(match: re.Match[str]) -> str:
+    found = match.group(0)
+    digits = sum(ch.isdigit() for ch in found)
+    # E.164 allows up to 15 digits; with a "+" a number may be as short as 8 (small countries),
+    # without one a national number has at least 10 here (US, China mobiles). Dates (8 digits),
+    # IP addresses and version strings stay readable.
+    low = 8 if found.startswith("+") else 10
+    return mask_phone(found) if low <= digits <= 15 else found
+
+
 def mask_text(text: str) -> str:
     """Mask card numbers, then anything shaped like a phone number, inside free text."""
-    text = redact_card_numbers(text)
-    return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+    return _PHONE_RE.sub(_mask_if_phone, redact_card_numbers(text))
 
 
 def mask_mapping(
