@@ -231,3 +231,17 @@ class SmsSettings(BaseModel):
         }
     )
     send_optout_confirmation: bool = True
+
+
+class PromiseSettings(BaseModel):
+    """How promises to pay are settled (``promises:`` in config.yaml).
+
+    ``grace_days``: days after the promised date that a payment still keeps the promise (a
+    payment made on the date often reaches the bank's file a day or two later). A promise still
+    short once its date plus the grace has passed, in the cardholder's local date, is ``partial``
+    (something was paid) or ``broken`` (nothing was).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    grace_days: int = Field(default=2, ge=0, le=30)

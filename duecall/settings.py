@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from campaigns.config import CampaignSettings, SmsSettings
+from campaigns.config import CampaignSettings, PromiseSettings, SmsSettings
 from campaigns.sms import count_segments, render, worst_case_values
 from dialer.config import DialerSettings
 from dialer.policy import PolicyProfile
@@ -188,6 +188,7 @@ class Settings(_Section):
     dialer: DialerSettings = DialerSettings()
     campaigns: tuple[CampaignSettings, ...] = ()
     sms: SmsSettings = SmsSettings()
+    promises: PromiseSettings = PromiseSettings()
     logging: LoggingSettings = LoggingSettings()
     secrets: Secrets = Field(default=Secrets(), exclude=True)
     source: str | None = Field(default=None, exclude=True)

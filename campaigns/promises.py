@@ -1,0 +1,241 @@
+"""The promise lifecycle: an open promise to pay becomes kept, partial or broken.
+
+The rules, in one place (``duecall payments import``, ``duecall report`` and ``duecall export
+promises`` apply them first, so what they print is current):
+
+- The payments that count toward a promise are its account's payments dated (``paid_on``, the
+  date the bank recorded) from the day the promise was made through its deadline, both days
+  included. The deadline is the promised date plus ``grace_days`` (``promises.grace_days``,
+  default 2): a payment made on the promised date often reaches the bank's file a day or two
+  later.
+- As soon as they add up to the promised amount the promise is ``kept``, even before its date.
+- Once the deadline has passed (the cardholder's today is after it), a promise still short is
+  ``partial`` when something was paid and ``broken`` when nothing was.
+- ``paid_amount`` keeps what counted (updated on open promises too, as progress) and
+  ``resolved_at`` the instant of the resolution; each resolution writes one audit row.
+
+Every date is the cardholder's local date: the account's declared time zone, else UTC. (The IVR
+also tries the phone number's zone when the account declares none; the difference is at most a
+day at either end of the window, which the grace absorbs.) Payments carry a date only, so a
+payment dated the day the promise was made counts even if it was made earlier that day.
+
+The outcome depends on the payments, not on when the evaluation runs: a payment dated after the
+deadline never turns a promise kept late, and a resolved promise is never evaluated again (a
+payment that lands after its promise was settled leaves it as it is). Running the evaluation twice
+changes nothing the second time. Only ``open`` promises are read: cancelled ones (replaced by a
+newer promise) are left alone.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal, cast
+
+from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy.orm import Session
+
+from store.audit import record_audit
+from store.models import Account, Payment, Promise
+
+ACTOR = "promise-lifecycle"
+DEFAULT_GRACE_DAYS = 2
+ZERO = Decimal("0.00")
+
+Outcome = Literal["open", "kept", "partial", "broken"]
+
+
+@dataclass(frozen=True)
+class PromiseCounts:
+    """What one evaluation did: promises resolved by outcome, and those still open."""
+
+    kept: int = 0
+    partial: int = 0
+    broken: int = 0
+    still_open: int = 0
+
+    @property
+    def resolved(self) -> int:
+        return self.kept + self.partial + self.broken
+
+    def __str__(self) -> str:
+        return f"{self.kept} kept, {self.partial} partial, {self.broken} broken"
+
+
+def cardholder_zone(declared: str | None) -> zoneinfo.ZoneInfo:
+    """The zone an account's dates are read in: its declared IANA zone, else UTC."""
+    if declared:
+        try:
+            return zoneinfo.ZoneInfo(declared)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            pass
+    return zoneinfo.ZoneInfo("UTC")
+
+
+def settle(amount: Decimal, paid: Decimal, *, today: date, deadline: date) -> Outcome:
+    """The outcome of a promise of ``amount`` with ``paid`` counted so far, on ``today``.
+
+    ``kept`` as soon as ``paid`` reaches ``amount``; after ``deadline``, ``partial`` or
+    ``broken``; until then ``open``.
+    """
+    if paid >= amount:
+        return "kept"
+    if today > deadline:
+        return "partial" if paid > ZERO else "broken"
+    return "open"
+
+
+@dataclass(frozen=True)
+class _Open:
+    id: int
+    account_id: str
+    amount: Decimal
+    currency: str
+    promised_date: date
+    paid_amount: Decimal
+    first_day: date
+    deadline: date
+    today: date
+
+
+def evaluate_promises(
+    session: Session,
+    *,
+    now: datetime,
+    grace_days: int = DEFAULT_GRACE_DAYS,
+    batch_size: int = 500,
+) -> PromiseCounts:
+    """Settle every open promise that the payments (or the calendar) have decided.
+
+    Reads the open promises in id order, ``batch_size`` at a time, with one payments query per
+    batch. Each resolution is a conditional ``UPDATE ... WHERE status = 'open'``: a promise that
+    another process resolved or cancelled in the meantime is skipped, never overwritten, and
+    gets no second audit row. The caller's boundary commits. Raises ``ValueError`` for a naive
+    ``now`` or a negative ``grace_days``.
+    """
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("now must be timezone-aware")
+    if grace_days < 0:
+        raise ValueError("grace_days must not be negative")
+    grace = timedelta(days=grace_days)
+    counts: dict[str, int] = defaultdict(int)
+    last_id = 0
+    while True:
+        rows = session.execute(
+            select(
+                Promise.id,
+                Promise.account_id,
+                Promise.amount,
+                Promise.currency,
+                Promise.promised_date,
+                Promise.paid_amount,
+                Promise.created_at,
+                Account.timezone,
+            )
+            .join(Account, Account.account_id == Promise.account_id)
+            .where(Promise.status == "open", Promise.id > last_id)
+            .order_by(Promise.id)
+            .limit(batch_size)
+        ).all()
+        if not rows:
+            break
+        last_id = rows[-1].id
+        batch = []
+        for row in rows:
+            zone = cardholder_zone(row.timezone)
+            batch.append(
+                _Open(
+                    id=row.id,
+                    account_id=row.account_id,
+                    amount=row.amount,
+                    currency=row.currency,
+                    promised_date=row.promised_date,
+                    paid_amount=row.paid_amount,
+                    first_day=row.created_at.astimezone(zone).date(),
+                    deadline=row.promised_date + grace,
+                    today=now.astimezone(zone).date(),
+                )
+            )
+        paid_by_account = _payments(session, batch)
+        for promise in batch:
+            paid = sum(
+                (
+                    amount
+                    for paid_on, amount in paid_by_account.get(promise.account_id, ())
+                    if promise.first_day <= paid_on <= promise.deadline
+                ),
+                ZERO,
+            )
+            outcome = settle(promise.amount, paid, today=promise.today, deadline=promise.deadline)
+            if outcome == "open":
+                counts["still_open"] += 1
+                if paid != promise.paid_amount:
+                    session.execute(
+                        update(Promise)
+                        .where(Promise.id == promise.id, Promise.status == "open")
+                        .values(paid_amount=paid)
+                    )
+                continue
+            if _resolve(session, promise, outcome, paid, now):
+                counts[outcome] += 1
+    return PromiseCounts(
+        kept=counts["kept"],
+        partial=counts["partial"],
+        broken=counts["broken"],
+        still_open=counts["still_open"],
+    )
+
+
+def _payments(session: Session, batch: Sequence[_Open]) -> dict[str, list[tuple[date, Decimal]]]:
+    """The payments of the batch's accounts that fall inside any of its windows."""
+    found: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+    accounts = sorted({p.account_id for p in batch})
+    rows = session.execute(
+        select(Payment.account_id, Payment.paid_on, Payment.amount).where(
+            Payment.account_id.in_(accounts),
+            Payment.paid_on >= min(p.first_day for p in batch),
+            Payment.paid_on <= max(p.deadline for p in batch),
+        )
+    )
+    for account_id, paid_on, amount in rows:
+        found[account_id].append((paid_on, amount))
+    return found
+
+
+def _resolve(
+    session: Session, promise: _Open, outcome: Outcome, paid: Decimal, now: datetime
+) -> bool:
+    """Settle one promise if it is still open; True when this call did it."""
+    result = session.execute(
+        update(Promise)
+        .where(Promise.id == promise.id, Promise.status == "open")
+        .values(status=outcome, paid_amount=paid, resolved_at=now)
+    )
+    if _rowcount(result) != 1:
+        return False
+    record_audit(
+        session,
+        at=now,
+        actor=ACTOR,
+        action=f"promise.{outcome}",
+        entity_type="promise",
+        entity_id=str(promise.id),
+        detail={
+            "account_id": promise.account_id,
+            "amount": str(promise.amount),
+            "paid_amount": str(paid),
+            "currency": promise.currency,
+            "promised_date": promise.promised_date.isoformat(),
+            "deadline": promise.deadline.isoformat(),
+        },
+    )
+    return True
+
+
+def _rowcount(result: Result[Any]) -> int:
+    # An UPDATE's result is a CursorResult; Session.execute is typed for the general case.
+    return int(cast(CursorResult[Any], result).rowcount)
