@@ -1,0 +1,147 @@
+"""Exports for the bank's systems: promises, attempts and opt-outs, one flat row each.
+
+The columns are a public interface (DESIGN.md "Exports"); add columns at the end, never rename or
+reorder them. Values are converted here, once, so CSV and JSON carry the same text:
+
+- money is a decimal string with two places (``"600.00"``), never a float;
+- dates are ISO ``YYYY-MM-DD``; instants are ISO 8601 in UTC to the second
+  (``2026-11-29T15:00:00+00:00``);
+- integers and booleans stay integers and booleans (CSV writes ``true``/``false``); a missing
+  value is ``None`` (JSON ``null``, an empty CSV field).
+
+Phone numbers are exported in full (E.164): an export feeds the bank's own systems, which match
+on them, unlike a log line or the audit trail, which are masked. Treat the files accordingly.
+
+Rows are read in id order with ``yield_per``, so an export of a million rows streams instead of
+sitting in memory (PostgreSQL reads through a server-side cursor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from store.models import Attempt, Promise, Suppression
+from store.models_dialer import Contact
+
+ExportKind = Literal["promises", "attempts", "optouts"]
+Value = str | int | bool | None
+
+PROMISE_COLUMNS = (
+    "id",
+    "account_id",
+    "promised_date",
+    "amount",
+    "currency",
+    "status",
+    "source",
+    "created_at",
+    "paid_amount",
+    "resolved_at",
+)
+ATTEMPT_COLUMNS = (
+    "id",
+    "account_id",
+    "channel",
+    "purpose",
+    "number",
+    "status",
+    "outcome",
+    "answered_by",
+    "connected",
+    "error_code",
+    "created_at",
+    "ended_at",
+    "duration_seconds",
+    "campaign",
+)
+OPTOUT_COLUMNS = (
+    "id",
+    "kind",
+    "number",
+    "account_id",
+    "reason",
+    "source",
+    "created_by",
+    "created_at",
+    "removed_at",
+    "removed_by",
+)
+
+#: The columns of each export, in order.
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "promises": PROMISE_COLUMNS,
+    "attempts": ATTEMPT_COLUMNS,
+    "optouts": OPTOUT_COLUMNS,
+}
+
+YIELD_PER = 1000
+
+
+def export_value(value: Any) -> Value:
+    """One value as the exports write it (see the module docstring)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime in an export")
+        return value.astimezone(UTC).isoformat(timespec="seconds")
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot export a {type(value).__name__}")
+
+
+def since_instant(day: date) -> datetime:
+    """The start (00:00 UTC) of ``day``: ``--since`` keeps rows created at or after it."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _promises(since: datetime | None) -> Select[Any]:
+    query = select(*(getattr(Promise, c) for c in PROMISE_COLUMNS)).order_by(Promise.id)
+    return query if since is None else query.where(Promise.created_at >= since)
+
+
+def _attempts(since: datetime | None) -> Select[Any]:
+    query = (
+        select(
+            *(getattr(Attempt, c) for c in ATTEMPT_COLUMNS if c != "campaign"),
+            Contact.campaign,
+        )
+        .outerjoin(Contact, Contact.id == Attempt.contact_id)
+        .order_by(Attempt.id)
+    )
+    return query if since is None else query.where(Attempt.created_at >= since)
+
+
+def _optouts(since: datetime | None) -> Select[Any]:
+    query = select(*(getattr(Suppression, c) for c in OPTOUT_COLUMNS)).order_by(Suppression.id)
+    return query if since is None else query.where(Suppression.created_at >= since)
+
+
+_QUERIES: dict[str, Callable[[datetime | None], Select[Any]]] = {
+    "promises": _promises,
+    "attempts": _attempts,
+    "optouts": _optouts,
+}
+
+
+def export_rows(
+    session: Session, kind: ExportKind, *, since: date | None = None
+) -> Iterator[dict[str, Value]]:
+    """The rows of export ``kind`` created on or after ``since`` (a UTC date), in id order.
+
+    Each row maps :data:`COLUMNS` ``[kind]`` to its exported value. The rows stream
+    (``yield_per``): consume them inside the session. Raises ``KeyError`` for an unknown kind.
+    """
+    columns = COLUMNS[kind]
+    query = _QUERIES[kind](None if since is None else since_instant(since))
+    result = session.execute(query.execution_options(yield_per=YIELD_PER))
+    for row in result:
+        yield {column: export_value(value) for column, value in zip(columns, row, strict=True)}
