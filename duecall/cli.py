@@ -336,11 +336,12 @@ def demo(obj: CliContext, keep_running: bool, database: str) -> None:
 
 def _register_features() -> None:
     # Each feature adds its own commands (STYLE.md rule 3: one registration per feature).
-    from duecall import cli_dialer, cli_ivr, cli_sms
+    from duecall import cli_dialer, cli_ivr, cli_reports, cli_sms
 
     cli_ivr.register(cli)
     cli_dialer.register(cli)
     cli_sms.register(cli)
+    cli_reports.register(cli)
 
 
 _register_features()

@@ -17,6 +17,7 @@ from campaigns.importing import (
     import_accounts,
     import_payments,
 )
+from campaigns.promises import evaluate_promises
 from duecall.settings import Settings
 from store.clock import Clock
 from store.db import Database
@@ -72,11 +73,15 @@ def run_import(settings: Settings, db: Database, clock: Clock, kind: str, file: 
                 on_reject=on_reject,
                 on_progress=lambda done: progress.update(task, completed=done),
             )
+        out.print(describe(kind, file, result), markup=False, soft_wrap=True)
+        if kind == "payments" and not _settle_promises(settings, db, clock, out, err):
+            return EXIT_FAILURE
     except ImportFileError as exc:
         err.print(str(exc), markup=False, soft_wrap=True)
         return EXIT_USAGE
     except SQLAlchemyError as exc:
-        # The rows committed so far stay; a re-run picks up the rest (the import is idempotent).
+        # The rows committed so far stay; a re-run picks up the rest (the import is idempotent,
+        # and so is settling the promises).
         detail = exc.args[0] if exc.args else ""
         err.print(
             f"database error, import stopped: {type(exc).__name__}: {detail}",
@@ -86,8 +91,33 @@ def run_import(settings: Settings, db: Database, clock: Clock, kind: str, file: 
         return EXIT_FAILURE
     finally:
         db.dispose()
-    out.print(describe(kind, file, result), markup=False, soft_wrap=True)
     return EXIT_REJECTS if result.rejected else EXIT_OK
+
+
+def _settle_promises(
+    settings: Settings, db: Database, clock: Clock, out: Console, err: Console
+) -> bool:
+    """Settle the open promises after a payments import; False (said on stderr) on failure.
+
+    New payments may keep promises, and the calendar may have broken others. This runs in a
+    session of its own once the import's rows are committed, so a failure here loses no payment;
+    the next import, ``duecall report`` or ``duecall export promises`` settles them again.
+    """
+    try:
+        with db.session() as session:
+            counts = evaluate_promises(
+                session, now=clock.now(), grace_days=settings.promises.grace_days
+            )
+    except SQLAlchemyError as exc:
+        detail = exc.args[0] if exc.args else ""
+        err.print(
+            f"payments imported, but settling promises failed: {type(exc).__name__}: {detail}",
+            markup=False,
+            soft_wrap=True,
+        )
+        return False
+    out.print(f"promises: {counts}", markup=False, soft_wrap=True)
+    return True
 
 
 def describe(kind: str, file: Path, result: ImportResult) -> str:

@@ -1,0 +1,345 @@
+"""The collections report: what the dialer, the IVR and the policy did, today and all time.
+
+Pure queries returning dataclasses; ``duecall report`` renders them for the terminal and as HTML.
+Windowed figures come twice: ``today`` (since ``day_start``, which the caller picks: the CLI uses
+00:00 UTC) and all time. What each figure counts:
+
+- attempts by channel and outcome, by ``created_at`` (an attempt with no outcome yet is in
+  flight);
+- right-party contacts: reminder calls whose outcome is ``rpc`` or ``promise`` (the verified
+  cardholder was reached) and hotline calls in which the caller verified, by start time;
+- promises by status and currency, by ``created_at``: how many, their amounts and what was paid
+  toward them (amounts of different currencies are never added together);
+- the kept rate: of the promises resolved in the window (by ``resolved_at``; kept, partial or
+  broken -- cancelled ones were replaced, not resolved), the share kept;
+- compliance decisions by rule, allowed and denied, by decision time;
+- suppressions by kind: added in the window, and in force now;
+- now, whatever the window: open callback requests, texts waiting in the inbox, and the campaign
+  runs still working or launched today with their contacts done and pending.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, case, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from store.models import (
+    Attempt,
+    CallbackRequest,
+    ComplianceDecision,
+    InboundMessage,
+    Promise,
+    Suppression,
+)
+from store.models_dialer import CampaignRun, Contact
+from store.models_ivr import IvrSession
+from store.types import Money
+
+ZERO = Decimal("0.00")
+RPC_OUTCOMES = ("rpc", "promise")
+RESOLVED = ("kept", "partial", "broken")
+IN_FLIGHT = "(in flight)"
+#: At most this many campaign runs are listed (newest first).
+MAX_RUNS = 50
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A count today and all time."""
+
+    today: int
+    all_time: int
+
+
+@dataclass(frozen=True)
+class AttemptLine:
+    channel: str
+    outcome: str
+    today: int
+    all_time: int
+
+
+@dataclass(frozen=True)
+class PromiseLine:
+    """Promises of one status in one currency: count and amount today and all time, and what was
+    paid toward all of them."""
+
+    status: str
+    currency: str
+    today: int
+    amount_today: Decimal
+    all_time: int
+    amount_all_time: Decimal
+    paid_all_time: Decimal
+
+
+@dataclass(frozen=True)
+class KeptRate:
+    """Promises resolved in a window and how many of them were kept."""
+
+    kept: int
+    resolved: int
+
+    @property
+    def rate(self) -> float | None:
+        """The share kept, 0 to 1; None when nothing was resolved."""
+        return self.kept / self.resolved if self.resolved else None
+
+
+@dataclass(frozen=True)
+class DecisionLine:
+    rule: str
+    allowed_today: int
+    denied_today: int
+    allowed_all_time: int
+    denied_all_time: int
+
+
+@dataclass(frozen=True)
+class SuppressionLine:
+    kind: str
+    added_today: int
+    added_all_time: int
+    in_force: int
+
+
+@dataclass(frozen=True)
+class RunLine:
+    id: int
+    campaign: str
+    slot_key: str
+    status: str
+    created_at: datetime
+    contacts: int
+    done: int
+    pending: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """The whole report; see the module docstring for what each figure counts."""
+
+    generated_at: datetime
+    day_start: datetime
+    attempts: tuple[AttemptLine, ...]
+    rpc_calls: Pair
+    rpc_hotline: Pair
+    promises: tuple[PromiseLine, ...]
+    kept_today: KeptRate
+    kept_all_time: KeptRate
+    decisions: tuple[DecisionLine, ...]
+    suppressions: tuple[SuppressionLine, ...]
+    callbacks_open: int
+    inbox_waiting: int
+    runs: tuple[RunLine, ...]
+
+    @property
+    def attempts_total(self) -> Pair:
+        return Pair(
+            sum(line.today for line in self.attempts),
+            sum(line.all_time for line in self.attempts),
+        )
+
+
+def build_report(session: Session, *, now: datetime, day_start: datetime) -> Report:
+    """Read the report from the store as of ``now``; "today" is from ``day_start`` on.
+
+    Read-only. Raises ``ValueError`` when ``day_start`` is after ``now``.
+    """
+    if day_start > now:
+        raise ValueError("day_start must not be after now")
+    return Report(
+        generated_at=now,
+        day_start=day_start,
+        attempts=_attempts(session, day_start),
+        rpc_calls=_pair(
+            session,
+            select(func.count()).select_from(Attempt).where(Attempt.outcome.in_(RPC_OUTCOMES)),
+            Attempt.created_at,
+            day_start,
+        ),
+        rpc_hotline=_pair(
+            session,
+            select(func.count())
+            .select_from(IvrSession)
+            .where(IvrSession.direction == "inbound", IvrSession.verified.is_(True)),
+            IvrSession.created_at,
+            day_start,
+        ),
+        promises=_promises(session, day_start),
+        kept_today=_kept(session, Promise.resolved_at >= day_start),
+        kept_all_time=_kept(session, true()),
+        decisions=_decisions(session, day_start),
+        suppressions=_suppressions(session, day_start),
+        callbacks_open=_count(
+            session,
+            select(func.count())
+            .select_from(CallbackRequest)
+            .where(CallbackRequest.status == "open"),
+        ),
+        inbox_waiting=_count(
+            session,
+            select(func.count())
+            .select_from(InboundMessage)
+            .where(InboundMessage.kind == "message", InboundMessage.handled_at.is_(None)),
+        ),
+        runs=_runs(session, day_start),
+    )
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return int(session.scalar(query) or 0)
+
+
+def _pair(
+    session: Session, query: Select[Any], at: SQLColumnExpression[datetime], day_start: datetime
+) -> Pair:
+    return Pair(_count(session, query.where(at >= day_start)), _count(session, query))
+
+
+def _today(at: SQLColumnExpression[datetime], day_start: datetime) -> ColumnElement[int]:
+    """How many rows of the group are from today: next to ``count()``, both windows in one pass."""
+    return func.coalesce(func.sum(case((at >= day_start, 1), else_=0)), 0)
+
+
+def _attempts(session: Session, day_start: datetime) -> tuple[AttemptLine, ...]:
+    outcome = func.coalesce(Attempt.outcome, IN_FLIGHT)
+    rows = session.execute(
+        select(Attempt.channel, outcome, _today(Attempt.created_at, day_start), func.count())
+        .group_by(Attempt.channel, outcome)
+        .order_by(Attempt.channel, func.count().desc(), outcome)
+    ).all()
+    return tuple(AttemptLine(ch, out, int(today), int(n)) for ch, out, today, n in rows)
+
+
+def _promises(session: Session, day_start: datetime) -> tuple[PromiseLine, ...]:
+    today = Promise.created_at >= day_start
+    rows = session.execute(
+        select(
+            Promise.status,
+            Promise.currency,
+            _today(Promise.created_at, day_start),
+            func.sum(case((today, Promise.amount), else_=None), type_=Money),
+            func.count(),
+            func.sum(Promise.amount),
+            func.sum(Promise.paid_amount),
+        )
+        .group_by(Promise.status, Promise.currency)
+        .order_by(Promise.status, Promise.currency)
+    ).all()
+    return tuple(
+        PromiseLine(
+            status=status,
+            currency=currency,
+            today=int(n_today),
+            amount_today=_money(amount_today),
+            all_time=int(n),
+            amount_all_time=_money(amount),
+            paid_all_time=_money(paid),
+        )
+        for status, currency, n_today, amount_today, n, amount, paid in rows
+    )
+
+
+def _kept(session: Session, window: ColumnElement[bool]) -> KeptRate:
+    counts = dict(
+        session.execute(
+            select(Promise.status, func.count())
+            .where(Promise.status.in_(RESOLVED), window)
+            .group_by(Promise.status)
+        ).all()
+    )
+    return KeptRate(kept=int(counts.get("kept", 0)), resolved=int(sum(counts.values())))
+
+
+def _decisions(session: Session, day_start: datetime) -> tuple[DecisionLine, ...]:
+    rows = session.execute(
+        select(
+            ComplianceDecision.rule,
+            ComplianceDecision.allowed,
+            _today(ComplianceDecision.at, day_start),
+            func.count(),
+        ).group_by(ComplianceDecision.rule, ComplianceDecision.allowed)
+    ).all()
+    found: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for rule, allowed, today, n in rows:
+        line = found[rule]
+        offset = 0 if allowed else 1
+        line[offset] += int(today)
+        line[2 + offset] += int(n)
+    return tuple(
+        DecisionLine(rule, *found[rule])
+        for rule in sorted(found, key=lambda r: (-(found[r][2] + found[r][3]), r))
+    )
+
+
+def _suppressions(session: Session, day_start: datetime) -> tuple[SuppressionLine, ...]:
+    in_force = Suppression.removed_at.is_(None)
+    rows = session.execute(
+        select(
+            Suppression.kind,
+            _today(Suppression.created_at, day_start),
+            func.count(),
+            func.coalesce(func.sum(case((in_force, 1), else_=0)), 0),
+        )
+        .group_by(Suppression.kind)
+        .order_by(Suppression.kind)
+    ).all()
+    return tuple(SuppressionLine(k, int(t), int(n), int(f)) for k, t, n, f in rows)
+
+
+def _runs(session: Session, day_start: datetime) -> tuple[RunLine, ...]:
+    runs = session.execute(
+        select(
+            CampaignRun.id,
+            CampaignRun.campaign,
+            CampaignRun.slot_key,
+            CampaignRun.status,
+            CampaignRun.created_at,
+        )
+        .where(
+            or_(
+                CampaignRun.status.in_(("snapshotting", "active")),
+                CampaignRun.created_at >= day_start,
+            )
+        )
+        .order_by(CampaignRun.created_at.desc(), CampaignRun.id.desc())
+        .limit(MAX_RUNS)
+    ).all()
+    if not runs:
+        return ()
+    states: dict[int, dict[str, int]] = defaultdict(dict)
+    for run_id, state, n in session.execute(
+        select(Contact.run_id, Contact.state, func.count())
+        .where(Contact.run_id.in_([r.id for r in runs]))
+        .group_by(Contact.run_id, Contact.state)
+    ):
+        states[run_id][state] = int(n)
+    lines = []
+    for run in runs:
+        by_state = states.get(run.id, {})
+        done = by_state.get("done", 0)
+        lines.append(
+            RunLine(
+                id=run.id,
+                campaign=run.campaign,
+                slot_key=run.slot_key,
+                status=run.status,
+                created_at=run.created_at,
+                contacts=sum(by_state.values()),
+                done=done,
+                pending=sum(by_state.values()) - done,
+            )
+        )
+    return tuple(lines)
+
+
+def _money(value: Decimal | None) -> Decimal:
+    # SUM over no row (or only NULLs) is NULL: no money is zero money.
+    return ZERO if value is None else value
