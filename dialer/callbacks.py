@@ -128,23 +128,21 @@ def apply_call_event(
         if event.sequence is not None
         else f"{event.call_sid}:{source}:{event.status}"
     )
-    attempt, effect = _link(session, event.attempt_id, event.call_sid, "voice")
-    stored = _store_event(
+    received = _receive(
         session,
         kind=source,
         key=key,
         sid=event.call_sid,
-        attempt=attempt,
+        attempt_id=event.attempt_id,
+        channel="voice",
         status=event.status,
         sequence=event.sequence,
         raw=event.raw,
         now=now,
     )
-    if stored is None:
-        return Applied("duplicate", attempt.id if attempt else None)
-    if attempt is None or effect != "linked":
-        stored.effect = effect
-        return Applied(effect, attempt.id if attempt else None)
+    if isinstance(received, Applied):
+        return received
+    attempt, stored = received.attempt, received.stored
 
     if source == "call-status":
         _callbacks_arrive(session, attempt, now)
@@ -189,23 +187,21 @@ def apply_call_event(
 
 def apply_amd_event(session: Session, event: AmdEvent, *, now: datetime) -> Applied:
     """Record an AMD verdict (first verdict wins; once the call is final it is kept, unused)."""
-    attempt, effect = _link(session, event.attempt_id, event.call_sid, "voice")
-    stored = _store_event(
+    received = _receive(
         session,
         kind="amd",
         key=f"{event.call_sid}:amd",
         sid=event.call_sid,
-        attempt=attempt,
+        attempt_id=event.attempt_id,
+        channel="voice",
         status=event.answered_by,
         sequence=None,
         raw=event.raw,
         now=now,
     )
-    if stored is None:
-        return Applied("duplicate", attempt.id if attempt else None)
-    if attempt is None or effect != "linked":
-        stored.effect = effect
-        return Applied(effect, attempt.id if attempt else None)
+    if isinstance(received, Applied):
+        return received
+    attempt, stored = received.attempt, received.stored
     if attempt.final or attempt.answered_by is not None:
         stored.effect = "stale"
         return Applied("stale", attempt.id, attempt.final)
@@ -226,23 +222,21 @@ def apply_sms_event(
 ) -> Applied:
     """Apply one SMS status event (delivery details belong to the SMS feature; this keeps the
     attempt's status moving forward only and closes it on a final status)."""
-    attempt, effect = _link(session, event.attempt_id, event.message_sid, "sms")
-    stored = _store_event(
+    received = _receive(
         session,
         kind=source,
         key=f"{event.message_sid}:{source}:{event.status}",
         sid=event.message_sid,
-        attempt=attempt,
+        attempt_id=event.attempt_id,
+        channel="sms",
         status=event.status,
         sequence=None,
         raw=event.raw,
         now=now,
     )
-    if stored is None:
-        return Applied("duplicate", attempt.id if attempt else None)
-    if attempt is None or effect != "linked":
-        stored.effect = effect
-        return Applied(effect, attempt.id if attempt else None)
+    if isinstance(received, Applied):
+        return received
+    attempt, stored = received.attempt, received.stored
     if attempt.final or SMS_RANK.get(event.status, -1) <= SMS_RANK.get(attempt.status, 0):
         stored.effect = "stale"
         return Applied("stale", attempt.id, attempt.final)
@@ -259,6 +253,49 @@ def apply_sms_event(
             session, attempt, settling.campaigns, now=now, transient_retry=settling.transient_retry
         )
     return Applied("applied", attempt.id, attempt.final)
+
+
+@dataclass
+class _Received:
+    """An event stored and linked to its attempt, ready to apply (see :func:`_receive`)."""
+
+    attempt: Attempt
+    stored: CallbackEvent
+
+
+def _receive(
+    session: Session,
+    *,
+    kind: str,
+    key: str,
+    sid: str,
+    attempt_id: int | None,
+    channel: str,
+    status: str | None,
+    sequence: int | None,
+    raw: Mapping[str, str],
+    now: datetime,
+) -> _Received | Applied:
+    """Store the event and find its attempt; an :class:`Applied` when there is nothing more to
+    do (a repeat, no attempt, or an attempt the event does not belong to)."""
+    attempt, effect = _link(session, attempt_id, sid, channel)
+    stored = _store_event(
+        session,
+        kind=kind,
+        key=key,
+        sid=sid,
+        attempt=attempt,
+        status=status,
+        sequence=sequence,
+        raw=raw,
+        now=now,
+    )
+    if stored is None:
+        return Applied("duplicate", attempt.id if attempt else None)
+    if attempt is None or effect != "linked":
+        stored.effect = effect
+        return Applied(effect, attempt.id if attempt else None)
+    return _Received(attempt, stored)
 
 
 def close_unplaced(
