@@ -33,9 +33,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from campaigns.accounts import portfolio_summary, totals
 from campaigns.importing import ImportFileError, Reject, import_accounts, import_payments
+from campaigns.reports import build_report
 from dialer.twilio_adapter import TwilioAdapter
 from dialer.worker import DialerWorker
 from duecall.app import create_app
+from duecall.cli_reports import print_document, report_document
 from duecall.imports import describe, import_options
 from duecall.settings import Settings
 from duecall.wiring import build_worker
@@ -46,12 +48,8 @@ from store.migrate import upgrade
 from store.models import (
     Account,
     Attempt,
-    CallbackRequest,
-    ComplianceDecision,
-    InboundMessage,
     Phone,
     Promise,
-    Suppression,
 )
 from store.privacy import mask_phone, mask_text
 
@@ -378,7 +376,7 @@ def _play_day(
         )
         day = Day(db, clock, day_settings, sim, worker, out)
         _narrate(day, people)
-        _report(out, db, sim)
+        _report(out, db, sim, clock, day_settings.business.name)
 
 
 def _local(clock: FixedClock) -> str:
@@ -488,61 +486,12 @@ def _print_portfolio(out: Console, session: Session) -> None:
     )
 
 
-def _report(out: Console, db: Database, sim: Simulator) -> None:
+def _report(out: Console, db: Database, sim: Simulator, clock: FixedClock, business: str) -> None:
+    """The day's `duecall report`, then one promise call as the carrier heard it."""
     out.rule("[bold]end of day")
     with db.session(readonly=True) as session:
-        attempts = Table(title="calls and texts", title_justify="left")
-        for column in ("channel", "outcome", "attempts"):
-            attempts.add_column(column, justify="right" if column == "attempts" else "left")
-        for channel, outcome, count in session.execute(
-            select(Attempt.channel, Attempt.outcome, func.count())
-            .group_by(Attempt.channel, Attempt.outcome)
-            .order_by(Attempt.channel, func.count().desc())
-        ):
-            attempts.add_row(channel, outcome or "(open)", str(count))
-        out.print(attempts)
-
-        decisions = Table(title="contact policy decisions", title_justify="left")
-        for column in ("decision", "rule", "count"):
-            decisions.add_column(column, justify="right" if column == "count" else "left")
-        for allowed, rule, count in session.execute(
-            select(ComplianceDecision.allowed, ComplianceDecision.rule, func.count())
-            .group_by(ComplianceDecision.allowed, ComplianceDecision.rule)
-            .order_by(ComplianceDecision.allowed.desc(), func.count().desc())
-        ):
-            decisions.add_row("allowed" if allowed else "denied", rule, str(count))
-        out.print(decisions)
-
-        promises = session.execute(
-            select(Promise.currency, func.count(), func.sum(Promise.amount)).group_by(
-                Promise.currency
-            )
-        ).all()
-        out.print(
-            "promises to pay taken by the IVR: "
-            + (
-                ", ".join(f"{n} for {cur} {total:,.2f}" for cur, n, total in promises)
-                if promises
-                else "none"
-            )
-        )
-        optouts = session.scalar(
-            select(func.count()).select_from(Suppression).where(Suppression.removed_at.is_(None))
-        )
-        inbox = session.scalar(
-            select(func.count())
-            .select_from(InboundMessage)
-            .where(InboundMessage.kind == "message", InboundMessage.handled_at.is_(None))
-        )
-        callbacks = session.scalar(
-            select(func.count())
-            .select_from(CallbackRequest)
-            .where(CallbackRequest.status == "open")
-        )
-        out.print(
-            f"suppressions in force: {optouts}; texts waiting for an agent: {inbox}; "
-            f"callback requests for agents: {callbacks}"
-        )
+        report = build_report(session, now=clock.now(), day_start=DAY_START.astimezone(UTC))
+        print_document(out, report_document(report, business=business))
         promise = session.scalars(select(Promise).order_by(Promise.id).limit(1)).first()
         sid = promise.call_sid if promise is not None else None
     if sid and sid in sim.calls:
