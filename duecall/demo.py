@@ -323,6 +323,9 @@ def _keep_running(out: Console, settings: Settings, database_url: str) -> int:
         "http://127.0.0.1:8765. Place a call through the carrier:\n"
         f"  curl -u {DEMO_SID}:{DEMO_TOKEN} -d From=+15005550009 -d To=+15005550006 "
         "-d Keys=1,hangup http://127.0.0.1:8765/_simulator/inbound/calls\n"
+        "and read it as it plays (calls run in real time here) with\n"
+        f"  curl -u {DEMO_SID}:{DEMO_TOKEN} "
+        "http://127.0.0.1:8765/_simulator/calls/<CallSid>/transcript\n"
         "Ctrl-C stops both."
     )
     try:
