@@ -323,8 +323,8 @@ def _validate_account(
                 account_id,
                 "alt",
                 alt_phone,
-                consent(voice, False) if voice is not None else _ConsentValue(False, None),
-                consent(sms, False) if sms is not None else _ConsentValue(False, None),
+                consent(voice, False),
+                consent(sms, False),
             )
         )
     return account, phones

@@ -15,14 +15,12 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
+from duecall import exitcodes
 from duecall.logging import configure_logging
 from duecall.settings import COMMAND_SECRETS, SECRET_ENV, ConfigError, Settings, load_settings
 from store.clock import Clock, SystemClock
 from store.db import Database
 from store.models import SUPPRESSION_KINDS
-
-EXIT_CONFIG = 2
-EXIT_REJECTS = 3
 
 
 @dataclass
@@ -64,7 +62,7 @@ def fail_config(problems: list[str]) -> NoReturn:
     err = Console(stderr=True, highlight=False)
     for problem in problems:
         err.print(f"[red]{problem}[/red]", markup=True, soft_wrap=True)
-    sys.exit(EXIT_CONFIG)
+    sys.exit(exitcodes.USAGE)
 
 
 pass_ctx = click.make_pass_decorator(CliContext)
@@ -237,7 +235,7 @@ def _suppression_change(
                 )
     except SuppressionError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CONFIG)
+        sys.exit(exitcodes.USAGE)
     finally:
         db.dispose()
 

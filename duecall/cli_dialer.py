@@ -15,7 +15,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from duecall.cli import EXIT_CONFIG, CliContext, pass_ctx
+from duecall import exitcodes
+from duecall.cli import CliContext, pass_ctx
 from duecall.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def _campaign(settings: Settings, name: str) -> None:
     if name not in {c.name for c in settings.campaigns}:
         known = ", ".join(c.name for c in settings.campaigns) or "none configured"
         click.echo(f"error: no campaign named {name!r} (known: {known})", err=True)
-        sys.exit(EXIT_CONFIG)
+        sys.exit(exitcodes.USAGE)
 
 
 def build_worker(obj: CliContext, settings: Settings, worker_id: str | None = None) -> DialerWorker:
@@ -48,7 +49,7 @@ def build_worker(obj: CliContext, settings: Settings, worker_id: str | None = No
         faults = Faults.from_env()
     except FaultSpecError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CONFIG)
+        sys.exit(exitcodes.USAGE)
     if faults:
         click.echo(
             f"warning: fault injection armed ({faults.point or 'claim jitter only'})", err=True
@@ -80,7 +81,7 @@ def dialer_command(obj: CliContext, worker_id: str | None) -> None:
     except SingleWorkerError as exc:
         worker.db.dispose()
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_CONFIG)
+        sys.exit(exitcodes.USAGE)
     done = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -99,7 +100,7 @@ def dialer_command(obj: CliContext, worker_id: str | None) -> None:
         worker.db.dispose()
     if worker.failed.is_set():
         click.echo("error: the worker lost its lease and stopped; see the log", err=True)
-        sys.exit(1)
+        sys.exit(exitcodes.FAILURE)
 
 
 @click.group("campaign")
@@ -179,7 +180,7 @@ def campaign_run(obj: CliContext, name: str, now_: bool) -> None:
     campaign = next(c for c in settings.campaigns if c.name == name)
     if not campaign.active:
         click.echo(f"error: campaign {name} is inactive (active: false)", err=True)
-        sys.exit(EXIT_CONFIG)
+        sys.exit(exitcodes.USAGE)
     db = build_database(settings)
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
     try:
@@ -202,7 +203,7 @@ def campaign_run(obj: CliContext, name: str, now_: bool) -> None:
             )
             if fire is None:
                 click.echo(f"{name}: no scheduled slot within the grace period; use --now")
-                sys.exit(EXIT_CONFIG)
+                sys.exit(exitcodes.USAGE)
             result = launch(
                 db,
                 campaign,
@@ -224,7 +225,7 @@ def campaign_run(obj: CliContext, name: str, now_: bool) -> None:
 def _pause_targets(settings: Settings, name: str | None, all_: bool) -> list[str]:
     if all_ == (name is not None):
         click.echo("error: give a campaign NAME or --all", err=True)
-        sys.exit(EXIT_CONFIG)
+        sys.exit(exitcodes.USAGE)
     if all_:
         return ["*", *(c.name for c in settings.campaigns)]
     assert name is not None

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from duecall import exitcodes
+
 if TYPE_CHECKING:
     from duecall.cli import CliContext
     from duecall.settings import Settings
@@ -99,7 +101,7 @@ def place_call(
         script = parse_key_script(keys) if keys is not None else None
     except PersonaError as exc:
         click.echo(f"--keys: {exc}", err=True)
-        return 2
+        return exitcodes.USAGE
     db = database()
     try:
         upgrade(db)

@@ -28,13 +28,14 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.exc import SQLAlchemyError
 
+from duecall import exitcodes
+
 if TYPE_CHECKING:
     from campaigns.exports import ExportKind, Value
     from campaigns.reports import Report
     from duecall.cli import CliContext
     from store.db import Database
 
-EXIT_FAILURE = 1
 EXPORT_KINDS = ("promises", "attempts", "optouts")
 
 
@@ -135,7 +136,7 @@ def register(cli: click.Group) -> None:
             # `duecall export ... | head`: the reader left; say nothing more on a closed pipe.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(EXIT_FAILURE)
+            sys.exit(exitcodes.FAILURE)
         except SQLAlchemyError as exc:
             _database_failure(exc)
         finally:
@@ -159,7 +160,7 @@ def _database_failure(exc: SQLAlchemyError) -> NoReturn:
         f"database error: {type(exc).__name__}: {detail} (has `duecall db upgrade` run?)",
         err=True,
     )
-    sys.exit(EXIT_FAILURE)
+    sys.exit(exitcodes.FAILURE)
 
 
 @contextmanager

@@ -18,14 +18,10 @@ from campaigns.importing import (
     import_payments,
 )
 from campaigns.promises import evaluate_promises
+from duecall import exitcodes
 from duecall.settings import Settings
 from store.clock import Clock
 from store.db import Database
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
-EXIT_REJECTS = 3
 
 
 def import_options(settings: Settings) -> ImportOptions:
@@ -75,10 +71,10 @@ def run_import(settings: Settings, db: Database, clock: Clock, kind: str, file: 
             )
         out.print(describe(kind, file, result), markup=False, soft_wrap=True)
         if kind == "payments" and not _settle_promises(settings, db, clock, out, err):
-            return EXIT_FAILURE
+            return exitcodes.FAILURE
     except ImportFileError as exc:
         err.print(str(exc), markup=False, soft_wrap=True)
-        return EXIT_USAGE
+        return exitcodes.USAGE
     except SQLAlchemyError as exc:
         # The rows committed so far stay; a re-run picks up the rest (the import is idempotent,
         # and so is settling the promises).
@@ -88,10 +84,10 @@ def run_import(settings: Settings, db: Database, clock: Clock, kind: str, file: 
             markup=False,
             soft_wrap=True,
         )
-        return EXIT_FAILURE
+        return exitcodes.FAILURE
     finally:
         db.dispose()
-    return EXIT_REJECTS if result.rejected else EXIT_OK
+    return exitcodes.REJECTS if result.rejected else exitcodes.OK
 
 
 def _settle_promises(

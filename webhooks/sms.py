@@ -21,9 +21,9 @@ class SmsWebhookConfig:
     support_number: str
 
 
-def init_app(app: Flask, config: SmsWebhookConfig | None = None) -> None:
+def init_app(app: Flask, config: SmsWebhookConfig) -> None:
     """Register ``/twilio/sms``; the services must already be installed."""
-    app.extensions[EXTENSION] = config or SmsWebhookConfig(SmsSettings(), "duecall", "+18005550100")
+    app.extensions[EXTENSION] = config
     view = services_of(app).guard.webhook("sms")(_inbound)
     app.add_url_rule("/twilio/sms", "twilio_sms_inbound", view, methods=["POST"])
 
