@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -36,12 +36,14 @@ from campaigns.importing import ImportFileError, Reject, import_accounts, import
 from campaigns.reports import build_report
 from dialer.twilio_adapter import TwilioAdapter
 from dialer.worker import DialerWorker
+from duecall import exitcodes
 from duecall.app import create_app
 from duecall.cli_reports import print_document, report_document
 from duecall.imports import describe, import_options
 from duecall.settings import Settings
 from duecall.wiring import build_worker
 from simulator import Persona, Simulator, WsgiTransport, create_simulator
+from store.audit import record_audit
 from store.clock import FixedClock
 from store.db import Database
 from store.migrate import upgrade
@@ -65,7 +67,37 @@ DEMO_TOKEN = "demo-auth-token-not-a-secret"  # noqa: S105 - the local carrier's,
 DEMO_PUBLIC_URL = "https://duecall.demo.invalid"
 
 
-def _fresh_sqlite(url: str) -> None:
+DEMO_MARK = "demo.created"
+
+
+class NotADemoStoreError(Exception):
+    """Raised when the demo's --database holds data the demo did not make."""
+
+
+def _fresh_store(url: str) -> None:
+    """Start from an empty store: a SQLite file the demo made before is removed; anything else
+    (another SQLite file with accounts in it, a PostgreSQL database with accounts) is refused,
+    so ``--database`` pointed at real data never wipes or pollutes it."""
+    db = Database(url)
+    try:
+        with db.engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            if "accounts" in tables:
+                has_accounts = conn.execute(text("SELECT 1 FROM accounts LIMIT 1")).first()
+                made_by_demo = (
+                    "audit_log" in tables
+                    and conn.execute(
+                        text("SELECT 1 FROM audit_log WHERE action = :mark LIMIT 1"),
+                        {"mark": DEMO_MARK},
+                    ).first()
+                )
+                if has_accounts and not made_by_demo:
+                    raise NotADemoStoreError(
+                        f"{url} holds accounts the demo did not import; the demo starts from an "
+                        "empty store: give it another --database"
+                    )
+    finally:
+        db.dispose()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         for suffix in ("", "-wal", "-shm"):
@@ -221,7 +253,7 @@ def run_demo(settings: Settings, database_url: str, *, keep_running: bool = Fals
     accounts_csv, payments_csv = examples / "accounts.csv", examples / "payments.csv"
     if not accounts_csv.exists():
         out.print(f"[red]{accounts_csv} not found: run python examples/generate.py[/red]")
-        return 2
+        return exitcodes.USAGE
     with _quiet_logs():
         code = _run_day(out, settings, database_url, accounts_csv, payments_csv)
     if code != 0:
@@ -255,11 +287,24 @@ def _quiet_logs() -> Iterator[None]:
 def _run_day(
     out: Console, settings: Settings, database_url: str, accounts_csv: Path, payments_csv: Path
 ) -> int:
-    _fresh_sqlite(database_url)
+    try:
+        _fresh_store(database_url)
+    except NotADemoStoreError as exc:
+        out.print(f"[red]{exc}[/red]")
+        return exitcodes.USAGE
     db = Database(database_url)
     clock = FixedClock(DAY_START.astimezone(UTC) - timedelta(hours=1))
     try:
         upgrade(db)
+        with db.session() as session:
+            record_audit(
+                session,
+                at=clock.now(),
+                actor="demo",
+                action=DEMO_MARK,
+                entity_type="store",
+                entity_id="demo",
+            )
         out.rule("[bold]duecall demo: one collections day on the local carrier")
         out.print(f"store {database_url} (fresh); no Twilio account, nothing leaves this machine")
         for kind, path, run in (
@@ -283,7 +328,7 @@ def _run_day(
         _play_day(out, db, clock, settings, database_url, people)
     except ImportFileError as exc:
         out.print(f"[red]{exc}[/red]")
-        return 2
+        return exitcodes.USAGE
     finally:
         db.dispose()
     out.print(

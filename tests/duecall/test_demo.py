@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from duecall.cli import cli
 from store.db import Database
-from store.models import Attempt, ComplianceDecision, OutboxItem, Promise, Suppression
+from store.models import Account, Attempt, ComplianceDecision, OutboxItem, Promise, Suppression
 
 
 @pytest.mark.slow
@@ -59,4 +59,26 @@ def test_the_demo_day_runs_end_to_end_and_leaves_its_records(tmp_path: Path) -> 
         ).one()
         assert datetime(2026, 12, 1, 13, tzinfo=UTC) <= first <= last
         assert last < datetime(2026, 12, 2, 2, tzinfo=UTC)
+    db.dispose()
+
+
+def test_the_demo_refuses_a_store_it_did_not_make(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/real.db"
+    env = {"DUECALL_DATABASE_URL": url}
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"], env=env).exit_code == 0
+    accounts = tmp_path / "a.csv"
+    accounts.write_text(
+        "account_id,name,phone,language,timezone,balance,minimum_due,due_date,days_past_due,"
+        "card_last4,birth_date\nR1,Real Person,+14155550123,en-US,,10.00,1.00,2026-11-01,3,1234,"
+        "1980-01-01\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(cli, ["accounts", "import", str(accounts)], env=env).exit_code == 0
+    result = runner.invoke(cli, ["demo", "--database", url], catch_exceptions=False)
+    assert result.exit_code == 2
+    assert "holds accounts the demo did not import" in result.stdout
+    db = Database(url)
+    with db.session(readonly=True) as s:
+        assert s.scalar(select(func.count()).select_from(Account)) == 1  # untouched
     db.dispose()
