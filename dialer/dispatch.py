@@ -43,13 +43,6 @@ from dialer import control
 from dialer.callbacks import CALL_RANK, SMS_RANK, Settling, close_unplaced
 from dialer.compliance import check_contact
 from dialer.config import DialerSettings
-from dialer.errors import (
-    ConfigurationError,
-    OptOutError,
-    PermanentError,
-    TransientError,
-    UnclassifiedError,
-)
 from dialer.faults import NO_FAULTS, Faults
 from dialer.messages import Sender, reminder_text
 from dialer.outcomes import BAD_NUMBER, NOT_PLACED, OPTED_OUT
@@ -64,12 +57,20 @@ from dialer.pacing import (
 )
 from dialer.policy import Decision, PolicyProfile, Rule
 from dialer.sqlutil import rowcount
-from dialer.telephony import OutboundCall, OutboundSms, Telephony, mask_phone
 from dialer.windows import validity_period
 from store.clock import Clock
 from store.db import Database
 from store.models import Account, Attempt
 from store.models_dialer import ALL_CAMPAIGNS, CampaignRun, Contact, DialerWorkerLease
+from store.privacy import mask_phone
+from telephony.errors import (
+    ConfigurationError,
+    OptOutError,
+    PermanentError,
+    TransientError,
+    UnclassifiedError,
+)
+from telephony.port import OutboundCall, OutboundSms, Telephony
 
 log = logging.getLogger(__name__)
 

@@ -21,15 +21,15 @@ from sqlalchemy import select, update
 from campaigns.suppressions import add_suppression
 from dialer.compliance import check_contact
 from dialer.config import DialerSettings
-from dialer.errors import ConfigurationError, OptOutError, PermanentError, TransientError
 from dialer.pacing import SMS_BUDGET, reserve_slot
 from dialer.policy import PolicyProfile
 from dialer.sqlutil import rowcount
-from dialer.telephony import OutboundSms, Telephony
 from dialer.windows import validity_period
 from store.clock import Clock
 from store.db import Database
 from store.models import Account, Attempt, OutboxItem, Phone
+from telephony.errors import ConfigurationError, OptOutError, PermanentError, TransientError
+from telephony.port import OutboundSms, Telephony
 
 log = logging.getLogger(__name__)
 

@@ -43,14 +43,14 @@ from dialer.callbacks import (
     close_unplaced,
 )
 from dialer.config import DialerSettings
-from dialer.errors import PermanentError, TelephonyError
 from dialer.outcomes import NOT_PLACED
 from dialer.sqlutil import rowcount
-from dialer.telephony import CallInfo, Telephony
 from store.clock import Clock
 from store.db import Database
 from store.models import Attempt
 from store.models_dialer import CallbackEvent, Contact
+from telephony.errors import PermanentError, TelephonyError
+from telephony.port import CallInfo, Telephony
 
 log = logging.getLogger(__name__)
 

@@ -63,10 +63,10 @@ from dialer.outbox import Outbox
 from dialer.policy import PolicyProfile
 from dialer.reconcile import Reconciler
 from dialer.sqlutil import rowcount
-from dialer.telephony import Telephony
 from store.clock import Clock
 from store.db import Database
 from store.models_dialer import DialerWorkerLease
+from telephony.port import Telephony
 
 log = logging.getLogger(__name__)
 

@@ -34,7 +34,6 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from campaigns.accounts import portfolio_summary, totals
 from campaigns.importing import ImportFileError, Reject, import_accounts, import_payments
 from campaigns.reports import build_report
-from dialer.twilio_adapter import TwilioAdapter
 from dialer.worker import DialerWorker
 from duecall import exitcodes
 from duecall.app import create_app
@@ -54,6 +53,7 @@ from store.models import (
     Promise,
 )
 from store.privacy import mask_phone, mask_text
+from telephony.twilio_adapter import TwilioAdapter
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 NEW_YORK = ZoneInfo("America/New_York")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dialer.dispatch import Wait
 from dialer.faults import NO_FAULTS, Faults
 from dialer.messages import Sender
-from dialer.telephony import Telephony
-from dialer.twilio_adapter import TwilioAdapter
 from dialer.worker import DialerWorker
 from duecall.settings import Settings
 from store.clock import Clock
 from store.db import Database
+from telephony.port import Telephony
+from telephony.twilio_adapter import TwilioAdapter
 
 
 def build_database(settings: Settings) -> Database:

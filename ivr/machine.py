@@ -39,10 +39,11 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr import speech
 from ivr.catalogue import Catalogue, load_catalogues
 from ivr.config import IvrSettings
+from telephony import routes
 
 CENT = Decimal("0.01")
-INBOUND_PATH = "/twilio/voice"
-OUTBOUND_PATH = "/twilio/voice/outbound"
+INBOUND_PATH = routes.VOICE_INBOUND
+OUTBOUND_PATH = routes.VOICE_OUTBOUND
 
 # Callback priorities: lower is more urgent (the desk serves them in this order).
 PRIORITY_FRAUD = 0

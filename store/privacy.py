@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import phonenumbers
+
 # A phone-shaped run not glued to letters or digits: a Twilio SID (CA + 32 hex) contains long
 # digit runs that are not numbers and must stay readable in logs and the audit trail.
 _PHONE_RE = re.compile(r"(?<![\w+])\+?\d[\d\s().-]{6,}\d(?!\w)")
@@ -13,14 +15,29 @@ _DIGIT_RUN_RE = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
 
 
 def mask_phone(number: str | None) -> str:
-    """``+14155550123`` -> ``+1******0123``: keep the leading country digits and the last four."""
+    """The one phone masker for logs, messages and the audit trail: the country code and the
+    last four digits stay, every other digit becomes ``*`` (``+14155550123`` -> ``+1******0123``,
+    ``+8613812345678`` -> ``+86*******5678``, ``+447700900123`` -> ``+44******0123``).
+
+    Numbers are personal data and, for a collector, revealing whom it calls about a debt is
+    itself a third-party disclosure risk (Reg F 1006.6(d)): no log line or stored payload may
+    carry a full number. Text that is not a number is masked all the same (every digit but the
+    last four); ``None`` and ``""`` give ``""``.
+    """
     if not number:
         return ""
     digits = re.sub(r"\D", "", number)
     if len(digits) <= 4:
         return "*" * len(digits)
-    head = digits[:2] if number.startswith("+86") else digits[:1]
-    prefix = "+" if number.startswith("+") else ""
+    head = ""
+    prefix = ""
+    if number.lstrip().startswith("+"):
+        prefix = "+"
+        try:
+            country = str(phonenumbers.parse("+" + digits, None).country_code)
+        except phonenumbers.NumberParseException:
+            country = digits[:1]
+        head = country if len(digits) - len(country) > 4 else ""
     return f"{prefix}{head}{'*' * (len(digits) - len(head) - 4)}{digits[-4:]}"
 
 

@@ -9,6 +9,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from campaigns.config import SmsSettings
 from campaigns.inbound_sms import InboundSms, handle_inbound_sms
+from telephony import routes
 from webhooks.services import services, services_of
 
 EXTENSION = "duecall.sms"
@@ -25,7 +26,7 @@ def init_app(app: Flask, config: SmsWebhookConfig) -> None:
     """Register ``/twilio/sms``; the services must already be installed."""
     app.extensions[EXTENSION] = config
     view = services_of(app).guard.webhook("sms")(_inbound)
-    app.add_url_rule("/twilio/sms", "twilio_sms_inbound", view, methods=["POST"])
+    app.add_url_rule(routes.SMS_INBOUND, "twilio_sms_inbound", view, methods=["POST"])
 
 
 def _inbound() -> Response:

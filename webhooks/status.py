@@ -17,6 +17,7 @@ from flask import Flask, Response, current_app, request
 
 from campaigns.config import CampaignSettings
 from dialer.callbacks import CallEvent, Settling, SmsEvent, apply_call_event, apply_sms_event
+from telephony import routes
 from webhooks.services import services, services_of
 
 EXTENSION = "duecall.status"
@@ -31,13 +32,13 @@ def init_app(app: Flask, settling: Settling | None = None) -> None:
     app.extensions[EXTENSION] = settling or _settling_from(app.config.get("DUECALL_SETTINGS"))
     guard = services_of(app).guard
     app.add_url_rule(
-        "/twilio/voice/status",
+        routes.VOICE_STATUS,
         "twilio_voice_status",
         guard.webhook("callback")(_voice_status),
         methods=["POST"],
     )
     app.add_url_rule(
-        "/twilio/sms/status",
+        routes.SMS_STATUS,
         "twilio_sms_status",
         guard.webhook("callback")(_sms_status),
         methods=["POST"],

@@ -26,9 +26,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from dialer.telephony import Telephony
 from ivr.machine import Direction, Flow
 from ivr.service import AmdRequest, IvrService, RequestKind, VoiceRequest
+from telephony import routes
+from telephony.port import Telephony
 from webhooks.guard import Kind
 from webhooks.services import EXTENSION as SERVICES_EXTENSION
 from webhooks.services import WebhookServices, services
@@ -193,21 +194,21 @@ def _voice(direction: Direction) -> Response:
     return _xml(_transact(lambda session: wiring.service.handle(session, parsed, now)))
 
 
-@bp.route("/twilio/voice", methods=["GET", "POST"])
+@bp.route(routes.VOICE_INBOUND, methods=["GET", "POST"])
 @_twilio("voice")
 def inbound() -> Response:
     """The hotline (the number's Voice URL) and every step of its calls."""
     return _voice("inbound")
 
 
-@bp.route("/twilio/voice/outbound", methods=["GET", "POST"])
+@bp.route(routes.VOICE_OUTBOUND, methods=["GET", "POST"])
 @_twilio("voice")
 def outbound() -> Response:
     """An answered reminder call (``?attempt=<id>``) and every step of it."""
     return _voice("outbound")
 
 
-@bp.route("/twilio/voice/amd", methods=["GET", "POST"])
+@bp.route(routes.VOICE_AMD, methods=["GET", "POST"])
 @_twilio("callback")
 def amd() -> Response:
     """Twilio's asynchronous AMD verdict: record it, then redirect the live call."""

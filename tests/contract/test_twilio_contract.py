@@ -18,8 +18,8 @@ import responses
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 
-from dialer.telephony import AmdSettings, OutboundCall, OutboundSms
-from dialer.twilio_adapter import TwilioAdapter
+from telephony.port import AmdSettings, OutboundCall, OutboundSms
+from telephony.twilio_adapter import TwilioAdapter
 from tests.contract.twilio_contract import (
     SPEC_PATH,
     ContractError,

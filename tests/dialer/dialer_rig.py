@@ -22,7 +22,6 @@ from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from dialer.callbacks import AmdEvent, apply_amd_event
-from dialer.twilio_adapter import TwilioAdapter
 from dialer.worker import DialerWorker
 from duecall.app import create_app
 from duecall.settings import Settings
@@ -32,6 +31,7 @@ from store.clock import Clock, FixedClock
 from store.db import Database
 from store.models import Account, Attempt, Phone
 from store.models_dialer import Contact
+from telephony.twilio_adapter import TwilioAdapter
 
 ACCOUNT_SID = "AC" + "7" * 32
 AUTH_TOKEN = "dialer-test-token"

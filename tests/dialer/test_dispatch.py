@@ -14,14 +14,14 @@ import responses
 from sqlalchemy import select
 
 from dialer import control
-from dialer.errors import TransientError
-from dialer.telephony import CallInfo, OutboundCall
-from dialer.twilio_adapter import TwilioAdapter
 from simulator import Persona
 from store.clock import FixedClock
 from store.db import Database
 from store.models import Payment, Suppression
 from store.models_dialer import CampaignControl
+from telephony.errors import TransientError
+from telephony.port import CallInfo, OutboundCall
+from telephony.twilio_adapter import TwilioAdapter
 from tests.dialer.dialer_rig import (
     ACCOUNT_SID,
     AUTH_TOKEN,

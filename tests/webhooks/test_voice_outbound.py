@@ -12,13 +12,13 @@ import responses
 from requests import PreparedRequest
 from werkzeug.test import Client
 
-from dialer.telephony import OutboundCall
 from duecall.wiring import build_telephony
 from simulator import Persona, SimCall, Simulator, WsgiTransport, create_simulator, parse_key_script
 from store.clock import FixedClock
 from store.db import Database
 from store.models import Attempt
 from store.models_ivr import IvrSession
+from telephony.port import OutboundCall
 from tests.webhooks.voice_support import (
     ACCOUNT_SID,
     EN_PHONE,

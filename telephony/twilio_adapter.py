@@ -7,7 +7,7 @@ things the rest of the code must not care about:
   status-callback events, asynchronous answering-machine detection);
 - where requests go: ``api_url`` (``DUECALL_TWILIO_API_URL``) sends every REST request to another
   scheme, host and port with Twilio's paths kept, which is how duecall talks to the simulator;
-- what failures mean: Twilio's error codes become the typed exceptions of :mod:`dialer.errors`.
+- what failures mean: Twilio's error codes become the typed exceptions of :mod:`telephony.errors`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from dialer.errors import (
+from store.privacy import mask_phone
+from telephony import routes
+from telephony.errors import (
     ConfigurationError,
     OptOutError,
     PermanentError,
@@ -36,7 +38,7 @@ from dialer.errors import (
     TransientError,
     UnclassifiedError,
 )
-from dialer.telephony import (
+from telephony.port import (
     MAX_RING_TIMEOUT_SECONDS,
     AmdSettings,
     CallInfo,
@@ -45,19 +47,17 @@ from dialer.telephony import (
     OutboundSms,
     QueueMemberInfo,
     is_e164,
-    mask_phone,
 )
 
 __all__ = ["RewritingHttpClient", "TwilioAdapter", "classify_twilio_error"]
 
 log = logging.getLogger(__name__)
 
-# The fixed routes Twilio is given (DESIGN.md, "Fixed public interfaces"). Calls queued at Twilio
-# carry them across a deploy, so they never change without a migration note.
-VOICE_OUTBOUND_PATH = "/twilio/voice/outbound"
-VOICE_STATUS_PATH = "/twilio/voice/status"
-VOICE_AMD_PATH = "/twilio/voice/amd"
-SMS_STATUS_PATH = "/twilio/sms/status"
+# The fixed routes Twilio is given (telephony.routes).
+VOICE_OUTBOUND_PATH = routes.VOICE_OUTBOUND
+VOICE_STATUS_PATH = routes.VOICE_STATUS
+VOICE_AMD_PATH = routes.VOICE_AMD
+SMS_STATUS_PATH = routes.SMS_STATUS
 
 # Every progress event, so the attempt's state machine sees ringing and answer times; Twilio
 # sends only `completed` when none is given. Sent as repeated `StatusCallbackEvent` keys.
@@ -337,7 +337,7 @@ def _never_sent(exc: requests.exceptions.RequestException) -> bool:
 
 
 class TwilioAdapter:
-    """:class:`dialer.telephony.Telephony` over Twilio's REST API.
+    """:class:`telephony.port.Telephony` over Twilio's REST API.
 
     ``public_url`` is the base URL Twilio reaches duecall at (``DUECALL_PUBLIC_URL``);
     ``caller_id`` the E.164 number calls come from (and SMS, without a Messaging Service);
@@ -449,7 +449,7 @@ class TwilioAdapter:
     # --- the port -----------------------------------------------------------------------------
 
     def place_call(self, call: OutboundCall) -> CallInfo:
-        """Place ``call``; see :meth:`dialer.telephony.Telephony.place_call`."""
+        """Place ``call``; see :meth:`telephony.port.Telephony.place_call`."""
         with self._errors("place call", attempt_id=call.attempt_id, to=call.to):
             instance = self._client.calls.create(**self.call_parameters(call))
         info = _call_info(instance)
@@ -459,7 +459,7 @@ class TwilioAdapter:
         return info
 
     def send_sms(self, sms: OutboundSms) -> MessageInfo:
-        """Send ``sms``; see :meth:`dialer.telephony.Telephony.send_sms`."""
+        """Send ``sms``; see :meth:`telephony.port.Telephony.send_sms`."""
         with self._errors("send sms", attempt_id=sms.attempt_id, to=sms.to):
             instance = self._client.messages.create(**self.sms_parameters(sms))
         info = _message_info(instance)
@@ -576,7 +576,7 @@ class TwilioAdapter:
         sid: str | None = None,
         to: str | None = None,
     ) -> Iterator[None]:
-        """Translate SDK and ``requests`` failures into :mod:`dialer.errors`.
+        """Translate SDK and ``requests`` failures into :mod:`telephony.errors`.
 
         Raised ``from None``: the originals' messages and URLs can carry full phone numbers
         (list queries, Twilio's own texts), and a chained cause would print them in tracebacks.

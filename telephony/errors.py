@@ -10,7 +10,7 @@ error code, HTTP status and (scrubbed) message, so callers decide by type and ne
     │   └── UnclassifiedError   rejected for a reason duecall does not classify
     └── ConfigurationError      duecall's credentials or account are wrong: stop and alert
 
-Messages never carry the auth token or a full phone number (see ``dialer.telephony.mask_phone``);
+Messages never carry the auth token or a full phone number (see ``telephony.port.mask_phone``);
 they are safe to log.
 """
 

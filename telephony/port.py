@@ -1,7 +1,7 @@
 """The Telephony port: what the dialer, the IVR's caller and the desk ask of a carrier.
 
 Everything that reaches Twilio's REST API goes through an object satisfying :class:`Telephony`.
-The production implementation is :class:`dialer.twilio_adapter.TwilioAdapter`; the simulator is a
+The production implementation is :class:`telephony.twilio_adapter.TwilioAdapter`; the simulator is a
 real HTTP peer reached through the same adapter (``DUECALL_TWILIO_API_URL``), not another class.
 
 Conventions shared by every method:
@@ -10,7 +10,7 @@ Conventions shared by every method:
 - times are timezone-aware UTC ``datetime`` objects;
 - attempt ids are the integer primary keys of the attempt rows, recorded and committed *before*
   the carrier is called (STYLE.md rule 7);
-- failures are raised as the exception tree in :mod:`dialer.errors`, never as SDK or ``requests``
+- failures are raised as the exception tree in :mod:`telephony.errors`, never as SDK or ``requests``
   exceptions.
 """
 
@@ -22,9 +22,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-import phonenumbers
-
-from dialer.errors import (
+from store.privacy import mask_phone
+from telephony.errors import (
     ConfigurationError,
     OptOutError,
     PermanentError,
@@ -50,7 +49,6 @@ __all__ = [
     "TransientError",
     "UnclassifiedError",
     "is_e164",
-    "mask_phone",
 ]
 
 _E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
@@ -101,28 +99,6 @@ class MessageStatus(StrEnum):
 def is_e164(number: str) -> bool:
     """Return whether ``number`` is syntactically an E.164 number (``+`` and 2-15 digits)."""
     return bool(_E164.fullmatch(number))
-
-
-def mask_phone(number: str | None) -> str:
-    """Return ``number`` safe for logs and exception messages.
-
-    Keeps the country code and the last two digits, so ``+14155550123`` becomes
-    ``+1*********23`` and ``+8613800138000`` becomes ``+86*********00``. Numbers are personal data
-    and, for a collector, revealing whom it calls about a debt is itself a third-party disclosure
-    risk (Reg F 1006.6(d)); logs and messages must never carry a full number.
-    """
-    if not number:
-        return "<none>"
-    if len(number) <= 6:
-        return "*" * len(number)
-    head = 1
-    if number.startswith("+"):
-        try:
-            country_code = phonenumbers.parse(number).country_code
-        except phonenumbers.NumberParseException:
-            country_code = None
-        head = 1 + (len(str(country_code)) if country_code else 1)
-    return number[:head] + "*" * max(len(number) - head - 2, 1) + number[-2:]
 
 
 def _require_e164(field: str, value: str) -> None:

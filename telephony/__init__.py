@@ -1,0 +1,1 @@
+"""The carrier: the Telephony port, its errors, the Twilio adapter and the route paths."""
