@@ -1,14 +1,16 @@
-"""Reading accounts: the balance still owed and the portfolio summary."""
+"""Reading accounts: what is still owed, a cardholder as a call sees them, the portfolio."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
+from campaigns.localtime import cardholder_zone
 from store.models import Account, Payment, Phone
 from store.types import Money
 
@@ -35,6 +37,95 @@ def outstanding(session: Session, account_id: str) -> Decimal | None:
     balance, paid = row
     owed: Decimal = max(balance - paid, Decimal("0.00"))
     return owed
+
+
+@dataclass(frozen=True)
+class Cardholder:
+    """One account as a conversation needs it: ``balance`` is what is still owed (payments since
+    the balance date deducted), ``today`` the cardholder's local date in ``zone``."""
+
+    account_id: str
+    customer_id: str
+    name: str
+    language: str
+    currency: str
+    balance: Decimal
+    minimum_due: Decimal
+    due_date: date
+    last4: str
+    birth_date: date
+    status: str
+    zone: str
+    today: date
+    primary_number: str | None
+
+
+def primary_number(session: Session, account_id: str) -> str | None:
+    """The account's primary phone number, if it has one."""
+    return session.scalar(
+        select(Phone.number).where(Phone.account_id == account_id, Phone.kind == "primary")
+    )
+
+
+def cardholder(session: Session, account_id: str, *, now: datetime) -> Cardholder | None:
+    """The account ``account_id`` as of ``now``, or None when there is none."""
+    account = session.get(Account, account_id)
+    if account is None:
+        return None
+    owed = outstanding(session, account_id)
+    number = primary_number(session, account_id)
+    zone = cardholder_zone(account.timezone, number)
+    return Cardholder(
+        account_id=account.account_id,
+        customer_id=account.customer_id,
+        name=account.name,
+        language=account.language,
+        currency=account.currency,
+        balance=owed if owed is not None else account.balance,
+        minimum_due=account.minimum_due,
+        due_date=account.due_date,
+        last4=account.card_last4,
+        birth_date=account.birth_date,
+        status=account.status,
+        zone=zone.key,
+        today=now.astimezone(zone).date(),
+        primary_number=number,
+    )
+
+
+def accounts_of_caller(session: Session, number: str | None) -> tuple[str, ...]:
+    """The accounts of the one customer whose phone is ``number``; () when no customer or
+    several (a shared family number) match, so the caller keys an account number instead."""
+    if not number or not number.startswith("+"):
+        return ()
+    customers = session.scalars(
+        select(Account.customer_id)
+        .join(Phone, Phone.account_id == Account.account_id)
+        .where(Phone.number == number)
+        .distinct()
+    ).all()
+    if len(customers) != 1:
+        return ()
+    return tuple(
+        session.scalars(
+            select(Account.account_id)
+            .where(Account.customer_id == customers[0])
+            .order_by(Account.account_id)
+        ).all()
+    )
+
+
+def text_number(session: Session, account_id: str, caller: str | None) -> str | None:
+    """Where a text about the account goes: the caller's number when it is one of the
+    account's, else the account's primary number."""
+    numbers = dict(
+        session.execute(
+            select(Phone.number, Phone.kind).where(Phone.account_id == account_id)
+        ).all()
+    )
+    if caller and caller in numbers:
+        return caller
+    return next((n for n, kind in numbers.items() if kind == "primary"), None)
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ promises`` apply them first, so what they print is current):
 - ``paid_amount`` keeps what counted (updated on open promises too, as progress) and
   ``resolved_at`` the instant of the resolution; each resolution writes one audit row.
 
-Every date is the cardholder's local date: the account's declared time zone, else UTC. (The IVR
-also tries the phone number's zone when the account declares none; the difference is at most a
-day at either end of the window, which the grace absorbs.) Payments carry a date only, so a
-payment dated the day the promise was made counts even if it was made earlier that day.
+Every date is the cardholder's local date (:mod:`campaigns.localtime`: the declared zone, else
+the primary number's, else UTC -- the same "today" the IVR offers dates from and the dialer
+checks). Payments carry a date only, so a payment dated the day the promise was made counts even
+if it was made earlier that day.
 
 The outcome depends on the payments, not on when the evaluation runs: a payment dated after the
 deadline never turns a promise kept late, and a resolved promise is never evaluated again (a
@@ -28,7 +28,6 @@ newer promise) are left alone.
 
 from __future__ import annotations
 
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,11 +35,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal, cast
 
-from sqlalchemy import CursorResult, Result, select, update
+from sqlalchemy import CursorResult, Result, and_, select, update
 from sqlalchemy.orm import Session
 
+from campaigns.localtime import cardholder_zone
 from store.audit import record_audit
-from store.models import Account, Payment, Promise
+from store.models import Account, Payment, Phone, Promise
 
 ACTOR = "promise-lifecycle"
 DEFAULT_GRACE_DAYS = 2
@@ -64,16 +64,6 @@ class PromiseCounts:
 
     def __str__(self) -> str:
         return f"{self.kept} kept, {self.partial} partial, {self.broken} broken"
-
-
-def cardholder_zone(declared: str | None) -> zoneinfo.ZoneInfo:
-    """The zone an account's dates are read in: its declared IANA zone, else UTC."""
-    if declared:
-        try:
-            return zoneinfo.ZoneInfo(declared)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            pass
-    return zoneinfo.ZoneInfo("UTC")
 
 
 def settle(amount: Decimal, paid: Decimal, *, today: date, deadline: date) -> Outcome:
@@ -135,8 +125,10 @@ def evaluate_promises(
                 Promise.paid_amount,
                 Promise.created_at,
                 Account.timezone,
+                Phone.number,
             )
             .join(Account, Account.account_id == Promise.account_id)
+            .outerjoin(Phone, and_(Phone.account_id == Promise.account_id, Phone.kind == "primary"))
             .where(Promise.status == "open", Promise.id > last_id)
             .order_by(Promise.id)
             .limit(batch_size)
@@ -146,7 +138,7 @@ def evaluate_promises(
         last_id = rows[-1].id
         batch = []
         for row in rows:
-            zone = cardholder_zone(row.timezone)
+            zone = cardholder_zone(row.timezone, row.number)
             batch.append(
                 _Open(
                     id=row.id,
@@ -239,3 +231,68 @@ def _resolve(
 def _rowcount(result: Result[Any]) -> int:
     # An UPDATE's result is a CursorResult; Session.execute is typed for the general case.
     return int(cast(CursorResult[Any], result).rowcount)
+
+
+@dataclass(frozen=True)
+class NewPromise:
+    """A promise to record: from the IVR (``source="ivr"``) or an agent (``"agent"``)."""
+
+    account_id: str
+    promised_date: date
+    amount: Decimal
+    currency: str
+    source: Literal["ivr", "agent"]
+    created_by: str
+    dedupe_key: str
+    call_sid: str | None = None
+    attempt_id: int | None = None
+
+
+def record_promise(session: Session, new: NewPromise, *, now: datetime) -> Promise | None:
+    """Store ``new`` as the account's open promise; None when the account does not exist or
+    ``new.dedupe_key`` was stored before (a replayed request).
+
+    A new promise replaces the account's open ones (they become ``cancelled``): only the latest
+    is followed up. One audit row says which it replaced.
+    """
+    if session.scalar(select(Promise.id).where(Promise.dedupe_key == new.dedupe_key)):
+        return None
+    account = session.get(Account, new.account_id)
+    if account is None:
+        return None
+    replaced = session.scalars(
+        select(Promise).where(Promise.account_id == new.account_id, Promise.status == "open")
+    ).all()
+    for earlier in replaced:
+        earlier.status = "cancelled"
+        earlier.resolved_at = now
+    promise = Promise(
+        account_id=new.account_id,
+        customer_id=account.customer_id,
+        promised_date=new.promised_date,
+        amount=new.amount,
+        currency=new.currency,
+        status="open",
+        source=new.source,
+        created_at=now,
+        created_by=new.created_by,
+        call_sid=new.call_sid,
+        attempt_id=new.attempt_id,
+        dedupe_key=new.dedupe_key[:120],
+    )
+    session.add(promise)
+    session.flush()
+    record_audit(
+        session,
+        at=now,
+        actor=new.created_by,
+        action=f"{new.source}.promise",
+        entity_type="promise",
+        entity_id=str(promise.id),
+        detail={
+            "call_sid": new.call_sid,
+            "amount": str(new.amount),
+            "replaces": [earlier.id for earlier in replaced],
+        },
+    )
+    return promise

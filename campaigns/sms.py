@@ -104,15 +104,30 @@ def first_name(full_name: str, language: str) -> str:
     return full_name.split(maxsplit=1)[0] if full_name.split() else full_name
 
 
+def opt_out_notice(notices: Mapping[str, str], language: str) -> str | None:
+    """The configured opt-out notice (``sms.opt_out_notice``) for ``language``, else English's:
+    the one notice every text carries, reminders and confirmations alike."""
+    return notices.get(language) or notices.get("en-US")
+
+
+def with_opt_out_notice(text: str, notice: str | None) -> str:
+    """``text`` with ``notice`` appended (Reg F 1006.6(e): every electronic message tells how to
+    opt out); no space after Chinese sentence-final punctuation or a Chinese text."""
+    text = text.strip()
+    if not notice:
+        return text
+    chinese_end = text.endswith(("。", "！", "？")) or (
+        bool(text) and "\u4e00" <= text[-1] <= "\u9fff"
+    )
+    separator = "" if chinese_end else " "
+    return f"{text}{separator}{notice}"
+
+
 def render(template: str, values: Mapping[str, str], *, opt_out_notice: str | None = None) -> str:
-    """Fill ``template`` and append the opt-out notice (Reg F 1006.6(e): every electronic message
-    tells how to opt out). Raises TemplateError for an unknown field."""
+    """Fill ``template`` and append the opt-out notice. Raises TemplateError for an unknown
+    field."""
     template_fields(template)
-    text = template.format_map(dict(values)).strip()
-    if opt_out_notice:
-        separator = "" if text.endswith(("。", "！", "？")) else " "
-        text = f"{text}{separator}{opt_out_notice}"
-    return text
+    return with_opt_out_notice(template.format_map(dict(values)), opt_out_notice)
 
 
 def worst_case_values(language: str) -> dict[str, str]:

@@ -1,21 +1,20 @@
-"""Twilio's status callbacks as an idempotent state machine over the attempt row.
+"""Twilio's callbacks received: stored once, linked to their attempt, handed to its lifecycle.
 
 Twilio repeats callbacks and delivers them out of order; the IVR may also answer a call the
-dialer never stored the SID of (it died between the REST request and the commit). So:
+dialer never stored the SID of (it died between the REST request and the commit). So every
+callback -- a call status, an AMD verdict, an SMS status, or what the reconciler learnt from the
+REST API -- takes one receive step here:
 
-- every callback is stored as received (masked) in ``callback_events``, with a dedupe key --
-  the SID and Twilio's ``SequenceNumber``, or for events without one (AMD verdicts, the
-  reconciler's lookups, SMS statuses) the SID and the status -- and a repeat changes nothing;
-- a call's status only moves forward, by rank (created < queued/initiated < ringing <
-  in-progress < a final status) and by sequence (``last_sequence``); a final status never
-  changes; a late event may still fill a time left empty (``answered_at``), never a status;
-- Twilio reports the ``answered`` event as ``CallStatus=in-progress``;
+- it is stored as received (masked) in ``callback_events``, with a dedupe key -- the SID and
+  Twilio's ``SequenceNumber``, or for events without one (AMD verdicts, the reconciler's
+  lookups, SMS statuses) the SID and the status or verdict -- and a repeat changes nothing;
 - ``?attempt=<id>`` on every callback URL links a CallSid the worker never stored;
-- when the attempt becomes final its outcome is recorded (only if the IVR recorded none) and its
-  contact is settled by the retry policy (:mod:`dialer.outcomes`).
+- what it means for the attempt is decided by the attempt lifecycle (:mod:`dialer.attempts`),
+  the one writer of attempts: statuses move forward only, the first AMD verdict wins, a final
+  attempt settles its contact.
 
-Nothing here knows Flask: webhooks/status.py parses the form and calls these functions; the
-reconciler feeds them what it learns from Twilio's REST API.
+Nothing here knows Flask: webhooks/status.py and webhooks/voice.py parse the forms and call
+these functions; the reconciler feeds them what it learns from Twilio's REST API.
 """
 
 from __future__ import annotations
@@ -23,50 +22,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from campaigns.config import CampaignSettings
-from dialer import control
-from dialer.outcomes import MACHINE_VERDICTS, default_outcome, settle
+from dialer import attempts, control
+from dialer.attempts import Settling
 from store.models import Attempt
 from store.models_dialer import CallbackEvent, Contact
 from store.privacy import mask_mapping
 
 log = logging.getLogger(__name__)
-
-CALL_FINAL = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
-CALL_RANK: dict[str, int] = {
-    "created": 0,
-    "unknown": 0,
-    "queued": 1,
-    "initiated": 1,
-    "ringing": 2,
-    "in-progress": 3,
-    **dict.fromkeys(CALL_FINAL, 4),
-}
-SMS_FINAL = frozenset({"delivered", "undelivered", "failed", "canceled", "read"})
-SMS_RANK: dict[str, int] = {
-    "created": 0,
-    "unknown": 0,
-    "accepted": 1,
-    "scheduled": 1,
-    "queued": 1,
-    "sending": 2,
-    "sent": 3,
-    **dict.fromkeys(SMS_FINAL, 4),
-}
-
-
-@dataclass(frozen=True)
-class Settling:
-    """What settling a final attempt needs: the campaigns by name and the transient delay."""
-
-    campaigns: Mapping[str, CampaignSettings]
-    transient_retry: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -146,47 +114,24 @@ def apply_call_event(
 
     if source == "call-status":
         _callbacks_arrive(session, attempt, now)
-    stale = attempt.final or (
-        event.sequence is not None and event.sequence <= attempt.last_sequence
+    moved = attempts.apply_call_status(
+        session,
+        attempt,
+        status=event.status,
+        sequence=event.sequence,
+        duration=event.duration,
+        answered_by=event.answered_by,
+        error_code=event.error_code,
+        now=now,
+        settling=settling,
     )
-    if event.sequence is not None:
-        attempt.last_sequence = max(attempt.last_sequence, event.sequence)
-    if event.answered_by and attempt.answered_by is None:
-        attempt.answered_by = event.answered_by
-    if event.status == "in-progress" and attempt.answered_at is None:
-        attempt.answered_at = now
-    if stale or CALL_RANK.get(event.status, -1) <= CALL_RANK.get(attempt.status, 0):
-        stored.effect = "stale"
-        return Applied("stale", attempt.id, attempt.final)
-
-    attempt.status = event.status
-    if event.status == "in-progress":
-        # Answered: a person until AMD says otherwise (conservative for the conversation caps).
-        attempt.connected = attempt.answered_by not in MACHINE_VERDICTS
-    stored.effect = "applied"
-    if event.status in CALL_FINAL:
-        attempt.final = True
-        attempt.ended_at = now
-        attempt.duration_seconds = event.duration
-        if event.error_code is not None:
-            attempt.error_code = event.error_code
-        attempt.connected = event.status == "completed" and (
-            attempt.answered_by not in MACHINE_VERDICTS
-        )
-        if attempt.outcome is None:
-            attempt.outcome = default_outcome(attempt)
-        settle(
-            session,
-            attempt,
-            settling.campaigns,
-            now=now,
-            transient_retry=settling.transient_retry,
-        )
-    return Applied("applied", attempt.id, attempt.final)
+    stored.effect = "applied" if moved else "stale"
+    return Applied(stored.effect, attempt.id, attempt.final)
 
 
 def apply_amd_event(session: Session, event: AmdEvent, *, now: datetime) -> Applied:
-    """Record an AMD verdict (first verdict wins; once the call is final it is kept, unused)."""
+    """Receive an AMD verdict: stored once (a repeat is a ``duplicate``), then recorded on the
+    attempt by its lifecycle (the first verdict wins; once the call is final it is kept, unused)."""
     received = _receive(
         session,
         kind="amd",
@@ -202,14 +147,9 @@ def apply_amd_event(session: Session, event: AmdEvent, *, now: datetime) -> Appl
     if isinstance(received, Applied):
         return received
     attempt, stored = received.attempt, received.stored
-    if attempt.final or attempt.answered_by is not None:
-        stored.effect = "stale"
-        return Applied("stale", attempt.id, attempt.final)
-    attempt.answered_by = event.answered_by
-    if CALL_RANK.get(attempt.status, 0) >= CALL_RANK["in-progress"]:
-        attempt.connected = event.answered_by not in MACHINE_VERDICTS
-    stored.effect = "applied"
-    return Applied("applied", attempt.id)
+    moved = attempts.apply_amd_verdict(attempt, event.answered_by)
+    stored.effect = "applied" if moved else "stale"
+    return Applied(stored.effect, attempt.id, attempt.final)
 
 
 def apply_sms_event(
@@ -237,22 +177,16 @@ def apply_sms_event(
     if isinstance(received, Applied):
         return received
     attempt, stored = received.attempt, received.stored
-    if attempt.final or SMS_RANK.get(event.status, -1) <= SMS_RANK.get(attempt.status, 0):
-        stored.effect = "stale"
-        return Applied("stale", attempt.id, attempt.final)
-    attempt.status = event.status
-    stored.effect = "applied"
-    if event.status in SMS_FINAL:
-        attempt.final = True
-        attempt.ended_at = now
-        if event.error_code is not None:
-            attempt.error_code = event.error_code
-        if attempt.outcome is None:
-            attempt.outcome = default_outcome(attempt)
-        settle(
-            session, attempt, settling.campaigns, now=now, transient_retry=settling.transient_retry
-        )
-    return Applied("applied", attempt.id, attempt.final)
+    moved = attempts.apply_sms_status(
+        session,
+        attempt,
+        status=event.status,
+        error_code=event.error_code,
+        now=now,
+        settling=settling,
+    )
+    stored.effect = "applied" if moved else "stale"
+    return Applied(stored.effect, attempt.id, attempt.final)
 
 
 @dataclass
@@ -298,28 +232,6 @@ def _receive(
     return _Received(attempt, stored)
 
 
-def close_unplaced(
-    session: Session,
-    attempt: Attempt,
-    *,
-    now: datetime,
-    settling: Settling,
-    status: str = "failed",
-    outcome: str,
-    error_code: int | None = None,
-) -> None:
-    """Close an attempt Twilio never placed (or that the dialer gave up on) and settle it."""
-    if attempt.final:
-        return
-    attempt.status = status
-    attempt.final = True
-    attempt.ended_at = now
-    attempt.error_code = error_code
-    if attempt.outcome is None:
-        attempt.outcome = outcome
-    settle(session, attempt, settling.campaigns, now=now, transient_retry=settling.transient_retry)
-
-
 def _link(
     session: Session, attempt_id: int | None, sid: str, channel: str
 ) -> tuple[Attempt | None, str]:
@@ -343,8 +255,7 @@ def _link(
         taken = session.scalar(select(Attempt.id).where(Attempt.provider_sid == sid))
         if taken is not None:
             return attempt, "mismatch"
-        attempt.provider_sid = sid
-        log.info("attempt %s: linked %s from its first callback", attempt.id, sid)
+        attempts.link_sid(attempt, sid)
     elif attempt.provider_sid != sid:
         log.error("attempt %s has %s; a callback names %s", attempt.id, attempt.provider_sid, sid)
         return attempt, "mismatch"

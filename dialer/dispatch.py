@@ -37,10 +37,11 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.config import CampaignSettings
+from campaigns.localtime import cardholder_today
 from campaigns.segments import still_eligible
 from campaigns.suppressions import add_suppression
-from dialer import control
-from dialer.callbacks import CALL_RANK, SMS_RANK, Settling, close_unplaced
+from dialer import attempts, control
+from dialer.attempts import Settling, close_unplaced
 from dialer.compliance import check_contact
 from dialer.config import DialerSettings
 from dialer.faults import NO_FAULTS, Faults
@@ -161,9 +162,7 @@ class Dispatcher:
         self.sender = sender
         self.worker_id = worker_id
         self.wait = wait
-        self.settling = Settling(
-            self.campaigns, timedelta(seconds=settings.transient_retry_seconds)
-        )
+        self.settling = Settling.of(settings, campaigns)
         self._share = WeightedShare()
         self._halted = False
         self.faults = faults
@@ -397,7 +396,8 @@ class Dispatcher:
             account = session.get(Account, contact.account_id)
             if account is None:
                 return _close(contact, "account_missing", now)
-            why = still_eligible(session, campaign.segment, account, today=now.date())
+            today = cardholder_today(now, account.timezone, contact.number)
+            why = still_eligible(session, campaign.segment, account, today=today)
             if why is not None:
                 log.info("contact %s: no longer eligible (%s), not dialed", contact.id, why)
                 return _close(contact, f"ineligible_{why}", now)
@@ -434,21 +434,15 @@ class Dispatcher:
                     return _close(contact, "no_sms_template", now)
                 body = reminder_text(session, account, template, self.sender)
                 validity = validity_period(contact.number, account.timezone, now, self.profile)
-            attempt = Attempt(
-                account_id=account.account_id,
-                customer_id=account.customer_id,
+            attempt = attempts.record(
+                session,
+                account,
                 channel=channel,
                 purpose="reminder" if channel == campaign.first_channel else "sms_fallback",
                 number=contact.number,
-                status="created",
-                created_at=now,
+                now=now,
                 contact_id=contact.id,
-                last_sequence=-1,
-                connected=False,
-                final=False,
             )
-            session.add(attempt)
-            session.flush()
             decision_row.attempt_id = attempt.id
             contact.state = "waiting"
             contact.current_attempt_id = attempt.id
@@ -551,19 +545,7 @@ class Dispatcher:
             attempt = session.get(Attempt, prepared.attempt_id, with_for_update=True)
             if attempt is None:  # pragma: no cover - rows are never deleted
                 return "placed"
-            if attempt.provider_sid is None:
-                attempt.provider_sid = info_sid
-            elif attempt.provider_sid != info_sid:
-                log.error(
-                    "attempt %s: Twilio answered %s but a callback linked %s",
-                    attempt.id,
-                    info_sid,
-                    attempt.provider_sid,
-                )
-            attempt.placed_at = now
-            rank = CALL_RANK if prepared.channel == "voice" else SMS_RANK
-            if not attempt.final and rank.get(info_status, -1) > rank.get(attempt.status, 0):
-                attempt.status = info_status
+            attempts.mark_placed(attempt, sid=info_sid, status=info_status, now=now)
             control.reset(session, prepared.campaign, "invalid_number_streak", now)
             session.execute(
                 update(DialerWorkerLease)
@@ -583,8 +565,8 @@ class Dispatcher:
     def _record_unknown(self, prepared: _Prepared) -> None:
         with self.db.session() as session:
             attempt = session.get(Attempt, prepared.attempt_id, with_for_update=True)
-            if attempt is not None and not attempt.final and attempt.provider_sid is None:
-                attempt.status = "unknown"
+            if attempt is not None:
+                attempts.mark_unknown(attempt)
         log.warning(
             "attempt %s: outcome unknown; the reconciler resolves it before any redial",
             prepared.attempt_id,

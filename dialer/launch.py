@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campaigns.config import CampaignSettings
+from campaigns.localtime import earliest_today
 from campaigns.segments import segment_chunk
 from dialer.faults import NO_FAULTS, Faults
 from dialer.sqlutil import insert_ignoring_conflicts, rowcount
@@ -281,7 +282,10 @@ def _snapshot(
             members = segment_chunk(
                 session,
                 campaign.segment,
-                today=now.date(),
+                # Per-account zones are not read in bulk: a promise dated on or after the
+                # earliest date on Earth may still be due for its cardholder (dispatch checks
+                # each one's own date again).
+                today=earliest_today(now),
                 after=cursor,
                 limit=chunk,
             )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
 from campaigns.accounts import outstanding
-from campaigns.sms import first_name, format_date, format_money, render
+from campaigns.sms import first_name, format_date, format_money, opt_out_notice, render
 from store.models import Account
 
 
@@ -19,9 +19,8 @@ class Sender:
     business_name: str
     callback_number: str
     support_number: str
-    opt_out_notice: Mapping[str, str] = field(
-        default_factory=lambda: {"en-US": "Reply STOP to opt out.", "zh-CN": "回复TD退订"}
-    )
+    #: ``sms.opt_out_notice``: the one notice per language (campaigns.sms.opt_out_notice).
+    opt_out_notice: Mapping[str, str]
 
 
 def reminder_text(session: Session, account: Account, template: str, sender: Sender) -> str:
@@ -41,5 +40,4 @@ def reminder_text(session: Session, account: Account, template: str, sender: Sen
         "due_date": format_date(account.due_date, language),
         "account_last4": account.account_id[-4:],
     }
-    notice = sender.opt_out_notice.get(language) or sender.opt_out_notice.get("en-US")
-    return render(template, values, opt_out_notice=notice)
+    return render(template, values, opt_out_notice=opt_out_notice(sender.opt_out_notice, language))

@@ -12,13 +12,15 @@ the reason; an SMS whose fate is unknown (a timeout after the request left) is n
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from campaigns.suppressions import add_suppression
+from dialer import attempts
 from dialer.compliance import check_contact
 from dialer.config import DialerSettings
 from dialer.pacing import SMS_BUDGET, reserve_slot
@@ -34,8 +36,42 @@ from telephony.port import OutboundSms, Telephony
 log = logging.getLogger(__name__)
 
 Wait = Callable[[float], bool]
-SMS_KINDS = frozenset({"sms.promise_confirmation"})
+#: A confirmation text the web app asks the worker to send (the IVR's promise confirmation).
+SMS_CONFIRMATION = "sms.promise_confirmation"
+SMS_KINDS = frozenset({SMS_CONFIRMATION})
 LEASE = timedelta(minutes=5)
+
+
+def enqueue_sms(
+    session: Session,
+    *,
+    account_id: str,
+    number: str,
+    body: str,
+    purpose: str,
+    dedupe_key: str,
+    now: datetime,
+    detail: Mapping[str, object] | None = None,
+    kind: str = SMS_CONFIRMATION,
+) -> bool:
+    """Record a text for the outbox job to send after this transaction commits (never inside a
+    webhook: the job asks the contact policy first). False when ``dedupe_key`` was recorded
+    before (a replayed request)."""
+    if session.scalar(select(OutboxItem.id).where(OutboxItem.dedupe_key == dedupe_key)):
+        return False
+    session.add(
+        OutboxItem(
+            kind=kind,
+            account_id=account_id,
+            number=number,
+            payload={"body": body, "purpose": purpose, **(detail or {})},
+            dedupe_key=dedupe_key[:120],
+            status="pending",
+            created_at=now,
+            available_at=now,
+        )
+    )
+    return True
 
 
 @dataclass
@@ -145,20 +181,14 @@ class Outbox:
                 report.denied += 1
                 log.info("outbox item %s denied by the contact policy (%s)", item_id, decision.rule)
                 return
-            attempt = Attempt(
-                account_id=account.account_id,
-                customer_id=account.customer_id,
+            attempt = attempts.record(
+                session,
+                account,
                 channel="sms",
-                purpose=str(item.payload.get("purpose") or "confirmation")[:32],
+                purpose=str(item.payload.get("purpose") or "confirmation"),
                 number=number,
-                status="created",
-                created_at=now,
-                last_sequence=-1,
-                connected=False,
-                final=False,
+                now=now,
             )
-            session.add(attempt)
-            session.flush()
             decision_row.attempt_id = attempt.id
             item.attempt_id = attempt.id
             attempt_id, tries = attempt.id, item.tries
@@ -200,18 +230,19 @@ class Outbox:
             attempt = session.get(Attempt, attempt_id)
             assert item is not None and attempt is not None
             if sid is not None:
-                attempt.provider_sid = attempt.provider_sid or sid
-                attempt.placed_at = now
-                attempt.status = "queued" if attempt.status == "created" else attempt.status
+                attempts.mark_placed(attempt, sid=sid, status="queued", now=now)
                 _finish(item, "done", None, now)
                 report.sent += 1
                 return
             if status == "failed" and error and error.startswith("outcome unknown"):
-                attempt.status = "unknown"
+                attempts.mark_unknown(attempt)
             else:
-                attempt.status, attempt.final, attempt.ended_at = "failed", True, now
-                attempt.error_code = code
-                attempt.outcome = attempt.outcome or ("opted_out" if code == 21610 else "failed")
+                attempts.fail_send(
+                    attempt,
+                    now=now,
+                    error_code=code,
+                    outcome="opted_out" if code == 21610 else "failed",
+                )
             if code == 21610:
                 add_suppression(
                     session,

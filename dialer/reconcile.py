@@ -32,16 +32,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from dialer import control
-from dialer.callbacks import (
-    CALL_FINAL,
-    CallEvent,
-    Settling,
-    SmsEvent,
-    apply_call_event,
-    apply_sms_event,
-    close_unplaced,
-)
+from dialer import attempts, control
+from dialer.attempts import CALL_FINAL, Settling, close_unplaced
+from dialer.callbacks import CallEvent, SmsEvent, apply_call_event, apply_sms_event
 from dialer.config import DialerSettings
 from dialer.outcomes import NOT_PLACED
 from dialer.sqlutil import rowcount
@@ -216,8 +209,7 @@ class Reconciler:
                 log.warning("reconcile: attempt %s was never placed; closed", attempt_id)
                 return
             if info.status not in CALL_FINAL:
-                if attempt.provider_sid is None:
-                    attempt.provider_sid = info.sid
+                attempts.link_sid(attempt, info.sid)
                 report.still_open += 1
                 return
             heard = session.scalar(

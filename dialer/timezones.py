@@ -18,20 +18,12 @@ Everything here is pure and deterministic.
 
 from __future__ import annotations
 
-import functools
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-import phonenumbers
-from phonenumbers import timezone as phone_timezone
-
-#: What libphonenumber returns for a number it cannot place (an invalid number, for one).
-UNKNOWN_ZONE = "Etc/Unknown"
-
-# Keys ``zoneinfo.available_timezones()`` lists that do not name a place.
-_NOT_A_PLACE = frozenset({"localtime", "posixrules", "Factory", UNKNOWN_ZONE})
+from telephony.zones import is_known_zone, number_zones
 
 # Offsets are sampled this often to find DST transitions; real zones never change offset twice
 # within it.
@@ -57,26 +49,6 @@ class ZoneSet:
     def zones(self) -> tuple[zoneinfo.ZoneInfo, ...]:
         """The ``ZoneInfo`` objects for ``names`` (only meaningful when ``problem`` is None)."""
         return tuple(zoneinfo.ZoneInfo(name) for name in self.names)
-
-
-@functools.cache
-def _known_zone_names() -> frozenset[str]:
-    # Read lazily and once: the list comes from the tz database on disk.
-    return frozenset(zoneinfo.available_timezones()) - _NOT_A_PLACE
-
-
-def is_known_zone(name: str) -> bool:
-    """True when ``name`` is an IANA zone of the installed tz database (not ``Etc/Unknown``)."""
-    return name in _known_zone_names()
-
-
-def number_zones(number: str) -> tuple[str, ...]:
-    """Every zone libphonenumber maps an E.164 number to; ``("Etc/Unknown",)`` if unparseable."""
-    try:
-        parsed = phonenumbers.parse(number, None)
-    except phonenumbers.NumberParseException:
-        return (UNKNOWN_ZONE,)
-    return tuple(str(name) for name in phone_timezone.time_zones_for_number(parsed))
 
 
 def resolve_zones(number: str, declared: str | None) -> ZoneSet:

@@ -45,7 +45,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from campaigns.config import CampaignSettings
-from dialer.callbacks import Settling
+from dialer.attempts import Settling
 from dialer.config import DialerSettings
 from dialer.dispatch import Dispatcher, Wait
 from dialer.faults import NO_FAULTS, Faults
@@ -240,9 +240,7 @@ class DialerWorker:
         self.failed = threading.Event()
         self.stopping = threading.Event()
         self.wait: Wait = wait or self._wait
-        self.settling = Settling(
-            self.campaigns, timedelta(seconds=settings.transient_retry_seconds)
-        )
+        self.settling = Settling.of(settings, campaigns)
         self.dispatcher = Dispatcher(
             db,
             telephony,

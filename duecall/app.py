@@ -7,6 +7,7 @@ from flask import Flask, Response, jsonify
 import webhooks.sms
 import webhooks.status
 import webhooks.voice
+from dialer.attempts import Settling
 from duecall.settings import Settings
 from duecall.wiring import build_database, build_telephony
 from ivr.machine import Business, Flow
@@ -41,20 +42,25 @@ def create_app(
     )
     webhooks.voice.init_app(
         app,
-        Flow.build(
-            settings.ivr,
-            Business(
-                name=settings.business.name,
-                agent_name=settings.business.agent_name,
-                callback_number=settings.business.callback_number,
+        webhooks.voice.VoiceConfig(
+            flow=Flow.build(
+                settings.ivr,
+                Business(
+                    name=settings.business.name,
+                    agent_name=settings.business.agent_name,
+                    callback_number=settings.business.callback_number,
+                ),
+                settings.languages,
+                settings.server.public_url,
             ),
-            settings.languages,
-            settings.server.public_url,
+            opt_out_notices=settings.sms.opt_out_notice,
+            # Built on the first AMD verdict, not here: serving the hotline needs no account SID.
+            telephony=lambda: build_telephony(settings),
         ),
-        # Built on the first AMD verdict, not here: serving the hotline needs no account SID.
-        telephony=lambda: build_telephony(settings),
     )
-    webhooks.status.init_app(app)
+    webhooks.status.init_app(
+        app, webhooks.status.StatusConfig(Settling.of(settings.dialer, settings.campaigns))
+    )
     webhooks.sms.init_app(
         app,
         webhooks.sms.SmsWebhookConfig(

@@ -1026,7 +1026,8 @@ class CallFlow:
                     phonenumbers.PhoneNumberFormat.INTERNATIONAL,
                 )
             )
-        body = self._text(
+        # The opt-out notice is appended by whoever sends it: the configured one, as on every text.
+        return self._text(
             session,
             "sms_promise_confirmation",
             business_name=business.name,
@@ -1034,8 +1035,6 @@ class CallFlow:
             date=speech.day(day, language),
             callback_number=number,
         )
-        separator = "" if speech.is_chinese(language) else " "
-        return f"{body}{separator}{self._text(session, 'sms_opt_out')}"
 
     def _say(self, node: Any, text: str, language: str) -> None:
         voice = self.settings.voices[language]

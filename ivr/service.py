@@ -1,6 +1,12 @@
-"""The IVR's I/O half: load a call's session, run one step of the machine, store what it decided.
+"""The IVR's I/O half: load a call's session, run one step of the machine, store the session.
 
-The web boundary (webhooks/voice.py) opens the database session, calls one method here, and
+The IVR writes only its own tables: the call sessions, the verification failures and the
+verification locks (with their audit rows). Everything else a step decides -- a promise, a
+callback request, a fraud report, a confirmation text, what the call learnt about its reminder
+attempt -- comes back as an effect in :class:`Served`, and the web boundary (webhooks/voice.py)
+hands each one to the package that owns its table, in the same transaction.
+
+The web boundary opens the database session, calls one method here, carries out the effects and
 commits; nothing here commits. Each method is safe to retry as a whole: when two requests for the
 same call race, the loser raises (:class:`sqlalchemy.orm.exc.StaleDataError` from the session's
 version check, or :class:`sqlalchemy.exc.IntegrityError` from a duplicate first insert) and the
@@ -14,26 +20,22 @@ same document back and stores nothing, and anything older gets the current docum
 from __future__ import annotations
 
 import logging
-import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-import phonenumbers
-from phonenumbers import timezone as phone_timezone
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from campaigns.accounts import outstanding
+from campaigns.accounts import accounts_of_caller, cardholder
 from ivr.machine import (
     PERSON_VERDICTS,
     PRIORITY_FAULT,
     SECRET_STATES,
     AccountFacts,
     AmdVerdict,
-    AttemptUpdate,
     CallbackRequested,
     CallFlow,
     CallSession,
@@ -43,30 +45,23 @@ from ivr.machine import (
     Effect,
     Event,
     Flow,
-    FraudReported,
     HoldTick,
     NoInput,
-    PromiseMade,
     Start,
     Turn,
     VerificationFailed,
     VerificationSucceeded,
 )
 from store.audit import record_audit
-from store.models import Account, Attempt, CallbackRequest, OutboxItem, Phone, Promise
-from store.models_ivr import FraudReport, IvrSession, VerificationFailure, VerificationLock
+from store.models import Attempt
+from store.models_ivr import IvrSession, VerificationFailure, VerificationLock
 from store.privacy import mask_phone
 
 log = logging.getLogger(__name__)
 
 ACTOR = "ivr"
-SMS_KIND = "sms.promise_confirmation"
 
 RequestKind = Literal["start", "input", "miss", "hold", "show"]
-
-# Attempt outcomes the IVR sets, by how much they say; a weaker one never replaces a stronger one
-# (a promise made on a call is also a right-party contact).
-_OUTCOME_RANK = {"fax": 1, "voicemail_left": 1, "wrong_party": 2, "rpc": 3, "promise": 4}
 
 
 @dataclass(frozen=True)
@@ -111,90 +106,60 @@ class StoreDirectory:
         return self._cache[account_id]
 
     def _load(self, account_id: str) -> AccountFacts | None:
-        s = self._session
-        account = s.get(Account, account_id)
-        if account is None:
+        found = cardholder(self._session, account_id, now=self._now)
+        if found is None:
             return None
-        owed = outstanding(s, account_id)
-        zone = account_zone(s, account)
-        locked = (
-            s.scalar(
-                select(func.count())
-                .select_from(VerificationLock)
-                .where(
-                    VerificationLock.account_id == account_id,
-                    VerificationLock.cleared_at.is_(None),
-                )
-            )
-            or 0
-        ) > 0
         return AccountFacts(
-            account_id=account.account_id,
-            name=account.name,
-            language=account.language,
-            currency=account.currency,
-            balance=owed if owed is not None else account.balance,
-            minimum_due=account.minimum_due,
-            due_date=account.due_date,
-            last4=account.card_last4,
-            birth_date=account.birth_date,
-            status=account.status,
-            today=self._now.astimezone(zoneinfo.ZoneInfo(zone)).date(),
-            zone=zone,
-            locked=locked,
+            account_id=found.account_id,
+            name=found.name,
+            language=found.language,
+            currency=found.currency,
+            balance=found.balance,
+            minimum_due=found.minimum_due,
+            due_date=found.due_date,
+            last4=found.last4,
+            birth_date=found.birth_date,
+            status=found.status,
+            today=found.today,
+            zone=found.zone,
+            locked=_locked(self._session, account_id),
         )
 
 
-def account_zone(session: Session, account: Account) -> str:
-    """The cardholder's zone: the declared one, else the first zone of the primary number,
-    else UTC. Used for the cardholder's "today" (promise dates) and callback times."""
-    if account.timezone:
-        try:
-            zoneinfo.ZoneInfo(account.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            pass
-        else:
-            return account.timezone
-    number = session.scalar(
-        select(Phone.number)
-        .where(Phone.account_id == account.account_id)
-        .order_by(Phone.kind.desc())  # "primary" sorts after "alt"
-        .limit(1)
+def _locked(session: Session, account_id: str) -> bool:
+    """Whether the account is locked to agent-only verification (the IVR's own table)."""
+    return (
+        session.scalar(
+            select(VerificationLock.id)
+            .where(
+                VerificationLock.account_id == account_id,
+                VerificationLock.cleared_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
     )
-    if number:
-        try:
-            zones = phone_timezone.time_zones_for_number(phonenumbers.parse(number, None))
-        except phonenumbers.NumberParseException:
-            zones = ()
-        for name in zones:
-            try:
-                zoneinfo.ZoneInfo(name)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                continue
-            return str(name)
-    return "UTC"
 
 
-def caller_accounts(session: Session, number: str | None) -> tuple[str, ...]:
-    """The accounts of the one customer whose phone is ``number``; () when no customer or
-    several (a shared family number) match, so the caller keys an account number instead."""
-    if not number or not number.startswith("+"):
-        return ()
-    customers = session.scalars(
-        select(Account.customer_id)
-        .join(Phone, Phone.account_id == Account.account_id)
-        .where(Phone.number == number)
-        .distinct()
-    ).all()
-    if len(customers) != 1:
-        return ()
-    return tuple(
-        session.scalars(
-            select(Account.account_id)
-            .where(Account.customer_id == customers[0])
-            .order_by(Account.account_id)
-        ).all()
-    )
+@dataclass(frozen=True)
+class Served:
+    """One webhook served: the TwiML to answer with and, for the web boundary to hand to their
+    owners, the effects the step decided beyond the IVR's own tables. ``session`` is the call's
+    session after the step (None when no session was opened)."""
+
+    twiml: str
+    session: CallSession | None = None
+    effects: tuple[Effect, ...] = ()
+
+
+@dataclass(frozen=True)
+class AmdServed:
+    """An AMD verdict applied: the URL the live call must be redirected to (None when the
+    verdict changes nothing the callee hears), and the effects as in :class:`Served`."""
+
+    redirect_url: str | None
+    session: CallSession | None = None
+    effects: tuple[Effect, ...] = ()
 
 
 class IvrService:
@@ -206,8 +171,8 @@ class IvrService:
 
     # voice requests -----------------------------------------------------------------------------
 
-    def handle(self, s: Session, request: VoiceRequest, now: datetime) -> str:
-        """Serve one voice webhook; returns the TwiML document to answer with."""
+    def handle(self, s: Session, request: VoiceRequest, now: datetime) -> Served:
+        """Serve one voice webhook: the TwiML to answer with and the step's effects."""
         ctx = Context(now=now, directory=StoreDirectory(s, now))
         row = s.get(IvrSession, request.call_sid)
         if row is None:
@@ -218,44 +183,42 @@ class IvrService:
                     request.call_sid,
                     request.attempt_id,
                 )
-                return _hangup()
+                return Served(_hangup())
             turn = self.machine.start(request.call_sid, request.direction, start, ctx)
             self._insert(s, turn, request, now)
-            self._apply(s, turn, now)
-            return _twiml(turn)
+            return self._served(s, turn, now)
         session = CallSession.from_json(row.data)
         key = f"{request.step}:{request.kind}"
         if request.kind in ("start", "show") or request.step is None:
-            return row.last_twiml
+            return Served(row.last_twiml, session)
         if request.step == session.step:
             turn = self.machine.advance(session, self._event(request), ctx)
             if turn.twiml is None:  # cannot happen for voice events; answer the current prompt
-                return row.last_twiml
+                return Served(row.last_twiml, session)
             self._update(s, row, session, turn, request, key, now)
-            self._apply(s, turn, now)
-            return turn.twiml
+            return self._served(s, turn, now)
         if request.step == session.step - 1 and row.last_key == key:
             log.info("ivr %s: replay of step %s (%s)", request.call_sid, request.step, key)
-            return row.last_twiml
+            return Served(row.last_twiml, session)
         if request.kind == "hold":
             # A hold loop overtaken by the AMD verdict: wait for the REST redirect, which
             # interrupts this, else fetch the current document.
             response = VoiceResponse()
             response.pause(length=1)
             response.redirect(self.machine.url(session), method="POST")
-            return str(response)
-        return row.last_twiml
+            return Served(str(response), session)
+        return Served(row.last_twiml, session)
 
-    def amd(self, s: Session, request: AmdRequest, now: datetime) -> str | None:
-        """Apply an AMD verdict; returns the URL the live call must be redirected to, or None
-        when the verdict changes nothing the callee hears (late, or unknown call)."""
+    def amd(self, s: Session, request: AmdRequest, now: datetime) -> AmdServed:
+        """Apply an AMD verdict to the call's flow (the verdict itself is recorded on the
+        attempt by the attempt lifecycle, through the callback's receive step)."""
         ctx = Context(now=now, directory=StoreDirectory(s, now))
         row = s.get(IvrSession, request.call_sid)
         if row is None:
             # The verdict overtook the call's first request: open the session here.
             start = self._start_event(s, "outbound", request.caller, request.attempt_id)
             if start is None:
-                return None
+                return AmdServed(None)
             opening = self.machine.start(request.call_sid, "outbound", start, ctx)
             row = self._insert(
                 s,
@@ -270,8 +233,8 @@ class IvrService:
             row.data = turn.session.to_json()
             row.updated_at = now
             s.flush()
-            self._apply(s, turn, now)
-            return None
+            served = self._served(s, turn, now)
+            return AmdServed(None, served.session, served.effects)
         self._update(
             s,
             row,
@@ -281,8 +244,8 @@ class IvrService:
             key,
             now,
         )
-        self._apply(s, turn, now)
-        return self.machine.url(turn.session)
+        served = self._served(s, turn, now)
+        return AmdServed(self.machine.url(turn.session), served.session, served.effects)
 
     # the fault barrier --------------------------------------------------------------------------
 
@@ -304,33 +267,17 @@ class IvrService:
             return False
         return session.keyed or (session.answered_by or "") in PERSON_VERDICTS
 
-    def record_fault_callback(
-        self,
-        s: Session,
-        *,
-        call_sid: str,
-        number: str,
-        session: CallSession | None,
-        now: datetime,
-    ) -> None:
-        """Ask an agent to call back a caller whose call failed on our side (once per call)."""
-        key = f"ivr-fault:{call_sid}"
-        if s.scalar(select(CallbackRequest.id).where(CallbackRequest.dedupe_key == key)):
-            return
+    def fault_callback(self, *, number: str, session: CallSession | None) -> CallbackRequested:
+        """The callback an agent owes a caller whose call failed on our side (the web boundary
+        books it once per call)."""
         verified = bool(session and session.verified)
-        s.add(
-            CallbackRequest(
-                account_id=session.account_id if session and verified else None,
-                number=number[:16],
-                reason="ivr_fault",
-                language=(session.language if session else None) or self.flow.languages[0],
-                priority=PRIORITY_FAULT,
-                status="open",
-                created_at=now,
-                call_sid=call_sid,
-                dedupe_key=key,
-                verified=verified,
-            )
+        return CallbackRequested(
+            account_id=session.account_id if session and verified else None,
+            number=number,
+            reason="ivr_fault",
+            priority=PRIORITY_FAULT,
+            language=(session.language if session else None) or self.flow.languages[0],
+            verified=verified,
         )
 
     def fault_twiml(self, languages: tuple[str, ...], *, speak: bool) -> str:
@@ -358,7 +305,7 @@ class IvrService:
         attempt_id: int | None,
     ) -> Start | None:
         if direction == "inbound":
-            return Start(caller=caller, candidates=caller_accounts(s, caller))
+            return Start(caller=caller, candidates=accounts_of_caller(s, caller))
         attempt = s.get(Attempt, attempt_id) if attempt_id else None
         if attempt is None or attempt.channel != "voice":
             return None
@@ -427,13 +374,23 @@ class IvrService:
         s.flush()  # the version check: a concurrent step for this call fails here, is retried
         log.info("ivr %s: step %s %s -> %s", after.call_sid, before.step, before.state, after.state)
 
-    def _apply(self, s: Session, turn: Turn, now: datetime) -> None:
+    def _served(self, s: Session, turn: Turn, now: datetime) -> Served:
+        """Store what the step decided about the IVR's own tables (verification outcomes);
+        return the rest for the web boundary to hand to their owners."""
         session = turn.session
+        others: list[Effect] = []
         for effect in turn.effects:
-            _APPLY[type(effect)](self, s, session, effect, now)
+            if isinstance(effect, VerificationSucceeded):
+                self._verified(s, session, effect, now)
+            elif isinstance(effect, VerificationFailed):
+                self._failed(s, session, effect, now)
+            else:
+                others.append(effect)
+        return Served(_twiml(turn), session, tuple(others))
 
-    def _verified(self, s: Session, session: CallSession, effect: Effect, now: datetime) -> None:
-        assert isinstance(effect, VerificationSucceeded)
+    def _verified(
+        self, s: Session, session: CallSession, effect: VerificationSucceeded, now: datetime
+    ) -> None:
         record_audit(
             s,
             at=now,
@@ -444,8 +401,9 @@ class IvrService:
             detail={"call_sid": session.call_sid, "direction": session.direction},
         )
 
-    def _failed(self, s: Session, session: CallSession, effect: Effect, now: datetime) -> None:
-        assert isinstance(effect, VerificationFailed)
+    def _failed(
+        self, s: Session, session: CallSession, effect: VerificationFailed, now: datetime
+    ) -> None:
         lockout = self.flow.settings.lockout
         for account_id in effect.account_ids or (None,):
             s.add(VerificationFailure(account_id=account_id, call_sid=session.call_sid, at=now))
@@ -499,144 +457,6 @@ class IvrService:
                 count,
             )
 
-    def _promise(self, s: Session, session: CallSession, effect: Effect, now: datetime) -> None:
-        assert isinstance(effect, PromiseMade)
-        account = s.get(Account, effect.account_id)
-        if account is None:
-            return
-        # A new promise replaces the account's open ones: only the latest is followed up.
-        replaced = s.scalars(
-            select(Promise).where(Promise.account_id == effect.account_id, Promise.status == "open")
-        ).all()
-        for earlier in replaced:
-            earlier.status = "cancelled"
-            earlier.resolved_at = now
-        promise = Promise(
-            account_id=effect.account_id,
-            customer_id=account.customer_id,
-            promised_date=effect.promised_date,
-            amount=effect.amount,
-            currency=effect.currency,
-            status="open",
-            source="ivr",
-            created_at=now,
-            created_by=ACTOR,
-            call_sid=session.call_sid,
-            attempt_id=session.attempt_id,
-            dedupe_key=f"ivr-promise:{session.call_sid}:{session.step}",
-        )
-        s.add(promise)
-        s.flush()
-        record_audit(
-            s,
-            at=now,
-            actor=ACTOR,
-            action="ivr.promise",
-            entity_type="promise",
-            entity_id=str(promise.id),
-            detail={
-                "call_sid": session.call_sid,
-                "amount": str(effect.amount),
-                "replaces": [earlier.id for earlier in replaced],
-            },
-        )
-        number = _sms_number(s, effect.account_id, session.caller)
-        if number is None:
-            log.info("ivr %s: no number to confirm the promise to", session.call_sid)
-            return
-        # Record only: the dialer's outbox job sends it, through the contact policy (consent,
-        # hours, caps), after this transaction commits.
-        s.add(
-            OutboxItem(
-                kind=SMS_KIND,
-                account_id=effect.account_id,
-                number=number,
-                payload={
-                    "body": effect.sms_body,
-                    "purpose": "promise_confirmation",
-                    "language": effect.language,
-                    "promise_id": promise.id,
-                    "call_sid": session.call_sid,
-                },
-                dedupe_key=f"ivr-sms:{session.call_sid}:{session.step}",
-                status="pending",
-                created_at=now,
-                available_at=now,
-            )
-        )
-
-    def _callback(self, s: Session, session: CallSession, effect: Effect, now: datetime) -> None:
-        assert isinstance(effect, CallbackRequested)
-        s.add(
-            CallbackRequest(
-                account_id=effect.account_id
-                if effect.account_id and s.get(Account, effect.account_id)
-                else None,
-                number=(effect.number or "")[:16],
-                reason=effect.reason,
-                language=effect.language,
-                priority=effect.priority,
-                preferred_at=effect.preferred_at,
-                status="open",
-                created_at=now,
-                call_sid=session.call_sid,
-                dedupe_key=f"ivr-callback:{session.call_sid}:{session.step}:{effect.reason}",
-                verified=effect.verified,
-            )
-        )
-
-    def _fraud(self, s: Session, session: CallSession, effect: Effect, now: datetime) -> None:
-        assert isinstance(effect, FraudReported)
-        report = FraudReport(
-            account_id=effect.account_id,
-            kind="lost_stolen_or_fraud",
-            source="ivr",
-            status="open",
-            number=effect.number[:16] if effect.number else None,
-            language=effect.language,
-            call_sid=session.call_sid,
-            created_at=now,
-            dedupe_key=f"ivr-fraud:{session.call_sid}:{session.step}",
-        )
-        s.add(report)
-        s.flush()
-        record_audit(
-            s,
-            at=now,
-            actor=ACTOR,
-            action="fraud_alert.reported",
-            entity_type="account",
-            entity_id=effect.account_id,
-            detail={"call_sid": session.call_sid, "fraud_report_id": report.id},
-        )
-
-    def _attempt(self, s: Session, session: CallSession, effect: Effect, now: datetime) -> None:
-        assert isinstance(effect, AttemptUpdate)
-        if session.attempt_id is None:
-            return
-        attempt = s.get(Attempt, session.attempt_id)
-        if attempt is None:
-            return
-        if effect.answered_by:
-            attempt.answered_by = effect.answered_by[:32]
-        if effect.connected:
-            attempt.connected = True
-        if effect.outcome and _OUTCOME_RANK.get(effect.outcome, 0) >= _OUTCOME_RANK.get(
-            attempt.outcome or "", 0
-        ):
-            attempt.outcome = effect.outcome
-
-
-_Applier = Callable[[IvrService, Session, CallSession, Effect, datetime], None]
-_APPLY: dict[type, _Applier] = {
-    VerificationSucceeded: IvrService._verified,
-    VerificationFailed: IvrService._failed,
-    PromiseMade: IvrService._promise,
-    CallbackRequested: IvrService._callback,
-    FraudReported: IvrService._fraud,
-    AttemptUpdate: IvrService._attempt,
-}
-
 
 # Request parameters that carry a phone number (Twilio's voice request parameters).
 _NUMBER_PARAMS = frozenset({"From", "To", "Caller", "Called", "ForwardedFrom"})
@@ -656,17 +476,6 @@ def stored_request(params: Mapping[str, str], *, secret: bool) -> dict[str, str]
     return stored
 
 
-def _sms_number(s: Session, account_id: str, caller: str | None) -> str | None:
-    """Where the confirmation goes: the caller's number when it is one of the account's,
-    else the account's primary number."""
-    numbers = dict(
-        s.execute(select(Phone.number, Phone.kind).where(Phone.account_id == account_id)).all()
-    )
-    if caller and caller in numbers:
-        return caller
-    return next((n for n, kind in numbers.items() if kind == "primary"), None)
-
-
 def _twiml(turn: Turn) -> str:
     return turn.twiml if turn.twiml is not None else _hangup()
 
@@ -679,10 +488,10 @@ def _hangup() -> str:
 
 __all__ = [
     "AmdRequest",
+    "AmdServed",
     "IvrService",
+    "Served",
     "StoreDirectory",
     "VoiceRequest",
-    "account_zone",
-    "caller_accounts",
     "stored_request",
 ]

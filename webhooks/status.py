@@ -10,26 +10,28 @@ service's business, not the view's.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any
+from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, request
 
-from campaigns.config import CampaignSettings
-from dialer.callbacks import CallEvent, Settling, SmsEvent, apply_call_event, apply_sms_event
+from dialer.attempts import Settling
+from dialer.callbacks import CallEvent, SmsEvent, apply_call_event, apply_sms_event
 from telephony import routes
 from webhooks.services import services, services_of
 
 EXTENSION = "duecall.status"
 
 
-def init_app(app: Flask, settling: Settling | None = None) -> None:
-    """Register the status callback routes; the services must already be installed.
+@dataclass(frozen=True)
+class StatusConfig:
+    """What the status routes need: how a final attempt settles its contact."""
 
-    ``settling`` (the campaigns and retry delay a final status settles contacts with) defaults
-    to what the app's settings (``app.config["DUECALL_SETTINGS"]``) configure.
-    """
-    app.extensions[EXTENSION] = settling or _settling_from(app.config.get("DUECALL_SETTINGS"))
+    settling: Settling
+
+
+def init_app(app: Flask, config: StatusConfig) -> None:
+    """Register the status callback routes; the services must already be installed."""
+    app.extensions[EXTENSION] = config
     guard = services_of(app).guard
     app.add_url_rule(
         routes.VOICE_STATUS,
@@ -45,14 +47,9 @@ def init_app(app: Flask, settling: Settling | None = None) -> None:
     )
 
 
-def _settling_from(settings: Any) -> Settling:
-    if settings is None:
-        return Settling({})
-    campaigns: tuple[CampaignSettings, ...] = settings.campaigns
-    return Settling(
-        {c.name: c for c in campaigns},
-        timedelta(seconds=settings.dialer.transient_retry_seconds),
-    )
+def _settling() -> Settling:
+    config: StatusConfig = current_app.extensions[EXTENSION]
+    return config.settling
 
 
 def _int(value: str | None) -> int | None:
@@ -84,9 +81,7 @@ def _voice_status() -> Response:
     )
     svc = services()
     with svc.db.session() as session:
-        apply_call_event(
-            session, event, now=svc.clock.now(), settling=current_app.extensions[EXTENSION]
-        )
+        apply_call_event(session, event, now=svc.clock.now(), settling=_settling())
     return Response(status=204)
 
 
@@ -105,7 +100,5 @@ def _sms_status() -> Response:
     )
     svc = services()
     with svc.db.session() as session:
-        apply_sms_event(
-            session, event, now=svc.clock.now(), settling=current_app.extensions[EXTENSION]
-        )
+        apply_sms_event(session, event, now=svc.clock.now(), settling=_settling())
     return Response(status=204)

@@ -1,14 +1,17 @@
 """The IVR's routes: ``/twilio/voice``, ``/twilio/voice/outbound``, ``/twilio/voice/amd``.
 
 Each view verifies Twilio's signature (the guard), parses the request into a typed object, calls
-one method of :class:`ivr.service.IvrService`, lets the boundary commit, and answers with the
+one method of :class:`ivr.service.IvrService`, hands the effects it returned to their owners
+(:mod:`webhooks.effects`) in the same transaction, lets the boundary commit, and answers with the
 TwiML it returned. GET and POST are both accepted: a Gather action or Redirect may be configured
 with either, and Twilio signs a GET over the URL with its query string.
 
 A request that loses a race for its call's session (the version check, or two first requests)
-is run again on a fresh read, where it is recognised as a replay. The AMD view redirects the live
-call through the REST API only after its transaction committed, with the adapter's timeout:
-async AMD works that way, and the redirect is one quick request.
+is run again on a fresh read, where it is recognised as a replay. The AMD view first receives the
+verdict like every other callback (stored once, deduplicated, recorded on the attempt by its
+lifecycle: :func:`dialer.callbacks.apply_amd_event`); a repeat of it changes nothing and redirects
+nothing. It redirects the live call through the REST API only after its transaction committed,
+with the adapter's timeout: async AMD works that way, and the redirect is one quick request.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -26,10 +29,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from dialer.callbacks import AmdEvent, apply_amd_event
 from ivr.machine import Direction, Flow
 from ivr.service import AmdRequest, IvrService, RequestKind, VoiceRequest
 from telephony import routes
 from telephony.port import Telephony
+from webhooks.effects import book_callback, carry_out
 from webhooks.guard import Kind
 from webhooks.services import EXTENSION as SERVICES_EXTENSION
 from webhooks.services import WebhookServices, services
@@ -49,11 +54,23 @@ _VERDICT = re.compile(r"^[a-z_]{1,32}$")
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class VoiceConfig:
+    """What the voice routes need: the call flow, the opt-out notice per language for the texts
+    its effects send, and a way to build the carrier port for the AMD redirect (never at import
+    or app creation: serving the hotline needs no account SID)."""
+
+    flow: Flow
+    opt_out_notices: Mapping[str, str]
+    telephony: Callable[[], Telephony] | None = None
+
+
 @dataclass
 class VoiceWiring:
     """The IVR service and, for the AMD redirect, a way to build the carrier port lazily."""
 
     service: IvrService
+    opt_out_notices: Mapping[str, str]
     telephony_factory: Callable[[], Telephony] | None = None
     _telephony: Telephony | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -68,13 +85,10 @@ class VoiceWiring:
             return self._telephony
 
 
-def init_app(app: Flask, flow: Flow, *, telephony: Callable[[], Telephony] | None = None) -> None:
-    """Register the voice routes and install the IVR's fault answer on the Twilio guard.
-
-    The webhook services must already be installed. ``telephony`` builds the carrier port used
-    to redirect a reminder call when its AMD verdict arrives.
-    """
-    wiring = VoiceWiring(IvrService(flow), telephony)
+def init_app(app: Flask, config: VoiceConfig) -> None:
+    """Register the voice routes and install the IVR's fault answer on the Twilio guard; the
+    webhook services must already be installed."""
+    wiring = VoiceWiring(IvrService(config.flow), config.opt_out_notices, config.telephony)
     app.extensions[EXTENSION] = wiring
     hooks: WebhookServices = app.extensions[SERVICES_EXTENSION]
     # The guard's documented hook: what a voice caller hears when a view fails.
@@ -191,7 +205,19 @@ def _voice(direction: Direction) -> Response:
         log.warning("ivr: %s request without a valid CallSid", direction)
         return _xml(wiring.service.fault_twiml(wiring.service.flow.languages, speak=False))
     now = services().clock.now()
-    return _xml(_transact(lambda session: wiring.service.handle(session, parsed, now)))
+
+    def step(session: Session) -> str:
+        served = wiring.service.handle(session, parsed, now)
+        carry_out(
+            session,
+            served.session,
+            served.effects,
+            now=now,
+            opt_out_notices=wiring.opt_out_notices,
+        )
+        return served.twiml
+
+    return _xml(_transact(step))
 
 
 @bp.route(routes.VOICE_INBOUND, methods=["GET", "POST"])
@@ -217,7 +243,33 @@ def amd() -> Response:
         return Response("", status=204)
     wiring = _wiring()
     now = services().clock.now()
-    url = _transact(lambda session: wiring.service.amd(session, parsed, now))
+
+    def verdict(session: Session) -> str | None:
+        received = apply_amd_event(
+            session,
+            AmdEvent(
+                call_sid=parsed.call_sid,
+                answered_by=parsed.answered_by,
+                attempt_id=parsed.attempt_id,
+                raw=parsed.params,
+            ),
+            now=now,
+        )
+        if received.effect == "duplicate":
+            # Twilio delivered the verdict again: the call was redirected the first time.
+            log.info("ivr %s: repeated AMD verdict ignored", parsed.call_sid)
+            return None
+        served = wiring.service.amd(session, parsed, now)
+        carry_out(
+            session,
+            served.session,
+            served.effects,
+            now=now,
+            opt_out_notices=wiring.opt_out_notices,
+        )
+        return served.redirect_url
+
+    url = _transact(verdict)
     if url is not None:
         try:
             wiring.telephony().redirect_call(parsed.call_sid, url)
@@ -249,12 +301,12 @@ def _voice_fault() -> str:
                 found, language = service.fault_language(session, call_sid)
             speak = service.person_on_line(found, direction)
             if speak and call_sid is not None and number:
-                service.record_fault_callback(
+                book_callback(
                     session,
-                    call_sid=call_sid,
-                    number=number,
-                    session=found,
+                    call_sid,
+                    service.fault_callback(number=number, session=found),
                     now=services().clock.now(),
+                    key="fault",
                 )
     except Exception:
         log.exception("ivr %s: could not record a callback after a fault", call_sid or "-")

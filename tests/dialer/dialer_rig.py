@@ -1,11 +1,12 @@
 """A campaign rig for the dialer's tests: accounts in a real store, the app (create_app) and the
 simulator wired together, the Twilio adapter reaching the simulator over a real socket.
 
-The IVR's two routes an answered reminder call fetches (``/twilio/voice/outbound`` and
-``/twilio/voice/amd``) are stood in for by a hold-then-hang-up document and an AMD recorder, so
-what these tests pin is the dialer's job (attempts, statuses, retries, caps, pacing, SMS
-fallback) whatever the IVR says on the call. Everything else -- the status callbacks above all --
-goes to the real app.
+Every webhook the simulator sends goes to the real app, as in production: an answered reminder
+call holds silently in the IVR until the asynchronous AMD verdict (received, deduplicated and
+recorded on the attempt by the production route) redirects it; a person then hears the
+right-party question, a machine the limited-content message. What these tests pin is the
+dialer's job (attempts, statuses, retries, caps, pacing, SMS fallback) through the same routes
+Twilio reaches.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask
 from sqlalchemy import select
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from dialer.callbacks import AmdEvent, apply_amd_event
 from dialer.worker import DialerWorker
 from duecall.app import create_app
 from duecall.settings import Settings
@@ -152,51 +152,19 @@ class ClockWait:
 
 @dataclass
 class Router:
-    """The WSGI app the simulator's webhooks reach: the IVR stand-in, else the real app."""
+    """The WSGI app the simulator's webhooks reach: the real app (``block_status`` makes every
+    callback fail its signature check, as a wrong DUECALL_PUBLIC_URL would)."""
 
     app: Flask | None
-    db: Database
-    clock: FixedClock
-    real_ivr: bool = False
     block_status: bool = False
     hits: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        stand_in = Flask("ivr_stand_in")
-
-        @stand_in.post("/twilio/voice/outbound")
-        def outbound() -> Response:
-            # A short neutral hold; AMD (async) reports during it.
-            twiml = (
-                '<?xml version="1.0" encoding="UTF-8"?><Response><Pause length="12"/></Response>'
-            )
-            return Response(twiml, mimetype="text/xml")
-
-        @stand_in.post("/twilio/voice/amd")
-        def amd() -> Response:
-            with self.db.session() as session:
-                apply_amd_event(
-                    session,
-                    AmdEvent(
-                        call_sid=request.form["CallSid"],
-                        answered_by=request.form["AnsweredBy"],
-                        attempt_id=int(request.args["attempt"]),
-                    ),
-                    now=self.clock.now(),
-                )
-            return Response(status=204)
-
-        self.stand_in = stand_in
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO", "")
         self.hits.append(path)
         if self.block_status and (path.endswith("/status") or path == "/twilio/voice/amd"):
-            # As a wrong DUECALL_PUBLIC_URL would: every callback fails its signature check.
             start_response("403 FORBIDDEN", [("Content-Type", "text/plain")])
             return [b"forbidden"]
-        if path in ("/twilio/voice/outbound", "/twilio/voice/amd") and not self.real_ivr:
-            return self.stand_in(environ, start_response)
         assert self.app is not None
         return self.app(environ, start_response)
 
@@ -258,15 +226,13 @@ def build_rig(
     *,
     auth_token: str = AUTH_TOKEN,
     worker_clock: Clock | None = None,
-    real_ivr: bool = False,
 ) -> Iterator[Rig]:
     """Yield a rig; stops the simulator's socket afterwards.
 
     ``worker_clock`` runs the worker on another clock (real time for the scheduler test), with
-    its own waits instead of the FixedClock's. ``real_ivr`` sends the answered calls to the
-    IVR's own routes instead of the stand-in.
+    its own waits instead of the FixedClock's.
     """
-    router = Router(None, db, clock, real_ivr=real_ivr)
+    router = Router(None)
     sim = create_simulator(
         ACCOUNT_SID,
         AUTH_TOKEN,

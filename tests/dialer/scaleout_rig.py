@@ -3,7 +3,7 @@
 The simulator's REST API listens on 127.0.0.1 (an ephemeral port); the workers reach it through
 ``DUECALL_TWILIO_API_URL``. Its calls play in threads (``time_scale`` small) and their webhooks
 go through a WsgiTransport to the Router of :mod:`tests.dialer.dialer_rig` -- the real app for the
-status callbacks, the IVR stand-in for the answered call -- so every callback lands in the same
+status callbacks and the IVR for the answered call -- so every callback lands in the same
 store the workers use.
 
 The workers run on the real clock, so the accounts live in whichever zone has its afternoon now
@@ -167,7 +167,7 @@ def start_carrier(db: Database, config: dict[str, Any]) -> Iterator[Carrier]:
     """Yield the carrier for ``config``'s campaigns; its socket is closed afterwards."""
     settings = settings_for(config["campaigns"], config["dialer"])
     clock = SystemClock()
-    router = Router(None, db, clock)  # type: ignore[arg-type]
+    router = Router(None)
     sim = create_simulator(
         ACCOUNT_SID, AUTH_TOKEN, transport=WsgiTransport(router), threaded=True, time_scale=0.01
     )

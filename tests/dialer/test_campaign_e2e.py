@@ -123,7 +123,7 @@ def test_a_campaign_runs_end_to_end_with_retries_per_outcome_and_the_sms_fallbac
         events = s.scalars(select(CallbackEvent)).all()
         assert events and all("+1212555" not in str(e.payload) for e in events), "masked"
         assert {r.status for r in s.scalars(select(CampaignRun))} == {"active"}
-    # Only the IVR stand-in and the app were reached; nothing went wrong at the carrier.
+    # Only the app was reached; nothing went wrong at the carrier.
     assert rig.sim_errors() == []
 
 
@@ -151,7 +151,7 @@ def ivr_rig(db: Database, clock: FixedClock) -> Iterator[Rig]:
         PROMISER: Persona.human("1,4242,19800102,2,20261205,100#,1,hangup"),
         WRONG_PARTY: Persona.human("2"),
     }
-    yield from build_rig(db, clock, settings_for([voice_campaign()]), personas, real_ivr=True)
+    yield from build_rig(db, clock, settings_for([voice_campaign()]), personas)
 
 
 def test_through_the_ivr_a_promise_is_made_on_the_call_and_a_wrong_party_closes_it(

@@ -36,7 +36,7 @@ def worker(
         settings=settings.dialer,
         campaigns=settings.campaigns,
         profile=settings.policy.built,
-        sender=Sender("Northwind", "+18005550100", "+18005550100"),
+        sender=Sender("Northwind", "+18005550100", "+18005550100", settings.sms.opt_out_notice),
         worker_id=f"w-{id(settings)}",
         wait=lambda _s: True,
     )

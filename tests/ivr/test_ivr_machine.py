@@ -115,7 +115,9 @@ def test_a_hotline_call_verified_by_caller_id_reads_the_account_and_takes_a_prom
     (made,) = [e for e in turn.effects if isinstance(e, PromiseMade)]
     assert (made.amount, made.promised_date) == (Decimal("4823.17"), date(2026, 12, 5))
     assert made.sms_body.startswith("Northwind Card Services: we have noted your promise to pay")
-    assert made.sms_body.endswith("Reply STOP to opt out.")
+    # The opt-out notice is not the flow's to write: the configured one is appended when the
+    # text is queued (webhooks.effects), as on every text.
+    assert made.sms_body.endswith("Questions? Call +1 800-555-0100.")
     assert turn.session.state == State.MENU
 
 

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import responses
 from requests import PreparedRequest
+from sqlalchemy import select
 from werkzeug.test import Client
 
 from duecall.wiring import build_telephony
@@ -17,17 +18,20 @@ from simulator import Persona, SimCall, Simulator, WsgiTransport, create_simulat
 from store.clock import FixedClock
 from store.db import Database
 from store.models import Attempt
+from store.models_dialer import CallbackEvent
 from store.models_ivr import IvrSession
 from telephony.port import OutboundCall
 from tests.webhooks.voice_support import (
     ACCOUNT_SID,
     EN_PHONE,
+    PUBLIC,
     TOKEN,
     ZH_PHONE,
     add_attempt,
     make_app,
     make_settings,
     seed,
+    sign,
 )
 
 
@@ -136,3 +140,32 @@ def test_a_late_amd_verdict_is_recorded_and_changes_nothing(carrier: Carrier) ->
     with carrier.db.session(readonly=True) as s:
         session = s.get(IvrSession, call.sid)
         assert session is not None and session.state == "voicemail"
+
+
+def test_an_amd_verdict_is_a_callback_event_stored_once_however_often_it_comes(
+    carrier: Carrier,
+) -> None:
+    # Production's AMD route takes the receive step of every callback: stored (masked), linked,
+    # deduplicated. Twilio delivering the verdict again stores nothing and redirects nothing.
+    persona = Persona(answered_by="human", keys=parse_key_script("2"))
+    call, attempt = carrier.call("70000001", EN_PHONE, persona)
+    app = make_app(carrier.db, carrier.now)
+    with carrier.db.session(readonly=True) as s:
+        before = s.get(IvrSession, call.sid)
+        assert before is not None
+        step = before.step
+    url = f"{PUBLIC}/twilio/voice/amd?attempt={attempt.id}"
+    form = {"CallSid": call.sid, "AnsweredBy": "human", "To": EN_PHONE, "From": "+15005550006"}
+    for _ in range(2):
+        answer = app.test_client().post(
+            url, data=form, headers={"X-Twilio-Signature": sign(url, form)}
+        )
+        assert answer.status_code == 204
+    with carrier.db.session(readonly=True) as s:
+        events = s.scalars(select(CallbackEvent).where(CallbackEvent.kind == "amd")).all()
+        assert [(e.provider_sid, e.attempt_id, e.status, e.effect) for e in events] == [
+            (call.sid, attempt.id, "human", "applied")
+        ]
+        assert EN_PHONE not in str(events[0].payload)
+        after = s.get(IvrSession, call.sid)
+        assert after is not None and after.step == step

@@ -145,6 +145,10 @@ def test_the_mandarin_confirmation_sms_is_written_in_mandarin(app: Flask, db: Da
         payload = dict(sms.payload)
     assert payload["body"].startswith("Northwind Card Services：我们已记录您于12月3日还款600.00元")
     assert payload["language"] == "zh-CN"
+    # The configured notice (sms.opt_out_notice), the one every reminder carries: the IVR's own
+    # catalogue once said "回复STOP退订。" here while the campaigns said "回复TD退订".
+    assert payload["body"].endswith("。回复TD退订")
+    assert "STOP" not in payload["body"]
 
 
 def test_a_replayed_request_gets_the_same_twiml_and_stores_nothing_twice(

@@ -1,0 +1,150 @@
+"""The IVR's effects handed to the packages that own their tables, in the request's transaction.
+
+The IVR writes only its own tables; what else a step decides comes back as effects
+(:mod:`ivr.machine`), and the voice views give each to its owner here:
+
+- a promise to pay: :func:`campaigns.promises.record_promise`, and its confirmation text to the
+  dialer's outbox (:func:`dialer.outbox.enqueue_sms`), which sends it through the contact policy
+  after the transaction commits -- the configured opt-out notice appended
+  (:func:`campaigns.sms.with_opt_out_notice`);
+- a callback request: :func:`campaigns.callbacks.request_callback`;
+- a fraud or lost-card report: :func:`campaigns.fraud.report_fraud`;
+- what the call learnt about its reminder attempt: the attempt lifecycle
+  (:func:`dialer.attempts.apply_ivr_outcome`).
+
+Every write carries a dedupe key made of the CallSid and the step that decided it, so a request
+replayed after a lost race stores nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from campaigns.accounts import text_number
+from campaigns.callbacks import CallbackWanted, request_callback
+from campaigns.fraud import report_fraud
+from campaigns.promises import NewPromise, record_promise
+from campaigns.sms import opt_out_notice, with_opt_out_notice
+from dialer.attempts import apply_ivr_outcome
+from dialer.outbox import enqueue_sms
+from ivr.machine import (
+    AttemptUpdate,
+    CallbackRequested,
+    CallSession,
+    Effect,
+    FraudReported,
+    PromiseMade,
+)
+
+log = logging.getLogger(__name__)
+
+ACTOR = "ivr"
+
+
+def carry_out(
+    s: Session,
+    session: CallSession | None,
+    effects: Iterable[Effect],
+    *,
+    now: datetime,
+    opt_out_notices: Mapping[str, str],
+) -> None:
+    """Hand each effect of the step that left the call in ``session`` to its owner."""
+    for effect in effects:
+        if session is None:  # effects always come with the session that decided them
+            raise ValueError(f"an IVR effect without its call: {type(effect).__name__}")
+        if isinstance(effect, PromiseMade):
+            _promise(s, session, effect, now, opt_out_notices)
+        elif isinstance(effect, CallbackRequested):
+            book_callback(s, session.call_sid, effect, now=now, key=f"{session.step}")
+        elif isinstance(effect, FraudReported):
+            report_fraud(
+                s,
+                account_id=effect.account_id,
+                number=effect.number,
+                language=effect.language,
+                source="ivr",
+                actor=ACTOR,
+                dedupe_key=f"ivr-fraud:{session.call_sid}:{session.step}",
+                call_sid=session.call_sid,
+                now=now,
+            )
+        elif isinstance(effect, AttemptUpdate):
+            apply_ivr_outcome(
+                s,
+                session.attempt_id,
+                answered_by=effect.answered_by,
+                connected=effect.connected,
+                outcome=effect.outcome,
+            )
+        else:  # an effect the IVR stores itself never reaches here
+            raise TypeError(f"no owner for the IVR effect {type(effect).__name__}")
+
+
+def book_callback(
+    s: Session, call_sid: str, effect: CallbackRequested, *, now: datetime, key: str
+) -> bool:
+    """Book the callback ``effect`` asks for, once per call and ``key``."""
+    return request_callback(
+        s,
+        CallbackWanted(
+            number=effect.number or "",
+            reason=effect.reason,
+            language=effect.language,
+            priority=effect.priority,
+            dedupe_key=f"ivr-callback:{call_sid}:{key}:{effect.reason}",
+            account_id=effect.account_id,
+            preferred_at=effect.preferred_at,
+            call_sid=call_sid,
+            verified=effect.verified,
+        ),
+        now=now,
+    )
+
+
+def _promise(
+    s: Session,
+    session: CallSession,
+    effect: PromiseMade,
+    now: datetime,
+    notices: Mapping[str, str],
+) -> None:
+    promise = record_promise(
+        s,
+        NewPromise(
+            account_id=effect.account_id,
+            promised_date=effect.promised_date,
+            amount=effect.amount,
+            currency=effect.currency,
+            source="ivr",
+            created_by=ACTOR,
+            dedupe_key=f"ivr-promise:{session.call_sid}:{session.step}",
+            call_sid=session.call_sid,
+            attempt_id=session.attempt_id,
+        ),
+        now=now,
+    )
+    if promise is None:
+        return
+    number = text_number(s, effect.account_id, session.caller)
+    if number is None:
+        log.info("ivr %s: no number to confirm the promise to", session.call_sid)
+        return
+    enqueue_sms(
+        s,
+        account_id=effect.account_id,
+        number=number,
+        body=with_opt_out_notice(effect.sms_body, opt_out_notice(notices, effect.language)),
+        purpose="promise_confirmation",
+        dedupe_key=f"ivr-sms:{session.call_sid}:{session.step}",
+        now=now,
+        detail={
+            "language": effect.language,
+            "promise_id": promise.id,
+            "call_sid": session.call_sid,
+        },
+    )
