@@ -31,8 +31,8 @@ Build and run::
 
 Modules: :mod:`simulator.server` (entry points), :mod:`simulator.engine` (the call engine and
 the ``Simulator`` facade), :mod:`simulator.player` (plays TwiML on a live call),
-:mod:`simulator.flow` (control flow inside a call), :mod:`simulator.rest` (REST API),
-:mod:`simulator.twiml` (the verb table),
+:mod:`simulator.flow` (control flow inside a call), :mod:`simulator.messaging` (SMS and opt-outs),
+:mod:`simulator.rest` (REST API), :mod:`simulator.twiml` (the verb table),
 :mod:`simulator.personas` (callees and key scripts), :mod:`simulator.transport` (signing and
 webhook transports), :mod:`simulator.models` (resources), :mod:`simulator.errors`.
 """

@@ -14,8 +14,9 @@ The engine never holds its lock while a webhook is in flight, so the app may cal
 (an AMD verdict handler redirecting the live call) from inside any webhook, in both modes.
 
 :class:`Simulator` is also the facade the rest of the simulator sees: once a call is answered the
-engine hands it to the TwiML player (:mod:`simulator.player`); the player reaches back only
-for the engine's clock, transcript, errors and webhooks.
+engine hands it to the TwiML player (:mod:`simulator.player`), and SMS is delegated to
+:mod:`simulator.messaging`; both reach back only for the engine's clock, scheduler, transcript,
+errors and webhooks.
 """
 
 from __future__ import annotations
@@ -29,19 +30,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from simulator.errors import ApiError, TransportError
+from simulator.errors import TransportError
 from simulator.flow import CallEnds, Fetch, Inline, Next, Redirected
-from simulator.models import API_VERSION, SimCall, SimError, SimMessage, new_sid, rfc2822
+from simulator.messaging import Messaging
+from simulator.models import SimCall, SimError, SimMessage, new_sid, rfc2822
 from simulator.personas import Persona, PersonaBook, parse_key_script
 from simulator.player import TwimlPlayer
 from simulator.rest import RestApi
 from simulator.transport import Transport, WebhookResponse, build_request
-
-#: Twilio's default opt-out and opt-in keywords on long codes ("Advanced Opt-Out").
-TWILIO_OPTOUT_KEYWORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
-TWILIO_OPTIN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 
 log = logging.getLogger("simulator")
 
@@ -104,9 +100,6 @@ class Simulator:
         self.voice_url = voice_url
         self.sms_url = sms_url
         self.calls: dict[str, SimCall] = {}
-        self.messages: dict[str, SimMessage] = {}
-        #: (texter, our number or Messaging Service) pairs blocked by an opt-out keyword.
-        self.opted_out: set[tuple[str, str]] = set()
         self.errors: list[SimError] = []
         self._clock = VirtualClock(start_time) if not threaded else None
         self._lock = threading.RLock()
@@ -116,6 +109,7 @@ class Simulator:
         self._idle = threading.Condition(self._lock)
         self._wsgi_app: Callable[..., Iterable[bytes]] | None = None
         self._player = TwimlPlayer(self)
+        self._messaging = Messaging(self)
 
     # Public API --------------------------------------------------------------------------------
 
@@ -125,6 +119,16 @@ class Simulator:
         if self._wsgi_app is None:
             self._wsgi_app = RestApi(self)
         return self._wsgi_app
+
+    @property
+    def messages(self) -> dict[str, SimMessage]:
+        """Every SMS sent or received, by SID (owned by :class:`~simulator.messaging.Messaging`)."""
+        return self._messaging.messages
+
+    @property
+    def opted_out(self) -> set[tuple[str, str]]:
+        """(texter, our number or Messaging Service) pairs blocked by an opt-out keyword."""
+        return self._messaging.opted_out
 
     def now(self) -> datetime:
         """The simulator's current time: virtual in synchronous mode, the wall clock otherwise."""
@@ -301,6 +305,8 @@ class Simulator:
             call.date_updated = self.now()
             call.wake.set()
 
+    # Messages ----------------------------------------------------------------------------------
+
     def send_message(
         self,
         *,
@@ -311,36 +317,15 @@ class Simulator:
         messaging_service_sid: str | None = None,
         num_media: int = 0,
     ) -> SimMessage:
-        """Create an outbound SMS (status ``queued``) and schedule its delivery: ``sent`` then
-        ``delivered``, or ``undelivered``/``failed`` with an ErrorCode for a persona that cannot
-        receive SMS. Each status is posted to ``status_callback``.
-
-        Raises :class:`ApiError` 21610 when ``to`` texted an opt-out keyword to this sender (and
-        no opt-in keyword since), as Twilio's default opt-out handling does on long codes."""
-        sender = messaging_service_sid or from_ or ""
-        with self._lock:
-            blocked = (to, sender) in self.opted_out
-        if blocked:
-            raise ApiError(400, 21610, "Attempt to send to unsubscribed recipient")
-        now = self.now()
-        message = SimMessage(
-            sid=new_sid("SM"),
-            account_sid=self.account_sid,
+        """Send an outbound SMS (see :meth:`simulator.messaging.Messaging.send_message`)."""
+        return self._messaging.send_message(
             to=to,
-            from_=from_ or "",
+            from_=from_,
             body=body,
-            direction="outbound-api",
-            date_created=now,
-            date_updated=now,
             status_callback=status_callback,
             messaging_service_sid=messaging_service_sid,
             num_media=num_media,
-            status_history=["queued"],
         )
-        with self._lock:
-            self.messages[message.sid] = message
-        self.submit(lambda: self._deliver(message))
-        return message
 
     def send_inbound_sms(
         self,
@@ -351,60 +336,10 @@ class Simulator:
         url: str | None = None,
         method: str = "POST",
     ) -> SimMessage:
-        """Deliver an SMS from ``from_number`` to the app's ``to_number`` by requesting ``url``
-        (default: the simulator's ``sms_url``) with Twilio's inbound-message parameters, signed.
-        Returns once the app has answered; its TwiML reply is kept in ``message.reply``."""
-        target = url or self.sms_url
-        if not target:
-            raise ValueError("no url given and the simulator has no sms_url")
-        now = self.now()
-        message = SimMessage(
-            sid=new_sid("SM"),
-            account_sid=self.account_sid,
-            to=to_number,
-            from_=from_number,
-            body=body,
-            direction="inbound",
-            date_created=now,
-            date_updated=now,
-            status="received",
-            date_sent=now,
-            status_history=["received"],
+        """Text the app (see :meth:`simulator.messaging.Messaging.send_inbound_sms`)."""
+        return self._messaging.send_inbound_sms(
+            from_number, to_number, body, url=url, method=method
         )
-        with self._lock:
-            self.messages[message.sid] = message
-            # Twilio's default opt-out handling on long codes: STOP and its kin block later sends
-            # from this number to the texter (error 21610) until START, UNSTOP or YES.
-            word = "".join(ch for ch in body.upper() if ch.isalnum())
-            if word in TWILIO_OPTOUT_KEYWORDS:
-                self.opted_out.add((from_number, to_number))
-            elif word in TWILIO_OPTIN_KEYWORDS:
-                self.opted_out.discard((from_number, to_number))
-        params = {
-            "ToCountry": "",
-            "ToState": "",
-            "SmsMessageSid": message.sid,
-            "NumMedia": "0",
-            "ToCity": "",
-            "FromZip": "",
-            "SmsSid": message.sid,
-            "FromState": "",
-            "SmsStatus": "received",
-            "FromCity": "",
-            "Body": body,
-            "FromCountry": "",
-            "To": to_number,
-            "ToZip": "",
-            "NumSegments": "1",
-            "MessageSid": message.sid,
-            "AccountSid": self.account_sid,
-            "From": from_number,
-            "ApiVersion": API_VERSION,
-        }
-        response = self.webhook(None, method, target, params, "inbound SMS")
-        if response is not None:
-            message.reply = response.body
-        return message
 
     # Scheduling --------------------------------------------------------------------------------
 
@@ -625,48 +560,3 @@ class Simulator:
             }
             self.webhook(call, call.amd_callback_method, call.amd_callback, params, "AMD")
         self.check_control(call)
-
-    # Messages ----------------------------------------------------------------------------------
-
-    def _deliver(self, message: SimMessage) -> None:
-        persona = self.personas.for_number(message.to)
-        self._message_status(message, "queued")
-        code = persona.sms_failure_code()
-        if persona.sms != "failed":
-            with self._lock:
-                message.date_sent = self.now()
-            self._message_status(message, "sent")
-        if code is None:
-            self._message_status(message, "delivered")
-            return
-        with self._lock:
-            message.error_code = code
-            message.error_message = (
-                "Unreachable destination handset" if code == 30003 else "Message delivery failed"
-            )
-        self._message_status(message, persona.sms)
-
-    def _message_status(self, message: SimMessage, status: str) -> None:
-        with self._lock:
-            message.status = status
-            message.date_updated = self.now()
-            if message.status_history[-1:] != [status]:
-                message.status_history.append(status)
-        log.info("%s SMS %s -> %s: %s", message.sid, message.from_, message.to, status)
-        if not message.status_callback:
-            return
-        params = {
-            "AccountSid": message.account_sid,
-            "ApiVersion": API_VERSION,
-            "From": message.from_,
-            "To": message.to,
-            "MessageSid": message.sid,
-            "SmsSid": message.sid,
-            "MessageStatus": status,
-            "SmsStatus": status,
-        }
-        if message.messaging_service_sid:
-            params["MessagingServiceSid"] = message.messaging_service_sid
-        if message.error_code is not None and status in ("undelivered", "failed"):
-            params["ErrorCode"] = str(message.error_code)
-        self.webhook(None, "POST", message.status_callback, params, f"SMS status {status}")
