@@ -29,7 +29,9 @@ Build and run::
     from simulator import serve  # standalone, threaded, over HTTP (``duecall simulator``)
     serve("127.0.0.1", 8765, account_sid=..., auth_token=..., personas_file="personas.yaml")
 
-Modules: :mod:`simulator.server` (entry points), :mod:`simulator.engine` (the call engine),
+Modules: :mod:`simulator.server` (entry points), :mod:`simulator.engine` (the call engine and
+the ``Simulator`` facade), :mod:`simulator.player` (plays TwiML on a live call),
+:mod:`simulator.flow` (control flow inside a call), :mod:`simulator.messaging` (SMS and opt-outs),
 :mod:`simulator.rest` (REST API), :mod:`simulator.twiml` (the verb table),
 :mod:`simulator.personas` (callees and key scripts), :mod:`simulator.transport` (signing and
 webhook transports), :mod:`simulator.models` (resources), :mod:`simulator.errors`.

@@ -1,4 +1,4 @@
-"""The call engine: places calls, plays the app's TwiML, and sends every webhook Twilio would.
+"""The call engine: places calls, rings and answers them, runs AMD and sends status callbacks.
 
 One piece of code serves both timing modes:
 
@@ -12,6 +12,11 @@ One piece of code serves both timing modes:
 
 The engine never holds its lock while a webhook is in flight, so the app may call the REST API back
 (an AMD verdict handler redirecting the live call) from inside any webhook, in both modes.
+
+:class:`Simulator` is also the facade the rest of the simulator sees: once a call is answered the
+engine hands it to the TwiML player (:mod:`simulator.player`), and SMS is delegated to
+:mod:`simulator.messaging`; both reach back only for the engine's clock, scheduler, transcript,
+errors and webhooks.
 """
 
 from __future__ import annotations
@@ -22,78 +27,21 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import TypeAlias
-from urllib.parse import urljoin
 
-from simulator.errors import ApiError, TransportError, TwimlError
-from simulator.models import (
-    API_VERSION,
-    SimCall,
-    SimError,
-    SimMessage,
-    new_sid,
-    rfc2822,
-)
-from simulator.personas import HangUp, Keys, Persona, PersonaBook, Wait, parse_key_script
+from simulator.errors import TransportError
+from simulator.flow import CallEnds, Fetch, Inline, Next, Redirected
+from simulator.messaging import Messaging
+from simulator.models import SimCall, SimError, SimMessage, new_sid, rfc2822
+from simulator.personas import Persona, PersonaBook, parse_key_script
+from simulator.player import TwimlPlayer
+from simulator.rest import RestApi
 from simulator.transport import Transport, WebhookResponse, build_request
-from simulator.twiml import Verb, parse_voice_response
-
-#: Twilio's default opt-out and opt-in keywords on long codes ("Advanced Opt-Out").
-TWILIO_OPTOUT_KEYWORDS = frozenset(
-    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
-)
-TWILIO_OPTIN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 
 log = logging.getLogger("simulator")
 
 DEFAULT_TIME_LIMIT_S = 4 * 3600.0  # Twilio's default TimeLimit for a call: four hours
-MAX_DOCUMENTS_PER_CALL = 500  # a redirect loop guard; Twilio has none, the call's TimeLimit ends it
-PLAY_SECONDS = 3.0  # the simulator does not fetch audio; every <Play> lasts this long
-KEYPRESS_SECONDS = 0.3
-
-
-# Control flow inside a call ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Fetch:
-    """Next document: fetch ``url`` with ``method``, adding ``params`` (Gather results)."""
-
-    url: str
-    method: str = "POST"
-    params: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Inline:
-    """Next document: this TwiML text (a REST ``Twiml`` update or create)."""
-
-    twiml: str
-
-
-Next: TypeAlias = Fetch | Inline
-
-
-class _CallEnds(Exception):  # noqa: N818 - control flow, not an error
-    """The call ends now with ``status``; ``line`` goes into the transcript."""
-
-    def __init__(self, status: str, line: str) -> None:
-        super().__init__(line)
-        self.status = status
-        self.line = line
-
-
-class _Redirected(Exception):  # noqa: N818 - control flow, not an error
-    """A REST update replaced the call's TwiML; the current document stops."""
-
-    def __init__(self, target: Next) -> None:
-        super().__init__(str(target))
-        self.target = target
-
-
-_APP_HANGUP = object()
 
 
 # Clocks -----------------------------------------------------------------------------------------
@@ -152,9 +100,6 @@ class Simulator:
         self.voice_url = voice_url
         self.sms_url = sms_url
         self.calls: dict[str, SimCall] = {}
-        self.messages: dict[str, SimMessage] = {}
-        #: (texter, our number or Messaging Service) pairs blocked by an opt-out keyword.
-        self.opted_out: set[tuple[str, str]] = set()
         self.errors: list[SimError] = []
         self._clock = VirtualClock(start_time) if not threaded else None
         self._lock = threading.RLock()
@@ -163,6 +108,8 @@ class Simulator:
         self._active = 0
         self._idle = threading.Condition(self._lock)
         self._wsgi_app: Callable[..., Iterable[bytes]] | None = None
+        self._player = TwimlPlayer(self)
+        self._messaging = Messaging(self)
 
     # Public API --------------------------------------------------------------------------------
 
@@ -170,10 +117,18 @@ class Simulator:
     def wsgi_app(self) -> Callable[..., Iterable[bytes]]:
         """The REST API (and control endpoints) as a WSGI application."""
         if self._wsgi_app is None:
-            from simulator.rest import RestApi
-
             self._wsgi_app = RestApi(self)
         return self._wsgi_app
+
+    @property
+    def messages(self) -> dict[str, SimMessage]:
+        """Every SMS sent or received, by SID (owned by :class:`~simulator.messaging.Messaging`)."""
+        return self._messaging.messages
+
+    @property
+    def opted_out(self) -> set[tuple[str, str]]:
+        """(texter, our number or Messaging Service) pairs blocked by an opt-out keyword."""
+        return self._messaging.opted_out
 
     def now(self) -> datetime:
         """The simulator's current time: virtual in synchronous mode, the wall clock otherwise."""
@@ -281,7 +236,7 @@ class Simulator:
         call.keypad.extend(call.persona.keys)
         with self._lock:
             self.calls[call.sid] = call
-        self._submit(lambda: self._play(call))
+        self.submit(lambda: self._play(call))
         return call
 
     def place_inbound_call(
@@ -338,17 +293,19 @@ class Simulator:
         """
         with self._lock:
             if status is not None:
-                call.control = _CallEnds(
+                call.control = CallEnds(
                     "completed" if call.status == "in-progress" else "canceled",
                     f"[carrier] call ended by REST update Status={status}",
                 )
             elif call.status == "in-progress":
                 target: Next = Fetch(url, method.upper()) if url else Inline(twiml or "")
-                call.control = _Redirected(target)
+                call.control = Redirected(target)
             else:
                 call.url, call.method, call.twiml = url, method.upper(), twiml
             call.date_updated = self.now()
             call.wake.set()
+
+    # Messages ----------------------------------------------------------------------------------
 
     def send_message(
         self,
@@ -360,36 +317,15 @@ class Simulator:
         messaging_service_sid: str | None = None,
         num_media: int = 0,
     ) -> SimMessage:
-        """Create an outbound SMS (status ``queued``) and schedule its delivery: ``sent`` then
-        ``delivered``, or ``undelivered``/``failed`` with an ErrorCode for a persona that cannot
-        receive SMS. Each status is posted to ``status_callback``.
-
-        Raises :class:`ApiError` 21610 when ``to`` texted an opt-out keyword to this sender (and
-        no opt-in keyword since), as Twilio's default opt-out handling does on long codes."""
-        sender = messaging_service_sid or from_ or ""
-        with self._lock:
-            blocked = (to, sender) in self.opted_out
-        if blocked:
-            raise ApiError(400, 21610, "Attempt to send to unsubscribed recipient")
-        now = self.now()
-        message = SimMessage(
-            sid=new_sid("SM"),
-            account_sid=self.account_sid,
+        """Send an outbound SMS (see :meth:`simulator.messaging.Messaging.send_message`)."""
+        return self._messaging.send_message(
             to=to,
-            from_=from_ or "",
+            from_=from_,
             body=body,
-            direction="outbound-api",
-            date_created=now,
-            date_updated=now,
             status_callback=status_callback,
             messaging_service_sid=messaging_service_sid,
             num_media=num_media,
-            status_history=["queued"],
         )
-        with self._lock:
-            self.messages[message.sid] = message
-        self._submit(lambda: self._deliver(message))
-        return message
 
     def send_inbound_sms(
         self,
@@ -400,64 +336,16 @@ class Simulator:
         url: str | None = None,
         method: str = "POST",
     ) -> SimMessage:
-        """Deliver an SMS from ``from_number`` to the app's ``to_number`` by requesting ``url``
-        (default: the simulator's ``sms_url``) with Twilio's inbound-message parameters, signed.
-        Returns once the app has answered; its TwiML reply is kept in ``message.reply``."""
-        target = url or self.sms_url
-        if not target:
-            raise ValueError("no url given and the simulator has no sms_url")
-        now = self.now()
-        message = SimMessage(
-            sid=new_sid("SM"),
-            account_sid=self.account_sid,
-            to=to_number,
-            from_=from_number,
-            body=body,
-            direction="inbound",
-            date_created=now,
-            date_updated=now,
-            status="received",
-            date_sent=now,
-            status_history=["received"],
+        """Text the app (see :meth:`simulator.messaging.Messaging.send_inbound_sms`)."""
+        return self._messaging.send_inbound_sms(
+            from_number, to_number, body, url=url, method=method
         )
-        with self._lock:
-            self.messages[message.sid] = message
-            # Twilio's default opt-out handling on long codes: STOP and its kin block later sends
-            # from this number to the texter (error 21610) until START, UNSTOP or YES.
-            word = "".join(ch for ch in body.upper() if ch.isalnum())
-            if word in TWILIO_OPTOUT_KEYWORDS:
-                self.opted_out.add((from_number, to_number))
-            elif word in TWILIO_OPTIN_KEYWORDS:
-                self.opted_out.discard((from_number, to_number))
-        params = {
-            "ToCountry": "",
-            "ToState": "",
-            "SmsMessageSid": message.sid,
-            "NumMedia": "0",
-            "ToCity": "",
-            "FromZip": "",
-            "SmsSid": message.sid,
-            "FromState": "",
-            "SmsStatus": "received",
-            "FromCity": "",
-            "Body": body,
-            "FromCountry": "",
-            "To": to_number,
-            "ToZip": "",
-            "NumSegments": "1",
-            "MessageSid": message.sid,
-            "AccountSid": self.account_sid,
-            "From": from_number,
-            "ApiVersion": API_VERSION,
-        }
-        response = self._webhook(None, method, target, params, "inbound SMS")
-        if response is not None:
-            message.reply = response.body
-        return message
 
     # Scheduling --------------------------------------------------------------------------------
 
-    def _submit(self, job: Callable[[], None]) -> None:
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job`` (a call or a delivery): queued for :meth:`run_until_idle` in synchronous
+        mode, at once in its own thread when threaded."""
         if not self.threaded:
             with self._lock:
                 self._queue.append(job)
@@ -477,23 +365,7 @@ class Simulator:
 
     # Webhooks ----------------------------------------------------------------------------------
 
-    def _call_params(self, call: SimCall) -> dict[str, str]:
-        params = {
-            "AccountSid": call.account_sid,
-            "ApiVersion": API_VERSION,
-            "CallSid": call.sid,
-            "CallStatus": call.status,
-            "Called": call.to,
-            "Caller": call.from_,
-            "Direction": call.direction,
-            "From": call.from_,
-            "To": call.to,
-        }
-        if call.answered_by and not call.async_amd:
-            params["AnsweredBy"] = call.answered_by
-        return params
-
-    def _webhook(
+    def webhook(
         self,
         call: SimCall | None,
         method: str,
@@ -523,7 +395,7 @@ class Simulator:
         events; ``completed`` alone when none was given)."""
         if not call.status_callback or event not in call.status_callback_events:
             return
-        params = self._call_params(call)
+        params = call.webhook_params()
         params["CallStatus"] = "initiated" if event == "initiated" else call.status
         params.update(
             {
@@ -537,14 +409,17 @@ class Simulator:
             params["CallDuration"] = str(seconds)
             params["Duration"] = str(math.ceil(seconds / 60))
         call.sequence += 1
-        self._say(call, f"[carrier] status callback {event} (CallStatus={params['CallStatus']})")
-        self._webhook(
+        self.transcribe(
+            call, f"[carrier] status callback {event} (CallStatus={params['CallStatus']})"
+        )
+        self.webhook(
             call, call.status_callback_method, call.status_callback, params, f"status {event}"
         )
 
     # Playing a call ----------------------------------------------------------------------------
 
-    def _say(self, call: SimCall, line: str) -> None:
+    def transcribe(self, call: SimCall, line: str) -> None:
+        """Append ``line`` to the call's transcript (and log it)."""
         call.transcript.append(line)
         log.info("%s %s", call.sid, line)
 
@@ -557,13 +432,13 @@ class Simulator:
         """Run one call from dialling to its final status. Never raises."""
         final = "completed"
         try:
-            self._say(call, f"[carrier] {call.direction} call {call.from_} -> {call.to}")
-            self._check_control(call)
+            self.transcribe(call, f"[carrier] {call.direction} call {call.from_} -> {call.to}")
+            self.check_control(call)
             self._dial(call)
             self._converse(call)
-        except _CallEnds as end:
+        except CallEnds as end:
             final = end.status
-            self._say(call, end.line)
+            self.transcribe(call, end.line)
         except Exception as exc:  # a simulator bug must not kill the worker silently
             log.exception("simulator engine failure on %s", call.sid)
             self.record_error("engine", f"{type(exc).__name__}: {exc}", call)
@@ -579,16 +454,16 @@ class Simulator:
                 with self._lock:
                     call.start_time = call.start_time or self.now()
             self._status_event(call, "initiated")
-            self._check_control(call)
+            self.check_control(call)
         if persona.outcome in ("busy", "failed"):
-            raise _CallEnds(persona.outcome, f"[callee] {persona.outcome}")
+            raise CallEnds(persona.outcome, f"[callee] {persona.outcome}")
         self._set_status(call, "ringing")
         self._status_event(call, "ringing")
         ring = persona.ring_seconds if persona.outcome == "answer" else math.inf
         if ring >= call.ring_timeout:
-            self._elapse(call, call.ring_timeout, talking=False)
-            raise _CallEnds("no-answer", f"[callee] no answer after {call.ring_timeout:g}s")
-        self._elapse(call, ring, talking=False)
+            self.elapse(call, call.ring_timeout, talking=False)
+            raise CallEnds("no-answer", f"[callee] no answer after {call.ring_timeout:g}s")
+        self.elapse(call, ring, talking=False)
 
     def _converse(self, call: SimCall) -> None:
         now = self.now()
@@ -596,67 +471,18 @@ class Simulator:
             call.status = "in-progress"
             call.start_time = call.start_time or now
             call.date_updated = now
-        self._say(call, "[callee] answers" if call.direction != "inbound" else "[app] answers")
+        self.transcribe(
+            call, "[callee] answers" if call.direction != "inbound" else "[app] answers"
+        )
         self._status_event(call, "answered")
         if call.machine_detection:
             verdict_at = call.persona.amd_seconds
             if call.async_amd:
                 call.amd_due = verdict_at
             else:  # synchronous AMD holds the call until the verdict, then fetches the Url
-                self._elapse(call, verdict_at)
+                self.elapse(call, verdict_at)
                 self._amd_verdict(call)
-        target: Next | None = Fetch(call.url, call.method) if call.url else Inline(call.twiml or "")
-        documents = 0
-        while target is not None:
-            documents += 1
-            if documents > MAX_DOCUMENTS_PER_CALL:
-                self.record_error("twiml", f"more than {MAX_DOCUMENTS_PER_CALL} documents", call)
-                raise _CallEnds("completed", "[carrier] hangs up: redirect loop")
-            try:
-                target = self._document(call, target)
-            except _Redirected as redirect:
-                self._say(
-                    call, f"[carrier] redirected by REST update to {_describe(redirect.target)}"
-                )
-                target = redirect.target
-        self._say(call, "[carrier] end of TwiML: hangs up")
-
-    def _document(self, call: SimCall, target: Next) -> Next | None:
-        """Fetch (or take) one document and play its verbs; returns what comes next."""
-        if isinstance(target, Inline):
-            text, doc_url = target.twiml, call.url or ""
-        else:
-            params = self._call_params(call)
-            params.update(dict(target.params))
-            response = self._webhook(call, target.method, target.url, params, "TwiML fetch")
-            self._check_control(call)
-            if response is None:
-                # Twilio would try the FallbackUrl, then say "an application error has occurred".
-                raise _CallEnds("completed", "[carrier] application error: hangs up")
-            content_type = response.content_type.split(";")[0].strip().lower()
-            if content_type not in ("text/xml", "application/xml"):
-                self.record_error(
-                    "twiml", f"{target.url} answered Content-Type {content_type!r} (12300)", call
-                )
-                raise _CallEnds("completed", "[carrier] application error: hangs up")
-            text, doc_url = response.body, target.url
-        try:
-            verbs = parse_voice_response(text)
-        except TwimlError as exc:
-            self.record_error("twiml", f"{doc_url or 'inline TwiML'}: {exc}", call)
-            raise _CallEnds("completed", f"[carrier] invalid TwiML ({exc}): hangs up") from exc
-        for verb in verbs:
-            self._check_control(call)
-            try:
-                outcome = VERB_HANDLERS[verb.name](self, call, verb, doc_url)
-            except TwimlError as exc:
-                self.record_error("twiml", f"{doc_url or 'inline TwiML'}: {exc}", call)
-                raise _CallEnds("completed", f"[carrier] invalid TwiML ({exc}): hangs up") from exc
-            if outcome is _APP_HANGUP:
-                raise _CallEnds("completed", "[app] Hangup")
-            if isinstance(outcome, Fetch | Inline):
-                return outcome
-        return None
+        self._player.play(call)
 
     def _finish(self, call: SimCall, status: str) -> None:
         now = self.now()
@@ -670,20 +496,21 @@ class Simulator:
             else:
                 call.duration = 0
             call.date_updated = now
-        self._say(call, f"[carrier] call {status}, {call.duration}s")
+        self.transcribe(call, f"[carrier] call {status}, {call.duration}s")
         self._status_event(call, "completed")
         call.finished.set()
 
     # Time, interruptions, AMD -------------------------------------------------------------------
 
-    def _check_control(self, call: SimCall) -> None:
+    def check_control(self, call: SimCall) -> None:
+        """Raise the REST update (redirect or end) waiting for the call, if any."""
         with self._lock:
             control, call.control = call.control, None
             call.wake.clear()
         if control is not None:
             raise control
 
-    def _elapse(self, call: SimCall, seconds: float, *, talking: bool = True) -> None:
+    def elapse(self, call: SimCall, seconds: float, *, talking: bool = True) -> None:
         """Let ``seconds`` of call time pass: virtual in synchronous mode, ``seconds *
         time_scale`` of real time when threaded. Fires the async AMD verdict when it falls due;
         raises when a REST update arrives or the callee's or Twilio's time limit is reached."""
@@ -702,7 +529,7 @@ class Simulator:
                     limit = min(limit, call.persona.max_call_seconds)
                 if limit - call.elapsed <= 1e-9:
                     who = "[callee]" if limit < call.time_limit else "[carrier] TimeLimit:"
-                    raise _CallEnds("completed", f"{who} hangs up after {call.elapsed:g}s")
+                    raise CallEnds("completed", f"{who} hangs up after {call.elapsed:g}s")
                 step = min(step, limit - call.elapsed)
             if self._clock is not None:
                 self._clock.advance(step)
@@ -716,14 +543,14 @@ class Simulator:
             if talking:
                 call.elapsed += passed
             remaining -= passed
-            self._check_control(call)
+            self.check_control(call)
 
     def _amd_verdict(self, call: SimCall) -> None:
         call.amd_due = None
         verdict = call.persona.amd_verdict(call.machine_detection or "Enable")
         call.answered_by = verdict
         millis = int(call.persona.amd_seconds * 1000)
-        self._say(call, f"[carrier] AMD verdict {verdict} after {millis} ms")
+        self.transcribe(call, f"[carrier] AMD verdict {verdict} after {millis} ms")
         if call.async_amd and call.amd_callback:
             params = {
                 "AccountSid": call.account_sid,
@@ -731,213 +558,5 @@ class Simulator:
                 "AnsweredBy": verdict,
                 "MachineDetectionDuration": str(millis),
             }
-            self._webhook(call, call.amd_callback_method, call.amd_callback, params, "AMD")
-        self._check_control(call)
-
-    def _prompt_heard(self, call: SimCall) -> None:
-        call.prompts += 1
-        limit = call.persona.hangup_after_prompts
-        if limit is not None and call.prompts >= limit:
-            raise _CallEnds("completed", f"[callee] hangs up after {call.prompts} prompt(s)")
-
-    # Verbs -------------------------------------------------------------------------------------
-
-    def _verb_say(self, call: SimCall, verb: Verb, doc_url: str) -> object:
-        self._nested_say(call, verb, doc_url)
-        self._prompt_heard(call)
-        return None
-
-    def _verb_play(self, call: SimCall, verb: Verb, doc_url: str) -> object:
-        self._nested_play(call, verb, doc_url)
-        self._prompt_heard(call)
-        return None
-
-    def _nested_say(self, call: SimCall, verb: Verb, doc_url: str) -> object:
-        details = [verb.attrs.get("language", "en-US")]
-        if "voice" in verb.attrs:
-            details.append(f"voice={verb.attrs['voice']}")
-        loop = verb.int_attr("loop", 1)
-        if loop != 1:
-            details.append(f"loop={loop}")
-        self._say(call, f"[app] Say({', '.join(details)}): {verb.text}")
-        self._speak(call, _speech_seconds(verb.text), loop)
-        return None
-
-    def _nested_play(self, call: SimCall, verb: Verb, doc_url: str) -> object:
-        loop = verb.int_attr("loop", 1)
-        self._say(call, f"[app] Play{f'(loop={loop})' if loop != 1 else ''}: {verb.text}")
-        self._speak(call, PLAY_SECONDS, loop)
-        return None
-
-    def _speak(self, call: SimCall, seconds: float, loop: int) -> None:
-        # loop="0" repeats until the call ends (the callee's patience or TimeLimit).
-        count = 0
-        while loop == 0 or count < loop:
-            self._elapse(call, seconds)
-            count += 1
-
-    def _verb_pause(self, call: SimCall, verb: Verb, doc_url: str) -> object:
-        length = verb.int_attr("length", 1)
-        self._say(call, f"[app] Pause {length}s")
-        self._elapse(call, length)
-        return None
-
-    def _verb_redirect(self, call: SimCall, verb: Verb, doc_url: str) -> object:
-        target = _resolve(doc_url, verb.text, verb)
-        method = verb.method_attr()
-        self._say(call, f"[app] Redirect {method} {target}")
-        return Fetch(target, method)
-
-    def _verb_hangup(self, call: SimCall, verb: Verb, doc_url: str) -> object:
-        return _APP_HANGUP
-
-    def _verb_gather(self, call: SimCall, verb: Verb, doc_url: str) -> object:
-        num_digits = verb.int_attr("numDigits", 0, minimum=1)
-        timeout = verb.int_attr("timeout", 5, minimum=1)
-        finish_key = verb.attrs.get("finishOnKey", "#")
-        on_empty = verb.bool_attr("actionOnEmptyResult", False)
-        action = _resolve(doc_url, verb.attrs.get("action", doc_url), verb)
-        method = verb.method_attr()
-        shape = [f"timeout={timeout}"]
-        if num_digits:
-            shape.append(f"numDigits={num_digits}")
-        shape.append(f"finishOnKey={finish_key!r}")
-        self._say(call, f"[app] Gather({', '.join(shape)})")
-        for child in verb.children:  # nested prompts count as one prompt: the Gather's
-            NESTED_HANDLERS[child.name](self, call, child, doc_url)
-        self._prompt_heard(call)
-        digits, finished_on = self._collect(call, timeout, num_digits, finish_key)
-        if not digits and not on_empty:
-            self._say(call, f"[caller] no input: Gather times out after {timeout}s")
-            return None
-        self._say(
-            call,
-            f"[carrier] Gather result Digits={digits!r} FinishedOnKey={finished_on!r}"
-            f" -> {method} {action}",
-        )
-        return Fetch(action, method, (("Digits", digits), ("FinishedOnKey", finished_on)))
-
-    def _collect(
-        self, call: SimCall, timeout: int, num_digits: int, finish_key: str
-    ) -> tuple[str, str]:
-        """Read keys from the callee's script for one Gather (see :mod:`simulator.personas`)."""
-        digits = ""
-        while True:
-            step = call.keypad[0] if call.keypad else None
-            if step is None:
-                self._elapse(call, timeout)
-                return digits, ""
-            if isinstance(step, HangUp):
-                call.keypad.popleft()
-                raise _CallEnds("completed", "[caller] hangs up")
-            if isinstance(step, Wait):
-                if step.seconds >= timeout:
-                    call.keypad[0] = Wait(step.seconds - timeout)
-                    if call.keypad[0] == Wait(0.0):
-                        call.keypad.popleft()
-                    self._say(call, f"[caller] silent for {timeout}s")
-                    self._elapse(call, timeout)
-                    return digits, ""
-                call.keypad.popleft()
-                self._say(call, f"[caller] waits {step.seconds:g}s")
-                self._elapse(call, step.seconds)
-                continue
-            assert isinstance(step, Keys)
-            call.keypad.popleft()
-            pressed = ""
-            for index, key in enumerate(step.digits):
-                pressed += key
-                self._elapse(call, KEYPRESS_SECONDS)
-                done = key == finish_key or (num_digits and len(digits) + 1 >= num_digits)
-                if key != finish_key:
-                    digits += key
-                if done:
-                    rest = step.digits[index + 1 :]
-                    if rest:
-                        call.keypad.appendleft(Keys(rest))
-                    self._say(call, f"[caller] presses {pressed}")
-                    return digits, key if key == finish_key else ""
-            self._say(call, f"[caller] presses {pressed}")
-
-    # Messages ----------------------------------------------------------------------------------
-
-    def _deliver(self, message: SimMessage) -> None:
-        persona = self.personas.for_number(message.to)
-        self._message_status(message, "queued")
-        code = persona.sms_failure_code()
-        if persona.sms != "failed":
-            with self._lock:
-                message.date_sent = self.now()
-            self._message_status(message, "sent")
-        if code is None:
-            self._message_status(message, "delivered")
-            return
-        with self._lock:
-            message.error_code = code
-            message.error_message = (
-                "Unreachable destination handset" if code == 30003 else "Message delivery failed"
-            )
-        self._message_status(message, persona.sms)
-
-    def _message_status(self, message: SimMessage, status: str) -> None:
-        with self._lock:
-            message.status = status
-            message.date_updated = self.now()
-            if message.status_history[-1:] != [status]:
-                message.status_history.append(status)
-        log.info("%s SMS %s -> %s: %s", message.sid, message.from_, message.to, status)
-        if not message.status_callback:
-            return
-        params = {
-            "AccountSid": message.account_sid,
-            "ApiVersion": API_VERSION,
-            "From": message.from_,
-            "To": message.to,
-            "MessageSid": message.sid,
-            "SmsSid": message.sid,
-            "MessageStatus": status,
-            "SmsStatus": status,
-        }
-        if message.messaging_service_sid:
-            params["MessagingServiceSid"] = message.messaging_service_sid
-        if message.error_code is not None and status in ("undelivered", "failed"):
-            params["ErrorCode"] = str(message.error_code)
-        self._webhook(None, "POST", message.status_callback, params, f"SMS status {status}")
-
-
-VerbHandler = Callable[[Simulator, SimCall, Verb, str], object]
-
-# One handler per verb in simulator.twiml.VOICE_VERBS; Enqueue/Dial/Leave slot in here.
-VERB_HANDLERS: dict[str, VerbHandler] = {
-    "Say": Simulator._verb_say,
-    "Play": Simulator._verb_play,
-    "Pause": Simulator._verb_pause,
-    "Gather": Simulator._verb_gather,
-    "Redirect": Simulator._verb_redirect,
-    "Hangup": Simulator._verb_hangup,
-}
-
-# Verbs a <Gather> may nest (simulator.twiml.VOICE_VERBS["Gather"].children).
-NESTED_HANDLERS: dict[str, VerbHandler] = {
-    "Say": Simulator._nested_say,
-    "Play": Simulator._nested_play,
-    "Pause": Simulator._verb_pause,
-}
-
-
-def _resolve(doc_url: str, target: str, verb: Verb) -> str:
-    """Twilio resolves relative action/Redirect URLs against the current document's URL."""
-    resolved = urljoin(doc_url, target.strip()) if doc_url else target.strip()
-    if not resolved.startswith(("http://", "https://")):
-        raise TwimlError(f"<{verb.name}>: cannot resolve URL {target!r} (inline TwiML?)")
-    return resolved
-
-
-def _speech_seconds(text: str) -> float:
-    """Rough speaking time: about 15 Latin characters or 4 CJK characters a second."""
-    wide = sum(1 for ch in text if ord(ch) >= 0x2E80)
-    return max(0.5, wide / 4 + (len(text) - wide) / 15)
-
-
-def _describe(target: Next) -> str:
-    return f"{target.method} {target.url}" if isinstance(target, Fetch) else "inline TwiML"
+            self.webhook(call, call.amd_callback_method, call.amd_callback, params, "AMD")
+        self.check_control(call)

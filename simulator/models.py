@@ -117,6 +117,23 @@ class SimCall:
         """The resource's path, as in Twilio's ``uri`` field."""
         return f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.sid}.json"
 
+    def webhook_params(self) -> dict[str, str]:
+        """The parameters Twilio puts on every webhook about this call (TwiML fetch, status)."""
+        params = {
+            "AccountSid": self.account_sid,
+            "ApiVersion": API_VERSION,
+            "CallSid": self.sid,
+            "CallStatus": self.status,
+            "Called": self.to,
+            "Caller": self.from_,
+            "Direction": self.direction,
+            "From": self.from_,
+            "To": self.to,
+        }
+        if self.answered_by and not self.async_amd:
+            params["AnsweredBy"] = self.answered_by
+        return params
+
     def to_json(self) -> dict[str, object]:
         """The Call resource as Twilio's REST API returns it."""
         base = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{self.sid}"

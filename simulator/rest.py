@@ -30,9 +30,9 @@ from __future__ import annotations
 import base64
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlencode
 
 import phonenumbers
@@ -42,13 +42,11 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from simulator.errors import ApiError, PersonaError
-from simulator.models import API_VERSION, CALL_EVENTS, SimCall
+from simulator.models import API_VERSION, CALL_EVENTS, SimCall, SimMessage
 from simulator.personas import normalize_number
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-    from simulator.engine import Simulator
 
 # Parameters of Calls create in Twilio's OpenAPI description (twilio_api_v2010.json).
 CALL_CREATE_DECLARED = frozenset(
@@ -176,6 +174,99 @@ MAX_BODY = 1600
 _ACCOUNT = "/2010-04-01/Accounts/<account_sid>"
 
 
+class Backend(Protocol):
+    """The simulator behind the REST API: its credentials, resources and the operations the API
+    exposes (:class:`~simulator.engine.Simulator` is one)."""
+
+    @property
+    def account_sid(self) -> str:
+        """The only account the API serves; also the Basic auth user."""
+        ...
+
+    @property
+    def auth_token(self) -> str:
+        """The Basic auth password."""
+        ...
+
+    @property
+    def calls(self) -> Mapping[str, SimCall]:
+        """Every call, by SID."""
+        ...
+
+    @property
+    def messages(self) -> Mapping[str, SimMessage]:
+        """Every SMS, by SID."""
+        ...
+
+    def record_error(self, kind: str, message: str, call: SimCall | None = None) -> None:
+        """Keep an error (kind ``api`` for the REST API)."""
+        ...
+
+    def place_call(
+        self,
+        *,
+        to: str,
+        from_: str,
+        url: str | None = ...,
+        method: str = ...,
+        twiml: str | None = ...,
+        status_callback: str | None = ...,
+        status_callback_method: str = ...,
+        status_callback_events: Iterable[str] = ...,
+        machine_detection: str | None = ...,
+        async_amd: bool = ...,
+        amd_callback: str | None = ...,
+        amd_callback_method: str = ...,
+        ring_timeout: float = ...,
+        time_limit: float = ...,
+    ) -> SimCall:
+        """Create an outbound call from validated parameters and schedule it."""
+        ...
+
+    def update_call(
+        self,
+        call: SimCall,
+        *,
+        url: str | None = ...,
+        method: str = ...,
+        twiml: str | None = ...,
+        status: str | None = ...,
+    ) -> None:
+        """Redirect a live call, or end it with ``status``."""
+        ...
+
+    def send_message(
+        self,
+        *,
+        to: str,
+        from_: str | None,
+        body: str,
+        status_callback: str | None = ...,
+        messaging_service_sid: str | None = ...,
+        num_media: int = ...,
+    ) -> SimMessage:
+        """Create an outbound SMS and schedule its delivery; ApiError 21610 when opted out."""
+        ...
+
+    def place_inbound_call(
+        self,
+        from_number: str,
+        to_number: str,
+        *,
+        url: str | None = ...,
+        method: str = ...,
+        keys: str | None = ...,
+    ) -> SimCall:
+        """Call the app; ValueError or PersonaError for a bad request."""
+        ...
+
+    def send_inbound_sms(
+        self, from_number: str, to_number: str, body: str, *, url: str | None = ...
+    ) -> SimMessage:
+        """Text the app; ValueError when there is nowhere to send it."""
+        ...
+
+
 def _error(status: int, code: int, message: str) -> ApiError:
     return ApiError(status, code, message)
 
@@ -229,9 +320,9 @@ def _matches_time(start: datetime | None, bound: datetime | date, op: str) -> bo
 
 
 class RestApi:
-    """WSGI callable serving the REST subset for one :class:`~simulator.engine.Simulator`."""
+    """WSGI callable serving the REST subset for one simulator (a :class:`Backend`)."""
 
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Backend) -> None:
         self.sim = sim
         self.url_map = Map(
             [

@@ -6,7 +6,7 @@ in the table raises :class:`~simulator.errors.TwimlError` — Twilio would rejec
 12100/12200) or the simulator would otherwise fake behaviour it does not implement.
 
 Adding a verb (``Enqueue``, ``Dial``/``Queue``, ``Leave``) is one table entry here plus one handler
-in :data:`simulator.engine.VERB_HANDLERS`.
+in :data:`simulator.player.VERB_HANDLERS`.
 """
 
 from __future__ import annotations
