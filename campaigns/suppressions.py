@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,17 +17,6 @@ from store.models import SUPPRESSION_KINDS, Account, Suppression
 
 class SuppressionError(ValueError):
     """Raised for a request that names no valid target or kind."""
-
-
-def normalise_number(raw: str, default_region: str = "US") -> str:
-    """E.164 for ``raw``; raises SuppressionError when it is not a valid number."""
-    try:
-        parsed = phonenumbers.parse(raw, None if raw.strip().startswith("+") else default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise SuppressionError("not a phone number") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise SuppressionError("not a valid phone number")
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
 def _target(session: Session, kind: str, number: str | None, account_id: str | None) -> None:
@@ -62,7 +50,8 @@ def add_suppression(
     source: str,
     now: datetime,
 ) -> tuple[Suppression, bool]:
-    """Suppress ``number`` or ``account_id`` for ``kind``; returns (row, created).
+    """Suppress ``number`` (E.164, as ``telephony.numbers.to_e164`` gives it) or ``account_id``
+    for ``kind``; returns (row, created).
 
     An identical suppression already in force is returned as is (``created`` False): repeating a
     STOP or a CLI command changes nothing.

@@ -192,19 +192,15 @@ def _suppression_change(
     reason: str,
     actor: str,
 ) -> None:
-    from campaigns.suppressions import (
-        SuppressionError,
-        add_suppression,
-        normalise_number,
-        remove_suppression,
-    )
+    from campaigns.suppressions import SuppressionError, add_suppression, remove_suppression
     from store.privacy import mask_phone
+    from telephony.numbers import InvalidNumberError, to_e164
 
     settings = obj.settings
     db = obj.database()
     try:
         if number is not None:
-            number = normalise_number(number, settings.import_.default_region)
+            number = to_e164(number, settings.import_.default_region)
         with db.session() as session:
             now = obj.clock.now()
             target = f"number {mask_phone(number)}" if number else f"account {account_id}"
@@ -233,7 +229,7 @@ def _suppression_change(
                 click.echo(
                     f"{kind} lifted on {target}" if lifted else f"no active {kind} on {target}"
                 )
-    except SuppressionError as exc:
+    except (SuppressionError, InvalidNumberError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exitcodes.USAGE)
     finally:

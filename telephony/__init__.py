@@ -1,1 +1,2 @@
-"""The carrier: the Telephony port, its errors, the Twilio adapter and the route paths."""
+"""The carrier: the Telephony port, its errors, the Twilio adapter, the route paths and the
+E.164 normaliser for numbers people type."""

@@ -1,0 +1,133 @@
+"""The import's CSV files: reading records with byte progress, checking the header, and writing
+``FILE.rejects.csv``.
+
+The file is streamed one record at a time. A malformed record or one with the wrong number of
+fields becomes a rejected :class:`~campaigns.import_fields.Row` and reading goes on; only a file
+that cannot be read at all, or whose header is wrong, raises :class:`ImportFileError`.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from campaigns.import_fields import Row
+
+__all__ = ["ImportFileError", "RejectsWriter", "read_rows"]
+
+
+class ImportFileError(Exception):
+    """Raised when the file as a whole cannot be imported (missing, not CSV, wrong header)."""
+
+
+class _ByteCounter:
+    """Wraps a text file so progress can be measured while csv iterates over it."""
+
+    def __init__(self, handle: IO[str], on_progress: Callable[[int], None] | None) -> None:
+        self._handle = handle
+        self._on_progress = on_progress
+        self.consumed = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for line in self._handle:
+            self.consumed += len(line.encode("utf-8", "surrogateescape"))
+            if self._on_progress is not None:
+                self._on_progress(self.consumed)
+            yield line
+
+
+def read_rows(
+    path: Path,
+    required: tuple[str, ...],
+    optional: tuple[str, ...],
+    on_progress: Callable[[int], None] | None,
+) -> Iterator[Row]:
+    """The records of ``path`` after its header; ``on_progress`` gets the bytes read so far.
+
+    The header is checked when the first record is asked for, so a bad file raises before the
+    caller has written anything. Blank records are skipped.
+    """
+    try:
+        handle = path.open(encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as exc:
+        raise ImportFileError(f"{path}: cannot open: {exc.strerror}") from exc
+    with handle:
+        reader = csv.reader(_ByteCounter(handle, on_progress))
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ImportFileError(f"{path}: empty file, expected a header row") from None
+        except csv.Error as exc:
+            raise ImportFileError(f"{path}: line 1: {exc}") from exc
+        header = [h.strip() for h in header]
+        missing = [c for c in required if c not in header]
+        unknown = [c for c in header if c not in required and c not in optional]
+        dupes = sorted({c for c in header if header.count(c) > 1})
+        problems = []
+        if missing:
+            problems.append(f"missing column(s): {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown column(s): {', '.join(unknown)}")
+        if dupes:
+            problems.append(f"repeated column(s): {', '.join(dupes)}")
+        if problems:
+            raise ImportFileError(f"{path}: line 1: " + "; ".join(problems))
+        line = reader.line_num + 1
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                row = Row(line, {})
+                row.reject("(row)", f"malformed CSV: {exc}")
+                yield row
+                line = reader.line_num + 1
+                continue
+            start, line = line, reader.line_num + 1
+            if not values or all(not v.strip() for v in values):
+                continue
+            row = Row(start, dict(zip(header, values, strict=False)))
+            if len(values) != len(header):
+                row.reject("(row)", f"has {len(values)} fields, the header has {len(header)}")
+            yield row
+
+
+class RejectsWriter:
+    """Writes ``FILE.rejects.csv`` lazily: only a run with rejects leaves one behind."""
+
+    def __init__(self, source: Path, columns: Iterable[str]) -> None:
+        self.path = source.with_name(source.name + ".rejects.csv")
+        self._columns = list(columns)
+        self._handle: IO[str] | None = None
+        self._writer: Any = None
+        if self.path.exists():
+            self.path.unlink()  # a stale report from an earlier run would mislead
+
+    def write(self, row: Row) -> None:
+        if self._writer is None:
+            self._handle = self.path.open("w", encoding="utf-8", newline="")
+            self._writer = csv.writer(self._handle)
+            self._writer.writerow(["line", "column", "reason", *self._columns])
+        for reject in row.errors:
+            self._writer.writerow(
+                [
+                    reject.line,
+                    reject.column,
+                    reject.reason,
+                    *(
+                        (row.raw.get(c) or "")
+                        .encode("utf-8", "surrogateescape")
+                        .decode("utf-8", "replace")
+                        for c in self._columns
+                    ),
+                ]
+            )
+
+    def close(self) -> Path | None:
+        if self._handle is None:
+            return None
+        self._handle.close()
+        return self.path

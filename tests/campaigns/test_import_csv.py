@@ -1,0 +1,73 @@
+"""The import's CSV side: records with their line numbers and byte progress, the header check,
+and the rejects file."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from campaigns.import_csv import ImportFileError, RejectsWriter, read_rows
+from campaigns.import_fields import Row
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "payments.csv"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_records_carry_their_start_line_and_progress_reaches_the_file_size(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path, 'id,note\n1,"two\nlines"\n\n2,é\n')
+    progress: list[int] = []
+    rows = list(read_rows(path, ("id", "note"), (), progress.append))
+    assert [(r.line, r.raw) for r in rows] == [
+        (2, {"id": "1", "note": "two\nlines"}),
+        (5, {"id": "2", "note": "é"}),
+    ]
+    assert progress[-1] == path.stat().st_size
+    assert progress == sorted(progress)
+
+
+def test_a_record_with_the_wrong_field_count_is_rejected_not_fatal(tmp_path: Path) -> None:
+    rows = list(read_rows(write(tmp_path, "id,note\n1\n2,b\n"), ("id", "note"), (), None))
+    assert [str(e) for e in rows[0].errors] == ["line 2: (row): has 1 fields, the header has 2"]
+    assert rows[1].errors == []
+
+
+def test_the_header_is_checked_before_the_first_record(tmp_path: Path) -> None:
+    path = write(tmp_path, "id,id,extra\n1,1,x\n")
+    with pytest.raises(ImportFileError) as caught:
+        next(read_rows(path, ("id", "note"), (), None))
+    assert str(caught.value) == (
+        f"{path}: line 1: missing column(s): note; unknown column(s): extra; repeated column(s): id"
+    )
+
+
+def test_an_unreadable_or_empty_file_is_a_file_error(tmp_path: Path) -> None:
+    with pytest.raises(ImportFileError, match="cannot open"):
+        next(read_rows(tmp_path / "missing.csv", ("id",), (), None))
+    with pytest.raises(ImportFileError, match="empty file, expected a header row"):
+        next(read_rows(write(tmp_path, ""), ("id",), (), None))
+
+
+def test_the_rejects_file_appears_only_when_a_row_is_rejected(tmp_path: Path) -> None:
+    source = write(tmp_path, "")
+    stale = source.with_name("payments.csv.rejects.csv")
+    stale.write_text("old report\n", encoding="utf-8")
+    assert RejectsWriter(source, ("id",)).close() is None
+    assert not stale.exists()
+
+    writer = RejectsWriter(source, ("id", "amount"))
+    bad = Row(3, {"id": "p\udcff1", "amount": "-1"})
+    bad.reject("amount", "must not be negative")
+    writer.write(bad)
+    assert writer.close() == stale
+    with stale.open(encoding="utf-8", newline="") as handle:
+        assert list(csv.reader(handle)) == [
+            ["line", "column", "reason", "id", "amount"],
+            ["3", "amount", "must not be negative", "p\ufffd1", "-1"],
+        ]
