@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from campaigns.accounts import outstanding
-from ivr.machine import (
+from ivr.machine import CallFlow
+from ivr.session import (
     PERSON_VERDICTS,
     PRIORITY_FAULT,
     SECRET_STATES,
@@ -35,7 +36,6 @@ from ivr.machine import (
     AmdVerdict,
     AttemptUpdate,
     CallbackRequested,
-    CallFlow,
     CallSession,
     Context,
     Digits,

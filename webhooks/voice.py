@@ -26,8 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ivr.machine import Direction, Flow
 from ivr.service import AmdRequest, IvrService, RequestKind, VoiceRequest
+from ivr.session import Direction, Flow
 from telephony import routes
 from telephony.port import Telephony
 from webhooks.guard import Kind
