@@ -1,7 +1,17 @@
-"""The promise lifecycle: an open promise to pay becomes kept, partial or broken.
+"""Promises to pay: the rules a new promise keeps, and the lifecycle that settles it.
 
-The rules, in one place (``duecall payments import``, ``duecall report`` and ``duecall export
-promises`` apply them first, so what they print is current):
+Taking a promise (the IVR's rules, kept here so that every way of taking one applies the same):
+
+- A promise may be taken only for an account whose status is in :data:`PROMISABLE_STATUSES`.
+- Its date is the cardholder's today or up to ``max_days`` after it (:func:`promise_window`).
+- Its amount is at least the minimum due rounded up to a whole unit (never more than the
+  balance, never less than one unit unless the balance is) and at most the balance
+  (:func:`amount_bounds`). Amounts are keyed in whole units; keying the balance rounded up
+  promises the full balance, cents included (:func:`accept_amount`).
+
+The lifecycle: an open promise to pay becomes kept, partial or broken. The rules, in one place
+(``duecall payments import``, ``duecall report`` and ``duecall export promises`` apply them
+first, so what they print is current):
 
 - The payments that count toward a promise are its account's payments dated (``paid_on``, the
   date the bank recorded) from the day the promise was made through its deadline, both days
@@ -28,6 +38,7 @@ newer promise) are left alone.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,12 +52,61 @@ from sqlalchemy.orm import Session
 from campaigns.localtime import cardholder_zone
 from store.audit import record_audit
 from store.models import Account, Payment, Phone, Promise
+from store.types import CENT
 
 ACTOR = "promise-lifecycle"
 DEFAULT_GRACE_DAYS = 2
 ZERO = Decimal("0.00")
 
 Outcome = Literal["open", "kept", "partial", "broken"]
+
+# Account statuses a promise to pay may be taken for; the others (bankrupt, deceased, recalled,
+# closed) need a person.
+PROMISABLE_STATUSES = frozenset({"open", "charged_off"})
+
+
+# --- taking a promise ----------------------------------------------------------------------------
+
+
+def promise_window(today: date, max_days: int) -> tuple[date, date]:
+    """The first and last date a promise may name: ``today`` (the cardholder's date) to
+    ``max_days`` after it, both included."""
+    return today, today + timedelta(days=max_days)
+
+
+def amount_bounds(balance: Decimal, minimum_due: Decimal) -> tuple[Decimal, Decimal]:
+    """The lowest and highest amount a promise may be for, to the cent.
+
+    The lowest is the minimum due rounded up to a whole unit, but never more than the balance;
+    when that is zero or less (nothing is due) it is one unit, again never more than the
+    balance. The highest is the balance.
+    """
+    lowest = min(Decimal(math.ceil(minimum_due)), balance)
+    if lowest <= 0:
+        lowest = min(Decimal(1), balance)
+    return lowest.quantize(CENT), balance.quantize(CENT)
+
+
+def accept_amount(keys: str, balance: Decimal, minimum_due: Decimal) -> Decimal | None:
+    """The promised amount for the whole units keyed, or None when it breaks the rules.
+
+    ``keys`` are the digits keyed (no ``#``); anything but 1 to 12 digits, an amount outside
+    :func:`amount_bounds` and any amount when nothing is owed are refused. Keying the balance
+    rounded up to a whole unit promises the full balance, cents included: the full balance is
+    always accepted.
+    """
+    if not (keys.isascii() and keys.isdigit()) or len(keys) > 12 or balance <= 0:
+        return None
+    entered = Decimal(int(keys))
+    lowest, highest = amount_bounds(balance, minimum_due)
+    if entered == Decimal(math.ceil(highest)):
+        return highest
+    if entered < lowest or entered > highest or entered <= 0:
+        return None
+    return entered.quantize(CENT)
+
+
+# --- the lifecycle -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

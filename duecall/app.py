@@ -10,7 +10,7 @@ import webhooks.voice
 from dialer.attempts import Settling
 from duecall.settings import Settings
 from duecall.wiring import build_database, build_telephony
-from ivr.machine import Business, Flow
+from ivr.session import Business, Flow
 from store.clock import Clock, SystemClock
 from store.db import Database
 from webhooks.guard import TwilioGuard

@@ -30,14 +30,14 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from campaigns.accounts import accounts_of_caller, cardholder
-from ivr.machine import (
+from ivr.machine import CallFlow
+from ivr.session import (
     PERSON_VERDICTS,
     PRIORITY_FAULT,
     SECRET_STATES,
     AccountFacts,
     AmdVerdict,
     CallbackRequested,
-    CallFlow,
     CallSession,
     Context,
     Digits,
@@ -93,7 +93,7 @@ class AmdRequest:
 
 
 class StoreDirectory:
-    """:class:`ivr.machine.AccountDirectory` over the store, for one request (cached)."""
+    """:class:`ivr.session.AccountDirectory` over the store, for one request (cached)."""
 
     def __init__(self, session: Session, now: datetime) -> None:
         self._session = session

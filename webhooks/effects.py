@@ -31,7 +31,7 @@ from campaigns.promises import NewPromise, record_promise
 from campaigns.sms import opt_out_notice, with_opt_out_notice
 from dialer.attempts import apply_ivr_outcome
 from dialer.outbox import enqueue_sms
-from ivr.machine import (
+from ivr.session import (
     AttemptUpdate,
     CallbackRequested,
     CallSession,

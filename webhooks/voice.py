@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from dialer.callbacks import AmdEvent, apply_amd_event
-from ivr.machine import Direction, Flow
 from ivr.service import AmdRequest, IvrService, RequestKind, VoiceRequest
+from ivr.session import Direction, Flow
 from telephony import routes
 from telephony.port import Telephony
 from webhooks.effects import book_callback, carry_out

@@ -10,10 +10,10 @@ from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
 from ivr.config import IvrSettings
-from ivr.machine import (
+from ivr.machine import CallFlow
+from ivr.session import (
     AccountFacts,
     Business,
-    CallFlow,
     CallSession,
     Context,
     Digits,

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivr.machine import AccountFacts, CallFlow, Start
+from ivr.machine import CallFlow
+from ivr.session import AccountFacts, Start
 from tests.ivr.ivr_support import EN, ZH, Driver, build_flow, context, event_for, spoken
 
 MACHINE = CallFlow(build_flow())

@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ivr.catalogue import LCM_FIELDS, load_catalogues
-from ivr.machine import (
+from ivr.machine import CallFlow
+from ivr.session import (
     AccountFacts,
     AmdVerdict,
     AttemptUpdate,
     CallbackRequested,
-    CallFlow,
     CallSession,
     Digits,
     FraudReported,

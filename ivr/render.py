@@ -1,0 +1,280 @@
+"""The call flow's words and documents: a session as TwiML, and the texts each step says.
+
+:class:`Renderer` turns a :class:`ivr.session.CallSession` into the TwiML document the caller
+hears (the current state's prompt inside a ``<Gather>``, the silent hold, the limited-content
+voicemail message, the ``<Hangup>``), builds the URLs Twilio requests next, and words what
+:mod:`ivr.machine` says on the way: the account summary, the confirmation SMS. Every text comes
+from the language's catalogue, amounts, dates and numbers in their spoken form (:mod:`ivr.speech`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+import phonenumbers
+from twilio.twiml.voice_response import VoiceResponse
+
+from campaigns.promises import amount_bounds, promise_window
+from ivr import speech
+from ivr.session import TERMINAL_STATES, AccountFacts, CallSession, Context, Flow, State
+from telephony import routes
+
+# One text said in one language: (text, language).
+Line = tuple[str, str]
+
+
+class Renderer:
+    """Words the call flow in the languages of its catalogues and renders its TwiML.
+
+    Stateless between calls (one instance serves every call and thread)."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.settings = flow.settings
+
+    def render(
+        self,
+        session: CallSession,
+        ctx: Context,
+        preface: Iterable[Line] = (),
+    ) -> str:
+        """The TwiML document for ``session`` as it stands, after ``preface``."""
+        response = VoiceResponse()
+        for text, language in preface:
+            self._say(response, text, language)
+        state = session.state
+        if state == State.HOLD:
+            # Silent on purpose (see HoldSettings): a pause, then ask again.
+            response.pause(length=self.settings.hold.pause_seconds)
+            response.redirect(self.url(session, hold=session.hold_loops + 1), method="POST")
+            return str(response)
+        if state == State.VOICEMAIL:
+            self._say(response, self._voicemail_text(session), self.language(session))
+            response.hangup()
+            return str(response)
+        if state in TERMINAL_STATES:
+            response.hangup()
+            return str(response)
+        prompts = self._prompts(session, ctx)
+        gather_timeout = (
+            self.settings.gather.menu_timeout_seconds
+            if state in _ONE_KEY_STATES
+            else self.settings.gather.entry_timeout_seconds
+        )
+        attrs: dict[str, Any] = {
+            "action": self.url(session),
+            "method": "POST",
+            "timeout": gather_timeout,
+            "input": "dtmf",
+        }
+        attrs.update(_GATHER_SHAPES[state])
+        gather = response.gather(**attrs)
+        for text, language in prompts:
+            self._say(gather, text, language)
+        # Twilio falls through a Gather that got no input without requesting its action; the
+        # Redirect makes that a request of its own, with the miss counted.
+        response.redirect(self.url(session, miss=session.misses + 1), method="POST")
+        return str(response)
+
+    def url(self, session: CallSession, **extra: int) -> str:
+        """The absolute URL of this call's route for its current step."""
+        params: list[tuple[str, str | int]] = []
+        path = routes.VOICE_INBOUND
+        if session.direction == "outbound":
+            path = routes.VOICE_OUTBOUND
+            params.append(("attempt", session.attempt_id or 0))
+        params.append(("step", session.step))
+        params.extend(extra.items())
+        return f"{self.flow.public_url}{path}?{urlencode(params)}"
+
+    def text(self, session: CallSession, entry: str, **values: object) -> str:
+        """Catalogue ``entry`` in the session's language, filled with ``values``."""
+        return self.text_in(self.language(session), entry, **values)
+
+    def text_in(self, language: str, entry: str, **values: object) -> str:
+        """Catalogue ``entry`` in ``language``, filled with ``values``."""
+        return self.flow.catalogues[language].text(entry, **values)
+
+    def language(self, session: CallSession) -> str:
+        """The language the session is spoken to in: its own, else the first configured."""
+        return session.language or self.flow.languages[0]
+
+    def in_each_language(self, session: CallSession, entry: str) -> list[Line]:
+        """``entry`` in the session's language, or in every language while none is chosen."""
+        if session.language is None:
+            return [(self.text_in(lang, entry), lang) for lang in self.flow.languages]
+        return [(self.text(session, entry), session.language)]
+
+    def account_summary(self, session: CallSession, facts: AccountFacts) -> list[Line]:
+        """Balance, minimum payment and due date: only ever called for a verified caller."""
+        assert session.verified, "account details before verification"
+        language = self.language(session)
+        currency = facts.currency
+        entry = "minimum_due_upcoming" if facts.due_date >= facts.today else "minimum_due_past"
+        return [
+            (
+                self.text(
+                    session, "balance", balance=speech.money(facts.balance, currency, language)
+                ),
+                language,
+            ),
+            (
+                self.text(
+                    session,
+                    entry,
+                    minimum_due=speech.money(facts.minimum_due, currency, language),
+                    due_date=speech.day(facts.due_date, language),
+                ),
+                language,
+            ),
+        ]
+
+    def confirmation_sms(
+        self, session: CallSession, facts: AccountFacts, day: date, amount: Decimal
+    ) -> str:
+        """The text of the SMS confirming a promise of ``amount`` by ``day``. The opt-out notice
+        is appended by whoever queues it: the configured one, as on every text."""
+        language = self.language(session)
+        business = self.flow.business
+        number = business.callback_number
+        with contextlib.suppress(phonenumbers.NumberParseException):
+            number = str(
+                phonenumbers.format_number(
+                    phonenumbers.parse(number, None),
+                    phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                )
+            )
+        return self.text(
+            session,
+            "sms_promise_confirmation",
+            business_name=business.name,
+            amount=speech.money(amount, facts.currency, language),
+            date=speech.day(day, language),
+            callback_number=number,
+        )
+
+    def _prompts(self, session: CallSession, ctx: Context) -> list[Line]:
+        keys = self.settings.keys
+        state = session.state
+        if state == State.LANGUAGE:
+            prompts: list[Line] = []
+            for lang in self.flow.languages:
+                if lang not in keys.language:
+                    continue
+                parts = [self.text_in(lang, "language_option", key=keys.language[lang])]
+                if session.step <= 1:
+                    welcome = self.text_in(lang, "welcome", business_name=self.flow.business.name)
+                    parts.insert(0, welcome)
+                joiner = "" if speech.is_chinese(lang) else " "
+                prompts.append((joiner.join(parts), lang))
+            return prompts
+        language = self.language(session)
+        choice = keys.choice
+        if state == State.MENU:
+            return [(self.text(session, "menu", **keys.menu.model_dump()), language)]
+        if state == State.AGENT_OFFER:
+            return [(self.text(session, "agent_offer", agent=choice.agent), language)]
+        if state == State.RIGHT_PARTY:
+            target = session.candidates[0] if session.candidates else None
+            facts = ctx.account(target)
+            name = speech.addressed_name(facts.name, language) if facts else ""
+            return [
+                (
+                    self.text(
+                        session,
+                        "right_party",
+                        business_name=self.flow.business.name,
+                        first_name=name,
+                        yes=choice.accept,
+                        no=choice.decline,
+                    ),
+                    language,
+                )
+            ]
+        facts = ctx.account(session.account_id)
+        if state == State.PROMISE_DATE and facts is not None:
+            _, last = promise_window(facts.today, self.settings.promise.max_days)
+            return [
+                (self.text(session, "promise_date", last_day=speech.day(last, language)), language)
+            ]
+        if state == State.PROMISE_AMOUNT and facts is not None:
+            lowest, highest = amount_bounds(facts.balance, facts.minimum_due)
+            return [
+                (
+                    self.text(
+                        session,
+                        "promise_amount",
+                        unit=speech.unit(facts.currency, language),
+                        minimum=speech.money(lowest, facts.currency, language),
+                        balance=speech.money(highest, facts.currency, language),
+                    ),
+                    language,
+                )
+            ]
+        if (
+            state == State.PROMISE_CONFIRM
+            and facts is not None
+            and session.promise_date is not None
+            and session.promise_amount is not None
+        ):
+            return [
+                (
+                    self.text(
+                        session,
+                        "promise_readback",
+                        amount=speech.money(session.promise_amount, facts.currency, language),
+                        date=speech.day(session.promise_date, language),
+                        yes=choice.accept,
+                        no=choice.decline,
+                    ),
+                    language,
+                )
+            ]
+        simple = {
+            State.ACCOUNT_NUMBER: "account_number",
+            State.VERIFY_LAST4: "verify_last4",
+            State.VERIFY_DOB: "verify_dob",
+            State.CALLBACK_TIME: "callback_time",
+        }
+        return [(self.text(session, simple.get(state, "goodbye")), language)]
+
+    def _voicemail_text(self, session: CallSession) -> str:
+        business = self.flow.business
+        language = self.language(session)
+        return self.text(
+            session,
+            "voicemail",
+            business_name=business.name,
+            agent_name=business.agent_name,
+            callback_number=speech.phone(business.callback_number, language),
+        )
+
+    def _say(self, node: Any, text: str, language: str) -> None:
+        voice = self.settings.voices[language]
+        node.say(text, voice=voice.voice, language=voice.language)
+
+
+_ONE_KEY_STATES = frozenset(
+    {State.LANGUAGE, State.AGENT_OFFER, State.MENU, State.PROMISE_CONFIRM, State.RIGHT_PARTY}
+)
+
+# Gather attributes per state (Twilio <Gather>: numDigits ends the entry at that many keys,
+# finishOnKey at '#'; actionOnEmptyResult posts even when only '#' was pressed).
+_GATHER_SHAPES: dict[State, dict[str, Any]] = {
+    State.LANGUAGE: {"num_digits": 1},
+    State.ACCOUNT_NUMBER: {"finish_on_key": "#"},
+    State.VERIFY_LAST4: {"num_digits": 4},
+    State.VERIFY_DOB: {"num_digits": 8},
+    State.AGENT_OFFER: {"num_digits": 1},
+    State.MENU: {"num_digits": 1},
+    State.PROMISE_DATE: {"num_digits": 8},
+    State.PROMISE_AMOUNT: {"finish_on_key": "#"},
+    State.PROMISE_CONFIRM: {"num_digits": 1},
+    State.CALLBACK_TIME: {"finish_on_key": "#", "action_on_empty_result": True},
+    State.RIGHT_PARTY: {"num_digits": 1},
+}

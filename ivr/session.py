@@ -1,0 +1,344 @@
+"""The call flow's values: a call's session, what the flow knows, the events and the effects.
+
+Everything here is plain data. :mod:`ivr.machine` turns a :class:`CallSession` and an
+:data:`Event` into the next session and the :data:`Effect` values its caller carries out
+(store a promise, queue the confirmation SMS, ask an agent to call back); :mod:`ivr.render`
+turns a session into the TwiML the caller hears. What the flow needs to know about accounts it
+asks an :class:`AccountDirectory` (the caller passes one backed by the store, tests pass a dict).
+
+A session never holds verification digits: the last 4 are checked on entry and only the matching
+account id (or none) is carried to the birth-date step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from ivr.catalogue import Catalogue, load_catalogues
+from ivr.config import IvrSettings
+
+# Callback priorities: lower is more urgent (the desk serves them in this order).
+PRIORITY_FRAUD = 0
+PRIORITY_VERIFICATION = 1
+PRIORITY_FAULT = 2
+PRIORITY_AGENT = 3
+PRIORITY_NO_INPUT = 5
+
+# Twilio's AnsweredBy values for a machine (AMD docs); anything else not listed as a person is
+# treated as a machine too, because the limited-content message is safe for anyone.
+PERSON_VERDICTS = frozenset({"human", "unknown"})
+FAX_VERDICT = "fax"
+
+
+class State(StrEnum):
+    """Where a call is; the states of :data:`TERMINAL_STATES` end the call with ``<Hangup>``."""
+
+    LANGUAGE = "language"
+    ACCOUNT_NUMBER = "account_number"
+    VERIFY_LAST4 = "verify_last4"
+    VERIFY_DOB = "verify_dob"
+    AGENT_OFFER = "agent_offer"
+    MENU = "menu"
+    PROMISE_DATE = "promise_date"
+    PROMISE_AMOUNT = "promise_amount"
+    PROMISE_CONFIRM = "promise_confirm"
+    CALLBACK_TIME = "callback_time"
+    HOLD = "hold"
+    RIGHT_PARTY = "right_party"
+    VOICEMAIL = "voicemail"
+    WRONG_PARTY = "wrong_party"
+    ENDED = "ended"
+
+
+TERMINAL_STATES = frozenset({State.VOICEMAIL, State.WRONG_PARTY, State.ENDED})
+# States whose Digits are verification secrets: never stored or logged in clear.
+SECRET_STATES = frozenset({State.VERIFY_LAST4, State.VERIFY_DOB, State.ACCOUNT_NUMBER})
+
+Direction = Literal["inbound", "outbound"]
+
+
+# --- what the flow knows -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Business:
+    """Who is calling, as the limited-content message may say it (``business`` settings)."""
+
+    name: str
+    agent_name: str
+    callback_number: str
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """One account as the flow needs it. ``balance`` is what is still owed (payments since the
+    balance date deducted); ``today`` the cardholder's local date; ``zone`` their IANA zone."""
+
+    account_id: str
+    name: str
+    language: str
+    currency: str
+    balance: Decimal
+    minimum_due: Decimal
+    due_date: date
+    last4: str
+    birth_date: date
+    status: str
+    today: date
+    zone: str
+    locked: bool = False
+
+
+class AccountDirectory(Protocol):
+    """Read access to accounts for the flow."""
+
+    def account(self, account_id: str) -> AccountFacts | None:
+        """The account ``account_id``, or None when there is none."""
+        ...
+
+
+@dataclass(frozen=True)
+class Context:
+    """What one step may consult: the time and the accounts."""
+
+    now: datetime
+    directory: AccountDirectory
+
+    def account(self, account_id: str | None) -> AccountFacts | None:
+        """The account ``account_id``; None for no id, or when there is no such account."""
+        return self.directory.account(account_id) if account_id else None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """The flow's configuration: settings, who we are, languages, where Twilio reaches us."""
+
+    settings: IvrSettings
+    business: Business
+    languages: tuple[str, ...]
+    public_url: str
+    catalogues: Mapping[str, Catalogue] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        settings: IvrSettings,
+        business: Business,
+        languages: Sequence[str],
+        public_url: str,
+    ) -> Flow:
+        """Load and check the catalogues of ``languages``; raises CatalogueError."""
+        langs = tuple(languages)
+        return cls(settings, business, langs, public_url.rstrip("/"), load_catalogues(langs))
+
+
+# --- the session ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallSession:
+    """The state of one call (keyed by Twilio's CallSid), as a value.
+
+    ``step`` numbers the TwiML documents the call was given; every URL handed to Twilio carries
+    it, so a replayed request is recognised. ``candidates`` are the accounts a caller may be
+    (caller ID, or the reminder's account), ``claimed`` an account number keyed by the caller,
+    ``matched`` the account whose last 4 digits matched (between the two verification steps),
+    ``account_id`` the verified account.
+    """
+
+    call_sid: str
+    direction: Direction
+    state: State
+    step: int = 0
+    language: str | None = None
+    caller: str | None = None
+    candidates: tuple[str, ...] = ()
+    claimed: str | None = None
+    matched: str | None = None
+    account_id: str | None = None
+    attempt_id: int | None = None
+    verified: bool = False
+    failures: int = 0
+    misses: int = 0
+    hold_loops: int = 0
+    keyed: bool = False
+    answered_by: str | None = None
+    promise_date: date | None = None
+    promise_amount: Decimal | None = None
+    callback_reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON document of the session (no verification digits: there are none in it)."""
+        return {
+            "call_sid": self.call_sid,
+            "direction": self.direction,
+            "state": self.state.value,
+            "step": self.step,
+            "language": self.language,
+            "caller": self.caller,
+            "candidates": list(self.candidates),
+            "claimed": self.claimed,
+            "matched": self.matched,
+            "account_id": self.account_id,
+            "attempt_id": self.attempt_id,
+            "verified": self.verified,
+            "failures": self.failures,
+            "misses": self.misses,
+            "hold_loops": self.hold_loops,
+            "keyed": self.keyed,
+            "answered_by": self.answered_by,
+            "promise_date": self.promise_date.isoformat() if self.promise_date else None,
+            "promise_amount": str(self.promise_amount) if self.promise_amount else None,
+            "callback_reason": self.callback_reason,
+        }
+
+    @classmethod
+    def from_json(cls, doc: Mapping[str, Any]) -> CallSession:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            call_sid=str(doc["call_sid"]),
+            direction="outbound" if doc["direction"] == "outbound" else "inbound",
+            state=State(doc["state"]),
+            step=int(doc["step"]),
+            language=doc.get("language"),
+            caller=doc.get("caller"),
+            candidates=tuple(doc.get("candidates") or ()),
+            claimed=doc.get("claimed"),
+            matched=doc.get("matched"),
+            account_id=doc.get("account_id"),
+            attempt_id=doc.get("attempt_id"),
+            verified=bool(doc.get("verified")),
+            failures=int(doc.get("failures") or 0),
+            misses=int(doc.get("misses") or 0),
+            hold_loops=int(doc.get("hold_loops") or 0),
+            keyed=bool(doc.get("keyed")),
+            answered_by=doc.get("answered_by"),
+            promise_date=date.fromisoformat(doc["promise_date"])
+            if doc.get("promise_date")
+            else None,
+            promise_amount=Decimal(doc["promise_amount"]) if doc.get("promise_amount") else None,
+            callback_reason=doc.get("callback_reason"),
+        )
+
+
+# --- events --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Start:
+    """The first request of a call. ``caller`` is the cardholder's side (From inbound, To
+    outbound); ``candidates`` the accounts caller ID matched (one customer only) or, outbound,
+    the reminder's account; ``attempt_id`` the reminder's attempt."""
+
+    caller: str | None
+    candidates: tuple[str, ...] = ()
+    attempt_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Digits:
+    """Keys from a Gather; ``finished_on_key`` is Twilio's FinishedOnKey ('#' or '')."""
+
+    value: str
+    finished_on_key: str = ""
+
+
+@dataclass(frozen=True)
+class NoInput:
+    """The Gather timed out and Twilio fell through to the Redirect after it."""
+
+
+@dataclass(frozen=True)
+class HoldTick:
+    """One loop of the silent hold of an answered reminder call."""
+
+
+@dataclass(frozen=True)
+class AmdVerdict:
+    """Twilio's asynchronous answering-machine verdict (``AnsweredBy``)."""
+
+    answered_by: str
+
+
+Event = Start | Digits | NoInput | HoldTick | AmdVerdict
+
+
+# --- effects -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerificationSucceeded:
+    account_id: str
+
+
+@dataclass(frozen=True)
+class VerificationFailed:
+    """Count a failure against each of ``account_ids`` (empty: the caller named no real account)."""
+
+    account_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PromiseMade:
+    """Store the promise (source ``ivr``) and queue ``sms_body`` for the confirmation SMS."""
+
+    account_id: str
+    promised_date: date
+    amount: Decimal
+    currency: str
+    language: str
+    sms_body: str
+
+
+@dataclass(frozen=True)
+class CallbackRequested:
+    """Ask for an agent to call ``number`` back (``preferred_at`` None: as soon as possible)."""
+
+    account_id: str | None
+    number: str | None
+    reason: str
+    priority: int
+    language: str
+    verified: bool
+    preferred_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FraudReported:
+    account_id: str
+    number: str | None
+    language: str
+
+
+@dataclass(frozen=True)
+class AttemptUpdate:
+    """What the call learnt about its reminder attempt; None/False fields change nothing."""
+
+    answered_by: str | None = None
+    connected: bool = False
+    outcome: str | None = None
+
+
+Effect = (
+    VerificationSucceeded
+    | VerificationFailed
+    | PromiseMade
+    | CallbackRequested
+    | FraudReported
+    | AttemptUpdate
+)
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The result of one step. ``twiml`` is None when the event changes nothing the caller
+    hears (a late AMD verdict); then ``session.step`` is unchanged too."""
+
+    session: CallSession
+    twiml: str | None
+    effects: tuple[Effect, ...] = ()
