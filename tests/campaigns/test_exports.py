@@ -10,8 +10,9 @@ import pytest
 from campaigns import exports
 from campaigns.exports import COLUMNS, export_rows, export_value
 from store.db import Database
-from store.models import Account, Attempt, Payment, Promise, Suppression
+from store.models import Account, Attempt, Promise, Suppression
 from store.models_dialer import CampaignRun, Contact
+from tests import factories
 
 
 def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
@@ -19,23 +20,19 @@ def at(day: int, hour: int, minute: int = 0, month: int = 11) -> datetime:
 
 
 def _account(account_id: str, currency: str, timezone: str | None) -> Account:
-    return Account(
-        account_id=account_id,
-        customer_id=account_id,
+    return factories.account(
+        account_id,
+        now=at(1, 0),
         name=f"Holder {account_id}",
         language="zh-CN" if currency == "CNY" else "en-US",
         timezone=timezone,
         currency=currency,
-        balance=Decimal("2000.00"),
-        minimum_due=Decimal("50.00"),
+        balance="2000.00",
+        minimum_due="50.00",
         due_date=date(2026, 11, 1),
         days_past_due=28,
-        card_last4="4242",
         birth_date=date(1980, 1, 1),
-        status="open",
         balance_as_of=date(2026, 11, 1),
-        created_at=at(1, 0),
-        updated_at=at(1, 0),
     )
 
 
@@ -161,14 +158,7 @@ def seed_store(db: Database, campaign: str = "mid-stage-voice") -> None:
         )
         s.add_all(
             [
-                Payment(
-                    payment_id=pid,
-                    account_id=account_id,
-                    amount=Decimal(amount),
-                    paid_at=at(day, 12),
-                    paid_on=date(2026, 11, day),
-                    created_at=at(day, 12),
-                )
+                factories.payment(pid, account_id, amount, paid_on=date(2026, 11, day))
                 for pid, account_id, amount, day in (
                     ("PAY1", "A1", "600.00", 29),
                     ("PAY3", "A3", "100.00", 29),

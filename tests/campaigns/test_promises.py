@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from campaigns.config import PromiseSettings
 from campaigns.promises import PromiseCounts, evaluate_promises, settle
 from store.db import Database
-from store.models import Account, AuditLog, Payment, Promise
+from store.models import AuditLog, Promise
+from tests import factories
 
 MADE = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)  # the conftest clock: the promise is made then
 DUE = date(2026, 12, 10)
@@ -21,23 +22,17 @@ DUE = date(2026, 12, 10)
 def add_account(db: Database, account_id: str = "A1", timezone: str | None = None) -> None:
     with db.session() as s:
         s.add(
-            Account(
-                account_id=account_id,
-                customer_id=account_id,
+            factories.account(
+                account_id,
+                now=MADE,
                 name="Pat Lee",
-                language="en-US",
                 timezone=timezone,
-                currency="USD",
-                balance=Decimal("1500.00"),
-                minimum_due=Decimal("50.00"),
+                balance="1500.00",
+                minimum_due="50.00",
                 due_date=date(2026, 11, 1),
                 days_past_due=28,
-                card_last4="4242",
                 birth_date=date(1980, 1, 1),
-                status="open",
                 balance_as_of=date(2026, 11, 29),
-                created_at=MADE,
-                updated_at=MADE,
             )
         )
 
@@ -69,18 +64,8 @@ def add_promise(
 
 
 def pay(db: Database, payment_id: str, amount: str, on: date, account_id: str = "A1") -> None:
-    at = datetime(on.year, on.month, on.day, 12, 0, tzinfo=UTC)
     with db.session() as s:
-        s.add(
-            Payment(
-                payment_id=payment_id,
-                account_id=account_id,
-                amount=Decimal(amount),
-                paid_at=at,
-                paid_on=on,
-                created_at=at,
-            )
-        )
+        s.add(factories.payment(payment_id, account_id, amount, paid_on=on))
 
 
 def evaluate(db: Database, when: datetime, grace_days: int = 2) -> PromiseCounts:

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from flask import Flask
@@ -29,9 +28,10 @@ from duecall.wiring import build_worker
 from simulator import Persona, Simulator, WsgiTransport, create_simulator
 from store.clock import Clock, FixedClock
 from store.db import Database
-from store.models import Account, Attempt, Phone
+from store.models import Attempt
 from store.models_dialer import Contact
 from telephony.twilio_adapter import TwilioAdapter
+from tests import factories
 
 ACCOUNT_SID = "AC" + "7" * 32
 AUTH_TOKEN = "dialer-test-token"
@@ -97,43 +97,21 @@ def add_account(
     sms_consent: bool = True,
 ) -> None:
     """An account and its primary phone with consent, the way an import leaves them."""
-    now = clock.now()
     with db.session() as s:
-        s.add(
-            Account(
-                account_id=account_id,
-                customer_id=customer_id or account_id,
-                name="Jane Doe" if language == "en-US" else "王小明",
-                language=language,
-                timezone=timezone,
-                currency="USD",
-                balance=Decimal(balance),
-                minimum_due=Decimal("35.00"),
-                due_date=date(2026, 10, 1),
-                days_past_due=dpd,
-                card_last4="4242",
-                birth_date=date(1980, 1, 2),
-                status=status,
-                balance_as_of=date(2026, 11, 20),
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        s.flush()
-        s.add(
-            Phone(
-                account_id=account_id,
-                kind="primary",
-                number=number,
-                voice_consent=True,
-                voice_consent_source="cardholder_agreement",
-                voice_consent_at=now,
-                sms_consent=sms_consent,
-                sms_consent_source="cardholder_agreement" if sms_consent else None,
-                sms_consent_at=now if sms_consent else None,
-                created_at=now,
-                updated_at=now,
-            )
+        factories.add_account(
+            s,
+            account_id,
+            number,
+            now=clock.now(),
+            sms_consent=sms_consent,
+            customer_id=customer_id or account_id,
+            name="Jane Doe" if language == "en-US" else "王小明",
+            language=language,
+            timezone=timezone,
+            balance=balance,
+            days_past_due=dpd,
+            status=status,
+            balance_as_of=date(2026, 11, 20),
         )
 
 

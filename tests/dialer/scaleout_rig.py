@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,8 +37,9 @@ from simulator import Simulator, WsgiTransport, create_simulator
 from store.clock import SystemClock
 from store.db import Database
 from store.migrate import upgrade
-from store.models import Account, Attempt, Phone
+from store.models import Attempt
 from store.models_dialer import CampaignRun, Contact, DialerWorkerLease
+from tests import factories
 from tests.dialer.dialer_rig import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -79,42 +79,20 @@ def seed_accounts(db: Database, numbers: list[str], zone: str, *, prefix: str = 
     with db.session() as s:
         for account_id in ids:
             s.add(
-                Account(
-                    account_id=account_id,
-                    customer_id=account_id,
-                    name="Jane Doe",
-                    language="en-US",
+                factories.account(
+                    account_id,
+                    now=now,
                     timezone=zone,
-                    currency="USD",
-                    balance=Decimal("500.00"),
-                    minimum_due=Decimal("35.00"),
+                    balance="500.00",
+                    minimum_due="35.00",
                     due_date=date(2026, 10, 1),
                     days_past_due=45,
-                    card_last4="4242",
-                    birth_date=date(1980, 1, 2),
-                    status="open",
                     balance_as_of=now.date(),
-                    created_at=now,
-                    updated_at=now,
                 )
             )
         s.flush()
         for account_id, number in zip(ids, numbers, strict=True):
-            s.add(
-                Phone(
-                    account_id=account_id,
-                    kind="primary",
-                    number=number,
-                    voice_consent=True,
-                    voice_consent_source="cardholder_agreement",
-                    voice_consent_at=now,
-                    sms_consent=True,
-                    sms_consent_source="cardholder_agreement",
-                    sms_consent_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+            s.add(factories.phone(account_id, number, now=now))
     return ids
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +11,8 @@ from campaigns.suppressions import add_suppression, remove_suppression
 from dialer.compliance import check_contact
 from dialer.policy import PolicyProfile
 from store.db import Database
-from store.models import Account, Attempt, ComplianceDecision, Phone
+from store.models import Account, Attempt, ComplianceDecision
+from tests import factories
 
 NUMBER = "+12125550123"  # New York
 # 2026-12-01 15:00 UTC = 10:00 in New York, a Tuesday.
@@ -22,40 +22,24 @@ PROFILE = PolicyProfile.us_reg_f()
 
 @pytest.fixture
 def account(db: Database) -> Account:
+    """A1 (customer C1) and its New York number: voice consent from the agreement, no SMS."""
     with db.session() as s:
-        acct = Account(
-            account_id="A1",
+        return factories.add_account(
+            s,
+            "A1",
+            NUMBER,
+            now=NOON_ISH,
+            sms_consent=False,
             customer_id="C1",
             name="Pat Lee",
-            language="en-US",
             timezone=None,
-            currency="USD",
-            balance=Decimal("500.00"),
-            minimum_due=Decimal("25.00"),
+            balance="500.00",
+            minimum_due="25.00",
             due_date=date(2026, 11, 1),
             days_past_due=30,
-            card_last4="4242",
             birth_date=date(1980, 1, 2),
-            status="open",
             balance_as_of=date(2026, 11, 30),
-            created_at=NOON_ISH,
-            updated_at=NOON_ISH,
         )
-        s.add(acct)
-        s.add(
-            Phone(
-                account_id="A1",
-                kind="primary",
-                number=NUMBER,
-                voice_consent=True,
-                voice_consent_source="cardholder_agreement",
-                voice_consent_at=NOON_ISH,
-                sms_consent=False,
-                created_at=NOON_ISH,
-                updated_at=NOON_ISH,
-            )
-        )
-    return acct
 
 
 def check(db: Database, channel: str = "voice", now: datetime = NOON_ISH) -> ComplianceDecision:

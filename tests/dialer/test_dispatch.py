@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -17,11 +16,12 @@ from dialer import control
 from simulator import Persona
 from store.clock import FixedClock
 from store.db import Database
-from store.models import Payment, Suppression
+from store.models import Suppression
 from store.models_dialer import CampaignControl
 from telephony.errors import TransientError
 from telephony.port import CallInfo, OutboundCall
 from telephony.twilio_adapter import TwilioAdapter
+from tests import factories
 from tests.dialer.dialer_rig import (
     ACCOUNT_SID,
     AUTH_TOKEN,
@@ -77,13 +77,8 @@ def test_a_payment_imported_between_launch_and_dial_stops_the_call(rig: Rig) -> 
     rig.worker.launch_scheduled("voice-mid")
     with rig.db.session() as s:
         s.add(
-            Payment(
-                payment_id="P1",
-                account_id="A0",
-                amount=Decimal("500.00"),
-                paid_at=rig.clock.now(),
-                paid_on=date(2026, 11, 28),
-                created_at=rig.clock.now(),
+            factories.payment(
+                "P1", "A0", "500.00", paid_on=date(2026, 11, 28), paid_at=rig.clock.now()
             )
         )
         s.add(

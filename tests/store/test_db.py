@@ -64,20 +64,18 @@ def test_session_rolls_back_when_the_block_raises(sqlite_db: Database) -> None:
 
 def test_foreign_keys_are_enforced(db: Database) -> None:
     from datetime import UTC, date, datetime
-    from decimal import Decimal
 
     from sqlalchemy.exc import IntegrityError
 
-    from store.models import Payment
+    from tests import factories
 
     with pytest.raises(IntegrityError), db.session() as s:
         s.add(
-            Payment(
-                payment_id="P1",
-                account_id="no-such-account",
-                amount=Decimal("1.00"),
-                paid_at=datetime(2026, 1, 1, tzinfo=UTC),
+            factories.payment(
+                "P1",
+                "no-such-account",
+                "1.00",
                 paid_on=date(2026, 1, 1),
-                created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                paid_at=datetime(2026, 1, 1, tzinfo=UTC),
             )
         )

@@ -10,28 +10,23 @@ from sqlalchemy import func, select, text
 
 from store.db import Database
 from store.models import Account, Payment
+from tests import factories
 
 SHANGHAI = timezone(timedelta(hours=8))
 
 
 def _account(account_id: str, balance: str = "100.00") -> Account:
-    now = datetime(2026, 11, 1, tzinfo=UTC)
-    return Account(
-        account_id=account_id,
-        customer_id=account_id,
+    return factories.account(
+        account_id,
+        now=datetime(2026, 11, 1, tzinfo=UTC),
         name="Test Person",
-        language="en-US",
-        currency="USD",
-        balance=Decimal(balance),
-        minimum_due=Decimal("0.00"),
+        timezone=None,
+        balance=balance,
+        minimum_due="0.00",
         due_date=date(2026, 11, 1),
         days_past_due=10,
         card_last4="1234",
         birth_date=date(1980, 1, 1),
-        status="open",
-        balance_as_of=date(2026, 11, 1),
-        created_at=now,
-        updated_at=now,
     )
 
 
@@ -93,13 +88,12 @@ def test_sum_over_many_payments_stays_exact(db: Database) -> None:
         s.flush()
         for i in range(1000):
             s.add(
-                Payment(
-                    payment_id=f"P{i}",
-                    account_id="A1",
-                    amount=Decimal("0.01") if i % 2 else Decimal("0.10"),
-                    paid_at=datetime(2026, 11, 2, tzinfo=UTC),
+                factories.payment(
+                    f"P{i}",
+                    "A1",
+                    Decimal("0.01") if i % 2 else Decimal("0.10"),
                     paid_on=date(2026, 11, 2),
-                    created_at=datetime(2026, 11, 2, tzinfo=UTC),
+                    paid_at=datetime(2026, 11, 2, tzinfo=UTC),
                 )
             )
     with db.session() as s:

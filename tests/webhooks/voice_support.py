@@ -6,7 +6,6 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -16,7 +15,8 @@ from duecall.app import create_app
 from duecall.settings import Settings, load_settings
 from store.clock import Clock
 from store.db import Database
-from store.models import Account, Attempt, Phone
+from store.models import Attempt
+from tests import factories
 
 ACCOUNT_SID = "AC" + "7" * 32
 TOKEN = "voice-test-token"
@@ -44,67 +44,47 @@ def make_app(db: Database, clock: Clock) -> Flask:
 
 
 def seed(db: Database, now: datetime) -> None:
-    """Two cardholders: 70000001 (en-US, New York) and 70000002 (zh-CN, Shanghai)."""
+    """Two cardholders: 70000001 (en-US, New York) and 70000002 (zh-CN, Shanghai).
+
+    Both numbers have voice and SMS consent, with no source or time recorded.
+    """
     with db.session() as s:
-        for account_id, name, language, tz, currency, balance, minimum, due, last4, born, phone in (
-            (
-                "70000001",
-                "Marguerite Okonkwo",
-                "en-US",
-                "America/New_York",
-                "USD",
-                "4823.17",
-                "144.69",
-                date(2026, 12, 14),
-                "7391",
-                date(1971, 3, 26),
-                EN_PHONE,
-            ),
-            (
-                "70000002",
-                "欧阳娜娜",
-                "zh-CN",
-                "Asia/Shanghai",
-                "CNY",
-                "18652.43",
-                "559.57",
-                date(2026, 11, 21),
-                "6058",
-                date(1983, 8, 19),
-                ZH_PHONE,
-            ),
-        ):
-            s.add(
-                Account(
-                    account_id=account_id,
-                    customer_id=account_id,
-                    name=name,
-                    language=language,
-                    timezone=tz,
-                    currency=currency,
-                    balance=Decimal(balance),
-                    minimum_due=Decimal(minimum),
-                    due_date=due,
-                    days_past_due=10,
-                    card_last4=last4,
-                    birth_date=born,
-                    status="open",
-                    balance_as_of=date(2026, 11, 20),
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            s.add(
-                Phone(
-                    account_id=account_id,
-                    kind="primary",
-                    number=phone,
-                    voice_consent=True,
-                    sms_consent=True,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
+        factories.add_account(
+            s,
+            "70000001",
+            EN_PHONE,
+            now=now,
+            consent_source=None,
+            name="Marguerite Okonkwo",
+            language="en-US",
+            timezone="America/New_York",
+            currency="USD",
+            balance="4823.17",
+            minimum_due="144.69",
+            due_date=date(2026, 12, 14),
+            days_past_due=10,
+            card_last4="7391",
+            birth_date=date(1971, 3, 26),
+            balance_as_of=date(2026, 11, 20),
+        )
+        factories.add_account(
+            s,
+            "70000002",
+            ZH_PHONE,
+            now=now,
+            consent_source=None,
+            name="欧阳娜娜",
+            language="zh-CN",
+            timezone="Asia/Shanghai",
+            currency="CNY",
+            balance="18652.43",
+            minimum_due="559.57",
+            due_date=date(2026, 11, 21),
+            days_past_due=10,
+            card_last4="6058",
+            birth_date=date(1983, 8, 19),
+            balance_as_of=date(2026, 11, 20),
+        )
 
 
 def add_attempt(db: Database, now: datetime, account_id: str, number: str) -> int:
