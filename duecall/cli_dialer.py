@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from duecall import exitcodes
-from duecall.cli import CliContext, pass_ctx
+from duecall.cli_context import CliContext, pass_ctx
 from duecall.settings import Settings
 
 if TYPE_CHECKING:

@@ -26,11 +26,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from campaigns.report_view import render_html, report_document
 from duecall import exitcodes
+from duecall.cli_context import CliContext, pass_ctx
 from duecall.report_terminal import print_document
 
 if TYPE_CHECKING:
     from campaigns.exports import ExportKind, Value
-    from duecall.cli import CliContext
     from store.db import Database
 
 EXPORT_KINDS = ("promises", "attempts", "optouts")
@@ -48,96 +48,99 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 def register(cli: click.Group) -> None:
     """Add ``duecall report`` and ``duecall export`` to ``cli``."""
-    from duecall.cli import pass_ctx
+    cli.add_command(report_command)
+    cli.add_command(export_command)
 
-    @cli.command("report")
-    @click.option(
-        "--html",
-        "html_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Also write the report as one self-contained HTML file.",
-    )
-    @pass_ctx
-    def report_command(obj: CliContext, html_file: Path | None) -> None:
-        """Attempts, contacts, promises, policy decisions, opt-outs and runs: today and all time.
 
-        "Today" starts at 00:00 UTC. Open promises are settled first.
-        """
-        from campaigns.reports import build_report
+@click.command("report")
+@click.option(
+    "--html",
+    "html_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write the report as one self-contained HTML file.",
+)
+@pass_ctx
+def report_command(obj: CliContext, html_file: Path | None) -> None:
+    """Attempts, contacts, promises, policy decisions, opt-outs and runs: today and all time.
 
-        settings = obj.settings
-        db = obj.database()
-        try:
-            now = obj.clock.now()
-            _settle(obj, db, now)
-            with db.session(readonly=True) as session:
-                report = build_report(session, now=now, day_start=_midnight_utc(now))
-        except SQLAlchemyError as exc:
-            _database_failure(exc)
-        finally:
-            db.dispose()
-        document = report_document(report, business=settings.business.name)
-        print_document(Console(highlight=False), document)
-        if html_file is not None:
-            with _atomic_output(html_file) as stream:
-                stream.write(render_html(document))
-            click.echo(f"report written to {html_file}")
+    "Today" starts at 00:00 UTC. Open promises are settled first.
+    """
+    from campaigns.reports import build_report
 
-    @cli.command("export")
-    @click.argument("kind", type=click.Choice(EXPORT_KINDS))
-    @click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(("csv", "json")),
-        default="csv",
-        show_default=True,
-        help="CSV with a header row, or a JSON array of objects.",
-    )
-    @click.option(
-        "--since",
-        callback=_iso_date,
-        metavar="YYYY-MM-DD",
-        default=None,
-        help="Only rows created on or after this date (UTC), YYYY-MM-DD.",
-    )
-    @click.option(
-        "--output",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Write to FILE (replaced only when complete) instead of stdout.",
-    )
-    @pass_ctx
-    def export_command(
-        obj: CliContext, kind: ExportKind, fmt: str, since: date | None, output: Path | None
-    ) -> None:
-        """Rows for the bank's systems, oldest first. Numbers are full E.164: handle with care.
+    settings = obj.settings
+    db = obj.database()
+    try:
+        now = obj.clock.now()
+        _settle(obj, db, now)
+        with db.session(readonly=True) as session:
+            report = build_report(session, now=now, day_start=_midnight_utc(now))
+    except SQLAlchemyError as exc:
+        _database_failure(exc)
+    finally:
+        db.dispose()
+    document = report_document(report, business=settings.business.name)
+    print_document(Console(highlight=False), document)
+    if html_file is not None:
+        with _atomic_output(html_file) as stream:
+            stream.write(render_html(document))
+        click.echo(f"report written to {html_file}")
 
-        Columns: see the README ("Reports and exports").
-        """
-        from campaigns.exports import COLUMNS, export_rows
 
-        db = obj.database()
-        try:
-            if kind == "promises":
-                _settle(obj, db, obj.clock.now())
-            with db.session(readonly=True) as session:
-                rows = export_rows(session, kind, since=since)
-                if output is None:
-                    _write_rows(sys.stdout, fmt, COLUMNS[kind], rows)
-                    sys.stdout.flush()
-                else:
-                    with _atomic_output(output) as stream:
-                        _write_rows(stream, fmt, COLUMNS[kind], rows)
-        except BrokenPipeError:
-            # `duecall export ... | head`: the reader left; say nothing more on a closed pipe.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(exitcodes.FAILURE)
-        except SQLAlchemyError as exc:
-            _database_failure(exc)
-        finally:
-            db.dispose()
+@click.command("export")
+@click.argument("kind", type=click.Choice(EXPORT_KINDS))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("csv", "json")),
+    default="csv",
+    show_default=True,
+    help="CSV with a header row, or a JSON array of objects.",
+)
+@click.option(
+    "--since",
+    callback=_iso_date,
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="Only rows created on or after this date (UTC), YYYY-MM-DD.",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to FILE (replaced only when complete) instead of stdout.",
+)
+@pass_ctx
+def export_command(
+    obj: CliContext, kind: ExportKind, fmt: str, since: date | None, output: Path | None
+) -> None:
+    """Rows for the bank's systems, oldest first. Numbers are full E.164: handle with care.
+
+    Columns: see the README ("Reports and exports").
+    """
+    from campaigns.exports import COLUMNS, export_rows
+
+    db = obj.database()
+    try:
+        if kind == "promises":
+            _settle(obj, db, obj.clock.now())
+        with db.session(readonly=True) as session:
+            rows = export_rows(session, kind, since=since)
+            if output is None:
+                _write_rows(sys.stdout, fmt, COLUMNS[kind], rows)
+                sys.stdout.flush()
+            else:
+                with _atomic_output(output) as stream:
+                    _write_rows(stream, fmt, COLUMNS[kind], rows)
+    except BrokenPipeError:
+        # `duecall export ... | head`: the reader left; say nothing more on a closed pipe.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(exitcodes.FAILURE)
+    except SQLAlchemyError as exc:
+        _database_failure(exc)
+    finally:
+        db.dispose()
 
 
 def _settle(obj: CliContext, db: Database, now: datetime) -> None:
