@@ -7,6 +7,7 @@ message``); 3 an import where some rows were rejected (the good rows landed).
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,19 @@ from duecall.settings import COMMAND_SECRETS, SECRET_ENV
 from store.models import SUPPRESSION_KINDS
 
 
+def package_version() -> str:
+    """The installed distribution's version, or ``unknown`` when running from an uninstalled
+    checkout (``--version`` must still answer)."""
+    try:
+        return importlib.metadata.version("duecall")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The version is looked up as the module loads: click's own lookup has no fallback for an
+# uninstalled checkout.
+@click.version_option(package_version(), prog_name="duecall", message="%(prog)s %(version)s")
 @click.option(
     "--config",
     "config_path",
