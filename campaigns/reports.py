@@ -1,8 +1,9 @@
 """The collections report: what the dialer, the IVR and the policy did, today and all time.
 
-Pure queries returning dataclasses; ``duecall report`` renders them for the terminal and as HTML.
-Windowed figures come twice: ``today`` (since ``day_start``, which the caller picks: the CLI uses
-00:00 UTC) and all time. What each figure counts:
+Pure queries returning dataclasses; :mod:`campaigns.report_view` lays them out as sections, which
+``duecall report`` prints in the terminal and writes as HTML. Windowed figures come twice:
+``today`` (since ``day_start``, which the caller picks: the CLI uses 00:00 UTC) and all time.
+What each figure counts:
 
 - attempts by channel and outcome, by ``created_at`` (an attempt with no outcome yet is in
   flight);

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from campaigns.config import CampaignSettings
 from campaigns.localtime import earliest_today
 from campaigns.segments import segment_chunk
+from dialer.config import DialerSettings
 from dialer.faults import NO_FAULTS, Faults
 from dialer.sqlutil import insert_ignoring_conflicts, rowcount
 from store.clock import Clock
@@ -231,6 +232,93 @@ def resume_if_abandoned(
         db, campaign, run_id, clock=clock, chunk=chunk, cursor=cursor, actor=actor, faults=faults
     )
     return LaunchResult(run_id=run_id, created=False, contacts=total, resumed=True)
+
+
+class Launcher:
+    """Launches the runs of ``campaigns``: the schedule's slots, manual runs, and the snapshots
+    abandoned mid-launch.
+
+    The dialer worker holds one (its scheduled jobs, catch-up and reconcile job call it) and
+    ``campaign run`` builds one of its own: both launch through the same code. It needs only the
+    store, so launching works without Twilio credentials.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        *,
+        settings: DialerSettings,
+        campaigns: Iterable[CampaignSettings],
+        actor: str,
+        gone: GoneWorkers = _nobody_gone,
+        faults: Faults = NO_FAULTS,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.settings = settings
+        self.campaigns = {c.name: c for c in campaigns}
+        #: Who launches the scheduled slots and takes abandoned snapshots over (a worker's id).
+        self.actor = actor
+        self.gone = gone
+        self.faults = faults
+
+    def launch_scheduled(self, name: str, now: datetime | None = None) -> LaunchResult | None:
+        """Launch ``name``'s latest slot within the grace period (None when there is none)."""
+        campaign = self.campaigns[name]
+        now = now or self.clock.now()
+        fire = latest_fire_time(
+            campaign, now, timedelta(seconds=self.settings.launch_grace_seconds)
+        )
+        if fire is None or not campaign.active:
+            return None
+        return launch(
+            self.db,
+            campaign,
+            slot_at=fire,
+            key=slot_key(fire, campaign.schedule.zone()),
+            trigger="schedule",
+            clock=self.clock,
+            actor=self.actor,
+            chunk=self.settings.snapshot_chunk,
+            gone=self.gone,
+            faults=self.faults,
+        )
+
+    def launch_now(self, name: str, actor: str) -> LaunchResult:
+        """``campaign run NAME --now``: a run of its own slot, due at once."""
+        campaign = self.campaigns[name]
+        now = self.clock.now()
+        return launch(
+            self.db,
+            campaign,
+            slot_at=now,
+            key=manual_slot_key(now),
+            trigger="manual",
+            clock=self.clock,
+            actor=actor,
+            chunk=self.settings.snapshot_chunk,
+            gone=self.gone,
+            faults=self.faults,
+        )
+
+    def resume_snapshots(self) -> list[LaunchResult]:
+        """Finish the snapshots whose writer is gone (it died mid-launch)."""
+        results = []
+        for name, run_id in snapshotting_runs(self.db, list(self.campaigns)):
+            result = resume_if_abandoned(
+                self.db,
+                self.campaigns[name],
+                run_id,
+                clock=self.clock,
+                actor=self.actor,
+                chunk=self.settings.snapshot_chunk,
+                gone=self.gone,
+                faults=self.faults,
+            )
+            if result.resumed:
+                results.append(result)
+        return results
 
 
 def snapshotting_runs(db: Database, campaigns: Sequence[str]) -> list[tuple[str, int]]:

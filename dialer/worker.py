@@ -49,15 +49,7 @@ from dialer.attempts import Settling
 from dialer.config import DialerSettings
 from dialer.dispatch import Dispatcher, Wait
 from dialer.faults import NO_FAULTS, Faults
-from dialer.launch import (
-    LaunchResult,
-    latest_fire_time,
-    launch,
-    manual_slot_key,
-    resume_if_abandoned,
-    slot_key,
-    snapshotting_runs,
-)
+from dialer.launch import Launcher, LaunchResult
 from dialer.messages import Sender
 from dialer.outbox import Outbox
 from dialer.policy import PolicyProfile
@@ -212,7 +204,7 @@ class WorkerLease:
 
 
 class DialerWorker:
-    """The dialer's jobs, callable directly (tests, ``campaign run``) or by the scheduler."""
+    """The dialer's jobs, callable directly (tests, the demo) or by the scheduler."""
 
     def __init__(
         self,
@@ -259,6 +251,15 @@ class DialerWorker:
         self.outbox = Outbox(
             db, telephony, clock, settings=settings, profile=profile, wait=self.wait
         )
+        self.launcher = Launcher(
+            db,
+            clock,
+            settings=settings,
+            campaigns=campaigns,
+            actor=worker_id,
+            gone=self._gone,
+            faults=faults,
+        )
         self.scheduler: BackgroundScheduler | None = None
 
     def _wait(self, seconds: float) -> bool:
@@ -272,60 +273,15 @@ class DialerWorker:
 
     def launch_scheduled(self, name: str, now: datetime | None = None) -> LaunchResult | None:
         """Launch ``name``'s latest slot within the grace period (None when there is none)."""
-        campaign = self.campaigns[name]
-        now = now or self.clock.now()
-        fire = latest_fire_time(
-            campaign, now, timedelta(seconds=self.settings.launch_grace_seconds)
-        )
-        if fire is None or not campaign.active:
-            return None
-        return launch(
-            self.db,
-            campaign,
-            slot_at=fire,
-            key=slot_key(fire, campaign.schedule.zone()),
-            trigger="schedule",
-            clock=self.clock,
-            actor=self.worker_id,
-            chunk=self.settings.snapshot_chunk,
-            gone=self._gone,
-            faults=self.faults,
-        )
+        return self.launcher.launch_scheduled(name, now)
 
     def launch_now(self, name: str, actor: str) -> LaunchResult:
-        """``campaign run NAME --now``: a run of its own slot, due at once."""
-        campaign = self.campaigns[name]
-        now = self.clock.now()
-        return launch(
-            self.db,
-            campaign,
-            slot_at=now,
-            key=manual_slot_key(now),
-            trigger="manual",
-            clock=self.clock,
-            actor=actor,
-            chunk=self.settings.snapshot_chunk,
-            gone=self._gone,
-            faults=self.faults,
-        )
+        """A run of ``name``'s own slot, due at once (what ``campaign run NAME --now`` does)."""
+        return self.launcher.launch_now(name, actor)
 
     def resume_snapshots(self) -> list[LaunchResult]:
         """Finish the snapshots whose writer is gone (it died mid-launch)."""
-        results = []
-        for name, run_id in snapshotting_runs(self.db, list(self.campaigns)):
-            result = resume_if_abandoned(
-                self.db,
-                self.campaigns[name],
-                run_id,
-                clock=self.clock,
-                actor=self.worker_id,
-                chunk=self.settings.snapshot_chunk,
-                gone=self._gone,
-                faults=self.faults,
-            )
-            if result.resumed:
-                results.append(result)
-        return results
+        return self.launcher.resume_snapshots()
 
     def reconcile(self) -> None:
         """The reconcile job: abandoned snapshots, then claims and attempts."""

@@ -1,74 +1,40 @@
-"""The `duecall` command line (DESIGN.md "Fixed public interfaces").
+"""The `duecall` command line: the root group, its own commands, and every feature's commands.
 
-Exit codes: 0 success; 1 an unexpected failure; 2 a usage or configuration problem (each printed
-as ``key.path: message``); 3 an import where some rows were rejected (the good rows landed).
+Its commands, options, outputs and exit codes are a fixed public interface. Exit codes: 0 success;
+1 an unexpected failure; 2 a usage or configuration problem (each printed as ``key.path:
+message``); 3 an import where some rows were rejected (the good rows landed).
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 from rich.console import Console
 
-from duecall import exitcodes
-from duecall.logging import configure_logging
-from duecall.settings import COMMAND_SECRETS, SECRET_ENV, ConfigError, Settings, load_settings
-from store.clock import Clock, SystemClock
-from store.db import Database
+from duecall import cli_dialer, cli_ivr, cli_reports, cli_sms, exitcodes
+from duecall.cli_context import CliContext, pass_ctx
+from duecall.settings import COMMAND_SECRETS, SECRET_ENV
 from store.models import SUPPRESSION_KINDS
 
 
-@dataclass
-class CliContext:
-    """Carried in click's ``ctx.obj``: settings are loaded on first use, once."""
-
-    config_path: str | None
-    clock: Clock = field(default_factory=SystemClock)
-    _settings: Settings | None = None
-
-    @property
-    def settings(self) -> Settings:
-        if self._settings is None:
-            try:
-                self._settings = load_settings(self.config_path)
-            except ConfigError as exc:
-                fail_config(exc.problems)
-            configure_logging(
-                self._settings.logging.level, json_lines=self._settings.logging.json_lines
-            )
-        return self._settings
-
-    def database(self) -> Database:
-        from duecall.wiring import build_database
-
-        return build_database(self.settings)
-
-    def require(self, command: str) -> Settings:
-        """The settings, after checking that the secrets ``command`` needs are set."""
-        settings = self.settings
-        try:
-            settings.require(*COMMAND_SECRETS.get(command, ()), command=command)
-        except ConfigError as exc:
-            fail_config(exc.problems)
-        return settings
-
-
-def fail_config(problems: list[str]) -> NoReturn:
-    err = Console(stderr=True, highlight=False)
-    for problem in problems:
-        err.print(f"[red]{problem}[/red]", markup=True, soft_wrap=True)
-    sys.exit(exitcodes.USAGE)
-
-
-pass_ctx = click.make_pass_decorator(CliContext)
+def package_version() -> str:
+    """The installed distribution's version, or ``unknown`` when running from an uninstalled
+    checkout (``--version`` must still answer)."""
+    try:
+        return importlib.metadata.version("duecall")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# The version is looked up as the module loads: click's own lookup has no fallback for an
+# uninstalled checkout.
+@click.version_option(package_version(), prog_name="duecall", message="%(prog)s %(version)s")
 @click.option(
     "--config",
     "config_path",
@@ -329,13 +295,9 @@ def demo(obj: CliContext, keep_running: bool, database: str) -> None:
 
 
 def _register_features() -> None:
-    # Each feature adds its own commands (STYLE.md rule 3: one registration per feature).
-    from duecall import cli_dialer, cli_ivr, cli_reports, cli_sms
-
-    cli_ivr.register(cli)
-    cli_dialer.register(cli)
-    cli_sms.register(cli)
-    cli_reports.register(cli)
+    # Every feature module adds its own commands the same way: one register(cli) per module.
+    for feature in (cli_ivr, cli_dialer, cli_sms, cli_reports):
+        feature.register(cli)
 
 
 _register_features()

@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from duecall import exitcodes
-from duecall.cli import CliContext, pass_ctx
+from duecall.cli_context import CliContext, pass_ctx
 from duecall.settings import Settings
 
 if TYPE_CHECKING:
@@ -172,8 +172,7 @@ def _workers_line(workers: list[tuple[str, float, int, int]]) -> str:
 @pass_ctx
 def campaign_run(obj: CliContext, name: str, now_: bool) -> None:
     """Launch NAME: with --now a run of its own; without, its latest scheduled slot if missed."""
-    from dialer.launch import LaunchResult, latest_fire_time, launch, manual_slot_key, slot_key
-    from duecall.wiring import build_database
+    from dialer.launch import Launcher, LaunchResult
 
     settings = obj.settings
     _campaign(settings, name)
@@ -181,39 +180,22 @@ def campaign_run(obj: CliContext, name: str, now_: bool) -> None:
     if not campaign.active:
         click.echo(f"error: campaign {name} is inactive (active: false)", err=True)
         sys.exit(exitcodes.USAGE)
-    db = build_database(settings)
+    db = obj.database()
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
+    # The worker's own launch code, on the store alone: no telephony, no Twilio secrets. With no
+    # `gone`, it takes an abandoned snapshot over only once its heartbeat is stale, as before.
+    launcher = Launcher(
+        db, obj.clock, settings=settings.dialer, campaigns=settings.campaigns, actor=actor
+    )
     try:
-        result: LaunchResult
-        now = obj.clock.now()
+        result: LaunchResult | None
         if now_:
-            result = launch(
-                db,
-                campaign,
-                slot_at=now,
-                key=manual_slot_key(now),
-                trigger="manual",
-                clock=obj.clock,
-                actor=actor,
-                chunk=settings.dialer.snapshot_chunk,
-            )
+            result = launcher.launch_now(name, actor)
         else:
-            fire = latest_fire_time(
-                campaign, now, timedelta(seconds=settings.dialer.launch_grace_seconds)
-            )
-            if fire is None:
+            result = launcher.launch_scheduled(name)
+            if result is None:
                 click.echo(f"{name}: no scheduled slot within the grace period; use --now")
                 sys.exit(exitcodes.USAGE)
-            result = launch(
-                db,
-                campaign,
-                slot_at=fire,
-                key=slot_key(fire, campaign.schedule.zone()),
-                trigger="schedule",
-                clock=obj.clock,
-                actor=actor,
-                chunk=settings.dialer.snapshot_chunk,
-            )
     finally:
         db.dispose()
     if result.created or result.resumed:

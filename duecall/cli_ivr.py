@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from duecall import exitcodes
+from duecall.cli_context import CliContext, pass_ctx
 
 if TYPE_CHECKING:
-    from duecall.cli import CliContext
     from duecall.settings import Settings
     from simulator import SimCall
 
@@ -27,39 +27,42 @@ DEFAULT_FROM = "+15005550009"
 
 def register(cli: click.Group) -> None:
     """Add the ivr's commands to `cli`."""
+    cli.add_command(ivr_group)
 
-    @cli.group("ivr")
-    def ivr_group() -> None:
-        """The hotline's call flow."""
 
-    @ivr_group.command("call")
-    @click.option(
-        "--from",
-        "from_",
-        default=DEFAULT_FROM,
-        show_default=True,
-        help="The caller's number (E.164). A cardholder's number skips the account number.",
-    )
-    @click.option(
-        "--keys",
-        default=None,
-        help=(
-            "Scripted keypresses, comma-separated steps: digits 0-9*#, 'wait SECONDS' or "
-            "'hangup' (e.g. '1,40000062#,4771,19500715,1'). Without it, keys are read from "
-            "the terminal at each prompt (an empty line is silence; end of input hangs up)."
-        ),
-    )
-    @click.pass_obj
-    def call(obj: CliContext, from_: str, keys: str | None) -> None:
-        """Call the hotline through the local simulator, in this terminal.
+@click.group("ivr")
+def ivr_group() -> None:
+    """The hotline's call flow."""
 
-        Uses the configured database (DUECALL_DATABASE_URL; run `duecall demo` first for the
-        example portfolio) and migrates it if needed. Prompts are printed as spoken, with the
-        TwiML language. TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and DUECALL_SECRET_KEY are
-        taken from the environment when set, otherwise throwaway local values are used:
-        nothing leaves this machine.
-        """
-        sys.exit(place_call(obj.settings, from_, keys, obj.database))
+
+@ivr_group.command("call")
+@click.option(
+    "--from",
+    "from_",
+    default=DEFAULT_FROM,
+    show_default=True,
+    help="The caller's number (E.164). A cardholder's number skips the account number.",
+)
+@click.option(
+    "--keys",
+    default=None,
+    help=(
+        "Scripted keypresses, comma-separated steps: digits 0-9*#, 'wait SECONDS' or "
+        "'hangup' (e.g. '1,40000062#,4771,19500715,1'). Without it, keys are read from "
+        "the terminal at each prompt (an empty line is silence; end of input hangs up)."
+    ),
+)
+@pass_ctx
+def call(obj: CliContext, from_: str, keys: str | None) -> None:
+    """Call the hotline through the local simulator, in this terminal.
+
+    Uses the configured database (DUECALL_DATABASE_URL; run `duecall demo` first for the
+    example portfolio) and migrates it if needed. Prompts are printed as spoken, with the
+    TwiML language. TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and DUECALL_SECRET_KEY are
+    taken from the environment when set, otherwise throwaway local values are used:
+    nothing leaves this machine.
+    """
+    sys.exit(place_call(obj.settings, from_, keys, obj.database))
 
 
 def local_settings(settings: Settings) -> Settings:

@@ -33,12 +33,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from campaigns.accounts import portfolio_summary, totals
 from campaigns.importing import ImportFileError, Reject, import_accounts, import_payments
+from campaigns.report_view import report_document
 from campaigns.reports import build_report
 from dialer.worker import DialerWorker
 from duecall import exitcodes
 from duecall.app import create_app
-from duecall.cli_reports import print_document, report_document
 from duecall.imports import describe, import_options
+from duecall.report_terminal import print_document
 from duecall.settings import Settings
 from duecall.wiring import build_worker
 from simulator import Persona, Simulator, WsgiTransport, create_simulator

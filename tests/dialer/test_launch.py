@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 
 from campaigns.config import CampaignSettings
-from dialer.launch import latest_fire_time, launch, slot_key
+from dialer.launch import Launcher, latest_fire_time, launch, slot_key
 from dialer.messages import Sender
 from dialer.worker import DialerWorker
 from store.clock import FixedClock
@@ -65,6 +65,27 @@ def test_two_workers_launching_the_same_slot_make_one_run(db: Database, clock: F
     assert b is not None and not b.created and b.run_id == a.run_id
     assert runs(db) == [("voice-mid", "2026-11-29T09:00 America/New_York", "active")]
     assert contact_count(db) == 5
+
+
+def test_a_launcher_on_the_store_alone_shares_the_workers_slots(
+    db: Database, clock: FixedClock
+) -> None:
+    # What `campaign run` builds: no carrier, no worker; the same slots as the worker's.
+    add_account(db, clock, "A1", "+12125550101")
+    settings = settings_for([voice_campaign()])
+    launcher = Launcher(
+        db, clock, settings=settings.dialer, campaigns=settings.campaigns, actor="cli:ops"
+    )
+    scheduled = launcher.launch_scheduled("voice-mid")
+    assert scheduled is not None and scheduled.created and scheduled.contacts == 1
+    again = worker(db, clock, voice_campaign()).launch_scheduled("voice-mid")
+    assert again is not None and not again.created and again.run_id == scheduled.run_id
+    manual = launcher.launch_now("voice-mid", "cli:ops")
+    assert manual.created and manual.run_id != scheduled.run_id
+    assert [(r[1].split(" ")[0], r[2]) for r in runs(db)] == [
+        ("2026-11-29T09:00", "superseded"),
+        ("manual", "active"),
+    ]
 
 
 def test_a_restarted_worker_launches_the_slot_it_missed_within_the_grace_period(

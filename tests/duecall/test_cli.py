@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from duecall.cli import cli
+from duecall.cli import cli, package_version
 from store.db import Database
 from store.models import Account
 
@@ -87,6 +88,21 @@ def test_an_unusable_file_exits_2_with_a_clear_message(env: dict[str, str], tmp_
     code, _, err = invoke(["payments", "import", str(headerless)], env)
     assert code == 2
     assert "missing column(s): account_id, paid_at" in err
+
+
+def test_version_prints_the_installed_version_without_reading_the_config(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.yaml"
+    code, out, err = invoke(["--config", str(missing), "--version"], {})
+    assert code == 0, err
+    assert out == f"duecall {importlib.metadata.version('duecall')}\n"
+
+
+def test_the_version_of_an_uninstalled_checkout_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    def not_installed(name: str) -> str:
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", not_installed)
+    assert package_version() == "unknown"
 
 
 def test_the_installed_console_script_runs(env: dict[str, str]) -> None:

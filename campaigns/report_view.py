@@ -1,0 +1,218 @@
+"""The collections report as a document: titled sections of text cells, and that as HTML.
+
+:func:`report_document` turns a :class:`campaigns.reports.Report` into a :class:`Document`, and
+every renderer shows the same sections: :func:`render_html` here, the terminal's in the CLI.
+Pure: no database, no terminal, no files.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import UTC
+from decimal import Decimal
+
+from campaigns.reports import Report
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of the report, as text: the terminal and the HTML render the same sections."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    note: str = ""
+
+    @property
+    def numeric(self) -> tuple[bool, ...]:
+        """Which columns hold figures (right-aligned)."""
+        return tuple(
+            bool(self.rows) and all(_figure(row[i]) for row in self.rows)
+            for i in range(len(self.columns))
+        )
+
+
+@dataclass(frozen=True)
+class Document:
+    """The whole report: a title, a subtitle (when, and since when "today"), its sections."""
+
+    title: str
+    subtitle: str
+    sections: tuple[Section, ...]
+
+
+def _figure(cell: str) -> bool:
+    return bool(cell) and all(ch in "0123456789.,%-" for ch in cell.split(" ", maxsplit=1)[0])
+
+
+def _money(amount: Decimal) -> str:
+    return f"{amount:,.2f}"
+
+
+def _rate(kept: int, resolved: int) -> str:
+    if not resolved:
+        return "-"
+    return f"{100 * kept / resolved:.1f}% ({kept} of {resolved})"
+
+
+def report_document(report: Report, *, business: str) -> Document:
+    """The report as titled sections of text cells."""
+    stamp = "%Y-%m-%d %H:%M UTC"
+    summary = Section(
+        "Summary",
+        ("", "today", "all time"),
+        (
+            (
+                "calls and texts",
+                str(report.attempts_total.today),
+                str(report.attempts_total.all_time),
+            ),
+            (
+                "right-party contacts on reminder calls",
+                str(report.rpc_calls.today),
+                str(report.rpc_calls.all_time),
+            ),
+            (
+                "right-party contacts on the hotline (verified callers)",
+                str(report.rpc_hotline.today),
+                str(report.rpc_hotline.all_time),
+            ),
+            (
+                "promises kept (of those resolved)",
+                _rate(report.kept_today.kept, report.kept_today.resolved),
+                _rate(report.kept_all_time.kept, report.kept_all_time.resolved),
+            ),
+        ),
+    )
+    waiting = Section(
+        "Waiting now",
+        ("", "count"),
+        (
+            ("callback requests open", str(report.callbacks_open)),
+            ("texts waiting in the inbox (`duecall sms inbox`)", str(report.inbox_waiting)),
+        ),
+    )
+    attempts = Section(
+        "Calls and texts by outcome",
+        ("channel", "outcome", "today", "all time"),
+        tuple(
+            (line.channel, line.outcome, str(line.today), str(line.all_time))
+            for line in report.attempts
+        ),
+    )
+    promises = Section(
+        "Promises to pay",
+        ("status", "currency", "today", "amount today", "all time", "amount", "paid"),
+        tuple(
+            (
+                line.status,
+                line.currency,
+                str(line.today),
+                _money(line.amount_today),
+                str(line.all_time),
+                _money(line.amount_all_time),
+                _money(line.paid_all_time),
+            )
+            for line in report.promises
+        ),
+        note="Counted by the day they were taken; amounts of different currencies kept apart.",
+    )
+    decisions = Section(
+        "Contact policy decisions",
+        ("rule", "allowed today", "denied today", "allowed", "denied"),
+        tuple(
+            (
+                line.rule,
+                str(line.allowed_today),
+                str(line.denied_today),
+                str(line.allowed_all_time),
+                str(line.denied_all_time),
+            )
+            for line in report.decisions
+        ),
+    )
+    optouts = Section(
+        "Opt-outs and other suppressions",
+        ("kind", "added today", "added", "in force"),
+        tuple(
+            (line.kind, str(line.added_today), str(line.added_all_time), str(line.in_force))
+            for line in report.suppressions
+        ),
+    )
+    runs = Section(
+        "Campaign runs (working, or launched today)",
+        ("campaign", "slot", "status", "contacts", "done", "pending"),
+        tuple(
+            (
+                line.campaign,
+                line.slot_key,
+                line.status,
+                str(line.contacts),
+                str(line.done),
+                str(line.pending),
+            )
+            for line in report.runs
+        ),
+    )
+    return Document(
+        title=f"duecall report: {business}",
+        subtitle=(
+            f"as of {report.generated_at.astimezone(UTC).strftime(stamp)}; "
+            f"today is since {report.day_start.astimezone(UTC).strftime(stamp)}"
+        ),
+        sections=(summary, waiting, attempts, promises, decisions, optouts, runs),
+    )
+
+
+_CSS = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #222; }
+h1 { font-size: 1.4em; margin-bottom: 0; }
+p.sub { color: #666; margin-top: 0.2em; }
+h2 { font-size: 1.1em; margin: 1.6em 0 0.4em; }
+table { border-collapse: collapse; }
+th, td { padding: 0.25em 0.8em; border-bottom: 1px solid #ddd; text-align: left; }
+th { background: #f4f4f4; }
+th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; }
+p.note, td.none { color: #888; }
+""".strip()
+
+
+def render_html(document: Document) -> str:
+    """The report as one HTML page: inline CSS, no script, no external asset, all text escaped."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{e(document.title)}</title>",
+        f"<style>\n{_CSS}\n</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{e(document.title)}</h1>",
+        f'<p class="sub">{e(document.subtitle)}</p>',
+    ]
+    for section in document.sections:
+        parts.append(f"<h2>{e(section.title)}</h2>")
+        parts.append("<table>")
+        header = "".join(
+            f'<th class="n">{e(column)}</th>' if numeric else f"<th>{e(column)}</th>"
+            for column, numeric in zip(section.columns, section.numeric, strict=True)
+        )
+        parts.append(f"<thead><tr>{header}</tr></thead>")
+        parts.append("<tbody>")
+        for row in section.rows:
+            cells = "".join(
+                f'<td class="n">{e(cell)}</td>' if numeric else f"<td>{e(cell)}</td>"
+                for cell, numeric in zip(row, section.numeric, strict=True)
+            )
+            parts.append(f"<tr>{cells}</tr>")
+        if not section.rows:
+            parts.append(f'<tr><td class="none" colspan="{len(section.columns)}">none</td></tr>')
+        parts.append("</tbody>")
+        parts.append("</table>")
+        if section.note:
+            parts.append(f'<p class="note">{e(section.note)}</p>')
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)

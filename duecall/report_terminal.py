@@ -1,0 +1,26 @@
+"""The collections report in the terminal, drawn with rich from its view model."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from campaigns.report_view import Document
+
+
+def print_document(console: Console, document: Document) -> None:
+    """The report in the terminal. Every cell is plain text: a ``[`` in data is not markup."""
+    console.print(Text(document.title, style="bold"))
+    console.print(Text(document.subtitle))
+    for section in document.sections:
+        table = Table(title=Text(section.title, style="bold"), title_justify="left")
+        for column, numeric in zip(section.columns, section.numeric, strict=True):
+            table.add_column(Text(column), justify="right" if numeric else "left")
+        for row in section.rows:
+            table.add_row(*(Text(cell) for cell in row))
+        if not section.rows:
+            table.add_row(Text("none", style="dim"), *([""] * (len(section.columns) - 1)))
+        console.print(table)
+        if section.note:
+            console.print(Text(section.note, style="dim"))
