@@ -1,14 +1,15 @@
 """Vendor the part of Twilio's OpenAPI description that duecall's contract tests check against.
 
-Reads Twilio's ``twilio_api_v2010.json`` (from twilio/twilio-oai, kept at
-``../shared/twilio-oai/``), keeps the Calls, Call, Messages, Message and Queue Member paths with
-every component schema they reference, and writes them unchanged to
+Reads Twilio's ``twilio_api_v2010.json`` (from twilio/twilio-oai, ``spec/json/``) and the
+upstream LICENSE from ``--source-dir``, a directory holding both that you download yourself (the
+repository keeps only the subset), keeps the Calls, Call, Messages, Message and Queue Member
+paths with every component schema they reference, and writes them unchanged to
 ``tests/contract/twilio_api_v2010_subset.json`` beside a copy of the upstream LICENSE.
 The output is deterministic (sorted keys, fixed indentation), so re-running it on the same
 source changes nothing and a new upstream version shows up as a reviewable diff.
 
-    python scripts/vendor_twilio_spec.py            # write the subset and the LICENSE
-    python scripts/vendor_twilio_spec.py --check    # exit 1 if the vendored files are stale
+    python scripts/vendor_twilio_spec.py --source-dir DIR           # write subset + LICENSE
+    python scripts/vendor_twilio_spec.py --source-dir DIR --check   # exit 1 if they are stale
 
 The subset is copied as Twilio publishes it; the contract checker tightens it at load time
 (see ``tests/contract/README.md``), so every deviation from upstream is visible in test code.
@@ -25,12 +26,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCE_DIR = REPO.parent / "shared" / "twilio-oai"
 DEFAULT_OUTPUT_DIR = REPO / "tests" / "contract"
 SPEC_NAME = "twilio_api_v2010.json"
 SUBSET_NAME = "twilio_api_v2010_subset.json"
 
-# Upstream provenance, recorded in the subset (see ../shared/twilio-oai/README.md).
+# Upstream provenance, recorded in the subset as info.x-duecall-vendored.
 UPSTREAM = {
     "repository": "https://github.com/twilio/twilio-oai",
     "path": "spec/json/twilio_api_v2010.json",
@@ -121,7 +121,12 @@ def render(subset: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source-dir", type=Path, default=DEFAULT_SOURCE_DIR)
+    parser.add_argument(
+        "--source-dir",
+        type=Path,
+        required=True,
+        help=f"directory holding Twilio's {SPEC_NAME} and twilio-oai's LICENSE",
+    )
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
     parser.add_argument(
         "--check", action="store_true", help="compare with the vendored files, write nothing"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from flask import Response
@@ -18,7 +16,6 @@ from tests.simulator.harness import (
     Recorder,
     build_ivr_app,
     sdk_client,
-    twilio_oai_dir,
 )
 
 
@@ -31,11 +28,3 @@ def harness() -> Iterator[Harness]:
     sim = create_simulator(ACCOUNT_SID, AUTH_TOKEN, transport=WsgiTransport(app))
     holder["client"] = sdk_client(sim)
     yield Harness(sim, recorder, holder["client"], overrides)
-
-
-@pytest.fixture(scope="session")
-def twilio_spec() -> dict[str, Any]:
-    path = twilio_oai_dir() / "twilio_api_v2010.json"
-    assert path.is_file(), f"Twilio's OpenAPI description not found at {path}"
-    spec: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return spec

@@ -7,10 +7,8 @@ tests pin the simulator against Twilio's documented behaviour, not against the a
 from __future__ import annotations
 
 import base64
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -246,11 +244,3 @@ class Harness:
         created = self.client.calls.create(to=to, from_=APP_NUMBER, url=APP_BASE + path, **kwargs)
         self.sim.run_until_idle()
         return self.sim.calls[created.sid]
-
-
-def twilio_oai_dir() -> Path:
-    """Where Twilio's OpenAPI description lives: $DUECALL_TWILIO_OAI_DIR or ../shared/twilio-oai."""
-    env = os.environ.get("DUECALL_TWILIO_OAI_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "twilio-oai"

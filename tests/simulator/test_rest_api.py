@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +30,10 @@ from tests.simulator.harness import (
 )
 
 BASE = f"/2010-04-01/Accounts/{ACCOUNT_SID}"
+
+# Twilio's OpenAPI description of the Calls and Messages resources, as vendored (unchanged, with
+# its licence) for the contract tests by scripts/vendor_twilio_spec.py.
+TWILIO_SPEC = Path(__file__).resolve().parents[1] / "contract" / "twilio_api_v2010_subset.json"
 
 
 def basic(user: str = ACCOUNT_SID, password: str = AUTH_TOKEN) -> dict[str, str]:
@@ -149,6 +154,12 @@ def test_url_and_twiml_together_play_the_url_as_twilio_does_and_are_flagged(
 
 
 # Resources against Twilio's OpenAPI description -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def twilio_spec() -> dict[str, Any]:
+    spec: dict[str, Any] = json.loads(TWILIO_SPEC.read_text(encoding="utf-8"))
+    return spec
 
 
 @pytest.fixture(scope="module")
