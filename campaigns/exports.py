@@ -1,7 +1,7 @@
 """Exports for the bank's systems: promises, attempts and opt-outs, one flat row each.
 
-The columns are a public interface (DESIGN.md "Exports"); add columns at the end, never rename or
-reorder them. Values are converted here, once, so CSV and JSON carry the same text:
+The columns are a public interface (the README's "Reports and exports"); add columns at the end,
+never rename or reorder them. Values are converted here, once, so CSV and JSON carry the same text:
 
 - money is a decimal string with two places (``"600.00"``), never a float;
 - dates are ISO ``YYYY-MM-DD``; instants are ISO 8601 in UTC to the second

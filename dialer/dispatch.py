@@ -1,13 +1,9 @@
 """The dispatch tick: claim due contacts, check them again, record, commit, then dial.
 
-For each contact, in this order (DESIGN.md "Data flow"; STYLE.md rules 7 and 9):
+For each contact, in this order (the README's "Data flow": record, commit, then act):
 
-1. **claim** -- due pending contacts of the campaigns' live runs, in one short transaction. On
-   PostgreSQL one ``WITH picked AS (SELECT ... FOR UPDATE SKIP LOCKED) UPDATE ... RETURNING``:
-   workers claiming side by side skip each other's rows instead of waiting for them, and a row
-   is claimed by one worker only. On SQLite (one worker; ``BEGIN IMMEDIATE`` serialises anyway)
-   a conditional ``UPDATE ... WHERE state = 'pending'`` whose rowcount says what was won.
-   Slots are shared between campaigns by priority (:class:`dialer.pacing.WeightedShare`).
+1. **claim** -- due pending contacts of the campaigns' live runs, in one short transaction, one
+   worker per contact, shared between campaigns by priority (:mod:`dialer.claims`).
 2. **pace** -- reserve a slot of the shared calls (or SMS) per second budget and wait for it.
 3. **check and record** -- in one transaction: the campaign is not paused; the account is still
    eligible (open, not paid down, no new open promise); calls in flight are under the maximum;
@@ -27,13 +23,12 @@ from __future__ import annotations
 import logging
 import math
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from campaigns.config import CampaignSettings
@@ -42,6 +37,7 @@ from campaigns.segments import still_eligible
 from campaigns.suppressions import add_suppression
 from dialer import attempts, control
 from dialer.attempts import Settling, close_unplaced
+from dialer.claims import Claims, unclaim
 from dialer.compliance import check_contact
 from dialer.config import DialerSettings
 from dialer.faults import NO_FAULTS, Faults
@@ -50,14 +46,11 @@ from dialer.outcomes import BAD_NUMBER, NOT_PLACED, OPTED_OUT
 from dialer.pacing import (
     SMS_BUDGET,
     VOICE_BUDGET,
-    WeightedShare,
     budget_row,
     calls_in_flight,
-    quotas,
     reserve_slot,
 )
 from dialer.policy import Decision, PolicyProfile, Rule
-from dialer.sqlutil import rowcount
 from dialer.windows import validity_period
 from store.clock import Clock
 from store.db import Database
@@ -65,6 +58,7 @@ from store.models import Account, Attempt
 from store.models_dialer import ALL_CAMPAIGNS, CampaignRun, Contact, DialerWorkerLease
 from store.privacy import mask_phone
 from telephony.errors import (
+    INVALID_NUMBER_CODES,
     ConfigurationError,
     OptOutError,
     PermanentError,
@@ -89,8 +83,6 @@ TIME_RULES = frozenset(
         Rule.CN_ATTEMPTS_PER_NUMBER_PER_DAY,
     }
 )
-#: Twilio's "this is not a number we can call" codes, whose streak pauses a campaign.
-INVALID_NUMBER_CODES = frozenset({21211, 21214, 21217, 13224})
 LIVE_RUNS = ("snapshotting", "active")
 
 #: Waits ``seconds``; returns False when the worker is stopping (the tick then gives its claims
@@ -163,9 +155,9 @@ class Dispatcher:
         self.worker_id = worker_id
         self.wait = wait
         self.settling = Settling.of(settings, campaigns)
-        self._share = WeightedShare()
         self._halted = False
         self.faults = faults
+        self.claims = Claims(db, worker_id=worker_id, wait=wait, faults=faults)
         #: Set by the worker once it registered (``None``: an unregistered, in-process caller).
         self.lease: LeaseHolder | None = None
 
@@ -208,7 +200,7 @@ class Dispatcher:
         for channel, slots in budgets:
             if slots <= 0 or self._halted:
                 continue
-            claimed = self._claim_by_share(channel, slots, weights, run_ids, now)
+            claimed = self.claims.by_share(channel, slots, weights, run_ids, now)
             report.claimed += len(claimed)
             for index, (contact_id, token, campaign_name) in enumerate(claimed):
                 if self._halted:
@@ -233,115 +225,11 @@ class Dispatcher:
             )
         return report
 
-    def _claim_by_share(
-        self,
-        channel: Channel,
-        slots: int,
-        weights: Mapping[str, int],
-        run_ids: Mapping[str, list[int]],
-        now: datetime,
-    ) -> list[tuple[int, str, str]]:
-        order = self._share.allocate(slots, weights)
-        want = quotas(order)
-        claimed: dict[str, list[tuple[int, str]]] = {}
-        for name, quota in want.items():
-            claimed[name] = self.claim(run_ids[name], channel, quota, now)
-        # A campaign with fewer due contacts than its share leaves slots to the others,
-        # highest priority first.
-        left = slots - sum(len(c) for c in claimed.values())
-        for name in sorted(weights, key=lambda n: -weights[n]):
-            if left <= 0:
-                break
-            extra = self.claim(run_ids[name], channel, left, now)
-            claimed.setdefault(name, []).extend(extra)
-            left -= len(extra)
-        # Interleave in the share's order so a slow tick still honours the proportions.
-        result: list[tuple[int, str, str]] = []
-        queues = {name: list(items) for name, items in claimed.items()}
-        for name in [*order, *sorted(queues)]:
-            if queues.get(name):
-                contact_id, token = queues[name].pop(0)
-                result.append((contact_id, token, name))
-        for name, items in queues.items():
-            result.extend((contact_id, token, name) for contact_id, token in items)
-        return result
-
     def claim(
         self, run_ids: Sequence[int], channel: Channel, limit: int, now: datetime
     ) -> list[tuple[int, str]]:
-        """Claim up to ``limit`` due pending contacts of ``run_ids``; returns (id, token) pairs.
-
-        ``FOR UPDATE SKIP LOCKED`` lets PostgreSQL workers claim side by side; the conditional
-        UPDATE makes the claim safe on any engine.
-        """
-        if limit <= 0:
-            return []
-        if self.faults:
-            jitter = self.faults.jitter_seconds()
-            if jitter and not self.wait(jitter):
-                return []
-        token = uuid.uuid4().hex
-        due = (
-            select(Contact.id)
-            .where(
-                Contact.run_id.in_(run_ids),
-                Contact.state == "pending",
-                Contact.next_attempt_at <= now,
-                Contact.channel == channel,
-            )
-            .order_by(Contact.next_attempt_at, Contact.id)
-            .limit(limit)
-        )
-        claim = dict(
-            state="dialing",
-            claimed_by=self.worker_id,
-            claimed_at=now,
-            claim_token=token,
-            updated_at=now,
-        )
-        with self.db.session() as session:
-            if _is_postgresql(self.db.engine):
-                # One statement: rows locked by another worker's claim are skipped, not waited
-                # for. The pick is a CTE, never inlined when it locks rows: as an IN (subquery)
-                # PostgreSQL may run the subquery again per row and claim past the LIMIT.
-                picked = due.with_for_update(skip_locked=True).cte("picked")
-                mine = sorted(
-                    session.scalars(
-                        update(Contact)
-                        .where(Contact.id == picked.c.id, Contact.state == "pending")
-                        .values(**claim)
-                        .returning(Contact.id)
-                        .execution_options(synchronize_session=False)
-                    ).all()
-                )
-            else:
-                ids = session.scalars(due).all()
-                if not ids:
-                    return []
-                won = rowcount(
-                    session.execute(
-                        update(Contact)
-                        .where(Contact.id.in_(ids), Contact.state == "pending")
-                        .values(**claim)
-                        .execution_options(synchronize_session=False)
-                    )
-                )
-                if won == 0:
-                    return []
-                mine = list(
-                    session.scalars(
-                        select(Contact.id).where(Contact.claim_token == token).order_by(Contact.id)
-                    ).all()
-                )
-            if mine:
-                session.execute(
-                    update(DialerWorkerLease)
-                    .where(DialerWorkerLease.worker_id == self.worker_id)
-                    .values(claimed=DialerWorkerLease.claimed + len(mine))
-                )
-        if mine:
-            self.faults.hit("after_claim")
-        return [(contact_id, token) for contact_id in mine]
+        """Claim up to ``limit`` due pending contacts of ``run_ids`` (:meth:`Claims.claim`)."""
+        return self.claims.claim(run_ids, channel, limit, now)
 
     # --- one contact --------------------------------------------------------------------------
 
@@ -391,7 +279,7 @@ class Dispatcher:
             if campaign is None:
                 return _close(contact, "campaign_removed", now)
             if not campaign.active or control.paused_reason(session, campaign.name):
-                _unclaim(contact, now)
+                unclaim(contact, now)
                 return "released"
             account = session.get(Account, contact.account_id)
             if account is None:
@@ -405,14 +293,14 @@ class Dispatcher:
                 # The budget row's lock serialises this count between PostgreSQL workers.
                 budget_row(session, VOICE_BUDGET, now)
                 if calls_in_flight(session, now) >= self.settings.max_concurrent_calls:
-                    _unclaim(contact, now)
+                    unclaim(contact, now)
                     return "released"
             if self.lease is not None and not self.lease.hold(session, now):
                 # Presumed dead by the others (a long stall): they may be resolving this
                 # worker's attempts now. Dial nothing more; the worker stops.
                 log.critical("worker %s lost its lease; not dialing", self.worker_id)
                 self._halted = True
-                _unclaim(contact, now)
+                unclaim(contact, now)
                 return "released"
             decision, decision_row = check_contact(
                 session,
@@ -612,14 +500,7 @@ class Dispatcher:
         )
 
     def _release(self, contact_id: int, token: str, delay: timedelta | None = None) -> None:
-        """Give a claimed contact back untouched (or pushed ``delay`` forward)."""
-        now = self.clock.now()
-        with self.db.session() as session:
-            contact = session.get(Contact, contact_id, with_for_update=True)
-            if contact is not None and contact.state == "dialing" and contact.claim_token == token:
-                _unclaim(contact, now)
-                if delay is not None:
-                    contact.next_attempt_at = now + delay
+        self.claims.release(contact_id, token, self.clock.now(), delay)
 
 
 def _call(telephony: Telephony, prepared: _Prepared) -> tuple[str, str]:
@@ -638,17 +519,6 @@ def _sms(telephony: Telephony, prepared: _Prepared) -> tuple[str, str]:
         )
     )
     return info.sid, info.status
-
-
-def _is_postgresql(engine: Engine) -> bool:
-    return engine.dialect.name == "postgresql"
-
-
-def _unclaim(contact: Contact, now: datetime) -> None:
-    contact.state = "pending"
-    contact.claimed_by = contact.claim_token = None
-    contact.claimed_at = None
-    contact.updated_at = now
 
 
 def _close(contact: Contact, reason: str, now: datetime) -> str:

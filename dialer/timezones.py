@@ -7,8 +7,8 @@ Two questions, answered without a clock of their own:
   and Los Angeles; a toll-free number: 42 zones), and a declared address can disagree with the
   area code.
   Courts have read "the consumer's location" conservatively when a collector could not know which
-  zone applied, so the policy treats every candidate zone as binding (DOMAIN.md §2.1, the
-  conflicting-area-code cases).
+  zone applied, so the policy treats every candidate zone as binding (when the address and the
+  area code disagree, only the overlap of their windows is safe).
 * **When is a set of zones all inside a wall-clock window?** Answered on UTC instants only: each
   instant is converted to every zone's wall clock, so DST gaps and repeated hours are handled by
   ``zoneinfo`` instead of by adding hours to wall-clock times (which breaks on DST days).

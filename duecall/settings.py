@@ -1,7 +1,7 @@
 """One typed settings object, loaded once.
 
 Order of precedence: the defaults declared here, then ``config.yaml``, then the environment
-(DESIGN.md "Environment overrides"). Secrets come only from the environment, or from a file named by
+(the README's "Configuration"). Secrets come only from the environment, or from a file named by
 the same variable with ``_FILE`` appended (Docker and Kubernetes secrets); a secret written in the
 YAML is an error, because config files end up in repositories and tickets.
 

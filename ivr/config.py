@@ -24,7 +24,8 @@ def _one_key(value: str) -> str:
 
 
 class MenuKeys(_Section):
-    """The main menu (DESIGN.md "Default IVR keys")."""
+    """The main menu's keys; the defaults are the README's (1 balance, 2 promise, 3 how to pay,
+    4 repayment plan, 5 fraud or lost card, 0 an agent, 9 repeat)."""
 
     balance: str = "1"
     promise: str = "2"

@@ -1,7 +1,7 @@
 """Callees: how the person (or machine) at a number behaves when the simulator calls it.
 
 A number with no persona is a human who answers and stays silent, so every ``<Gather>`` times out
-and runs are deterministic (DESIGN.md, "The simulator's callees").
+and runs are deterministic unless a persona or a weighted mix (the demo) is configured.
 
 Key scripts
 -----------
@@ -118,7 +118,7 @@ def parse_key_script(steps: str | Iterable[str]) -> tuple[KeyStep, ...]:
 
 @dataclass(frozen=True)
 class Persona:
-    """How a callee behaves. The defaults are DESIGN.md's default callee: a silent human.
+    """How a callee behaves. The defaults are the default callee: a silent human.
 
     - ``outcome``: ``answer``, or the final status of a call that is never answered.
     - ``answered_by``: the AMD verdict for a call with ``MachineDetection``. With

@@ -1,6 +1,6 @@
 """Engine and session scope.
 
-The boundary owns the session (STYLE.md rule 6): a web request, a scheduler job or a CLI command
+The boundary owns the session: a web request, a scheduler job or a CLI command
 opens one with :meth:`Database.session`, which commits on success, rolls back on error and closes.
 Services receive the session and never commit.
 

@@ -10,20 +10,33 @@ error code, HTTP status and (scrubbed) message, so callers decide by type and ne
     │   └── UnclassifiedError   rejected for a reason duecall does not classify
     └── ConfigurationError      duecall's credentials or account are wrong: stop and alert
 
-Messages never carry the auth token or a full phone number (see ``telephony.port.mask_phone``);
+Messages never carry the auth token or a full phone number (``store.privacy.mask_phone``);
 they are safe to log.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "INVALID_NUMBER_CODES",
     "ConfigurationError",
     "OptOutError",
     "PermanentError",
     "TelephonyError",
     "TransientError",
     "UnclassifiedError",
+    "is_invalid_number",
 ]
+
+
+#: Twilio's "this is not a number anyone can call" codes (21211 invalid 'To', 21214 cannot be
+#: reached, 21217 not valid, 13224 no route): a streak of them means bad data, and pauses a
+#: campaign (``dialer.control``).
+INVALID_NUMBER_CODES = frozenset({21211, 21214, 21217, 13224})
+
+
+def is_invalid_number(error: TelephonyError) -> bool:
+    """Whether ``error`` says the number itself is unusable (never a passing fault)."""
+    return isinstance(error, PermanentError) and error.code in INVALID_NUMBER_CODES
 
 
 class TelephonyError(Exception):

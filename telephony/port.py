@@ -9,7 +9,7 @@ Conventions shared by every method:
 - phone numbers are E.164 strings (``+14155550123``), converted at the edge where data enters;
 - times are timezone-aware UTC ``datetime`` objects;
 - attempt ids are the integer primary keys of the attempt rows, recorded and committed *before*
-  the carrier is called (STYLE.md rule 7);
+  the carrier is called (record, commit, then act);
 - failures are raised as the exception tree in :mod:`telephony.errors`, never as SDK or ``requests``
   exceptions.
 """

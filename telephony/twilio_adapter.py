@@ -3,8 +3,8 @@
 This module is the only place in duecall's dialer that imports the Twilio SDK. It owns three
 things the rest of the code must not care about:
 
-- what each request carries (the fixed webhook routes of DESIGN.md with ``?attempt=<id>``,
-  status-callback events, asynchronous answering-machine detection);
+- what each request carries (the fixed webhook routes of :mod:`telephony.routes` with
+  ``?attempt=<id>``, status-callback events, asynchronous answering-machine detection);
 - where requests go: ``api_url`` (``DUECALL_TWILIO_API_URL``) sends every REST request to another
   scheme, host and port with Twilio's paths kept, which is how duecall talks to the simulator;
 - what failures mean: Twilio's error codes become the typed exceptions of :mod:`telephony.errors`.
@@ -387,7 +387,7 @@ class TwilioAdapter:
         self.http_client = RewritingHttpClient(timeout=timeout, api_url=api_url)
         self._client = Client(account_sid, auth_token, http_client=self.http_client)
         # The SDK falls back to TWILIO_REGION / TWILIO_EDGE from os.environ; settings are the one
-        # source of configuration (STYLE.md rule 2), so overwrite whatever it picked up.
+        # source of configuration, so overwrite whatever it picked up.
         self._client.region = region or None
         self._client.edge = edge or None
 

@@ -1,6 +1,6 @@
 """Twilio status callbacks: ``/twilio/voice/status`` and ``/twilio/sms/status`` (the dialer's).
 
-Each view does five things (STYLE.md rule 4): the guard verifies the signature, the form is
+Each view does five things: the guard verifies the signature, the form is
 parsed into a typed event, one service of :mod:`dialer.callbacks` applies it, the session scope
 commits, and an empty 204 answers (Twilio reads nothing from a status callback's response).
 Duplicates, reordering and callbacks for attempts whose SID the dialer never stored are the

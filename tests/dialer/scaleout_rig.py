@@ -33,7 +33,7 @@ from sqlalchemy import func, select
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from duecall.app import create_app
-from simulator import Simulator, WsgiTransport, create_simulator
+from simulator import Persona, Simulator, WsgiTransport, create_simulator, parse_key_script
 from store.clock import SystemClock
 from store.db import Database
 from store.migrate import upgrade
@@ -146,8 +146,17 @@ def start_carrier(db: Database, config: dict[str, Any]) -> Iterator[Carrier]:
     settings = settings_for(config["campaigns"], config["dialer"])
     clock = SystemClock()
     router = Router(None)
+    # Every callee is a person who answers and hangs up at the first question: the production
+    # IVR serves the call (hold, AMD verdict, redirect, right-party question) in a few requests,
+    # so the test process that answers every webhook keeps up with four workers.
+    brief = Persona(answered_by="human", keys=parse_key_script("hangup"))
     sim = create_simulator(
-        ACCOUNT_SID, AUTH_TOKEN, transport=WsgiTransport(router), threaded=True, time_scale=0.01
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+        personas={"default": brief},
+        transport=WsgiTransport(router),
+        threaded=True,
+        time_scale=0.01,
     )
     # A line per request at INFO would cost the test process more than the calls themselves.
     quiet = logging.getLogger("werkzeug")
@@ -253,6 +262,7 @@ def migrated(url: str) -> Database:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    """Wait for a single event (a worker registering): ``timeout`` is how long it may take."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -261,8 +271,42 @@ def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None
     raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
 
 
-def settled(db: Database, expected_done: int) -> bool:
-    """``expected_done`` contacts done, no attempt open, nothing claimed or waiting."""
+def wait_for_progress(
+    done: Callable[[], bool],
+    progress: Callable[[], object],
+    *,
+    stall: float,
+    what: str,
+) -> None:
+    """Wait until ``done()``, for as long as ``progress()`` keeps changing.
+
+    A busy machine (a second test run beside this one) makes the work slower, not wrong: only
+    ``stall`` seconds without any change fail, and the failure says how far things got.
+    """
+    last = progress()
+    moved = time.monotonic()
+    while not done():
+        time.sleep(0.25)
+        now = progress()
+        if now != last:
+            last, moved = now, time.monotonic()
+        elif time.monotonic() - moved > stall:
+            raise AssertionError(
+                f"no progress for {stall:g}s waiting for {what}; got as far as {last}"
+            )
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a campaign got: contacts done and busy, attempts recorded and still open."""
+
+    done: int
+    busy: int
+    attempts: int
+    open_attempts: int
+
+
+def progress(db: Database) -> Progress:
     with db.session(readonly=True) as s:
         done = s.scalar(select(func.count()).select_from(Contact).where(Contact.state == "done"))
         busy = s.scalar(
@@ -270,10 +314,27 @@ def settled(db: Database, expected_done: int) -> bool:
             .select_from(Contact)
             .where(Contact.state.in_(("dialing", "waiting")))
         )
+        attempts = s.scalar(select(func.count()).select_from(Attempt))
         open_attempts = s.scalar(
             select(func.count()).select_from(Attempt).where(Attempt.final.is_(False))
         )
-    return done == expected_done and busy == 0 and open_attempts == 0
+    return Progress(done or 0, busy or 0, attempts or 0, open_attempts or 0)
+
+
+def settled(db: Database, expected_done: int) -> bool:
+    """``expected_done`` contacts done, no attempt open, nothing claimed or waiting."""
+    now = progress(db)
+    return now.done == expected_done and now.busy == 0 and now.open_attempts == 0
+
+
+def wait_until_settled(db: Database, expected_done: int, *, stall: float = 60) -> None:
+    """Wait for every contact to be done, failing only when nothing moves for ``stall``."""
+    wait_for_progress(
+        lambda: settled(db, expected_done),
+        lambda: progress(db),
+        stall=stall,
+        what=f"{expected_done} contacts to be done",
+    )
 
 
 @dataclass

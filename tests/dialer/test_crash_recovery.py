@@ -28,11 +28,10 @@ from tests.dialer.scaleout_rig import (
     migrated,
     pace_violations,
     seed_accounts,
-    settled,
     start_carrier,
     start_workers,
     stored,
-    wait_until,
+    wait_until_settled,
     window_violations,
 )
 
@@ -96,7 +95,7 @@ def test_a_worker_killed_at_any_point_loses_nothing_and_dials_nothing_twice(
     workers.start("r1")
     workers.start("r2")
     try:
-        wait_until(lambda: settled(db, ACCOUNTS), 60, "the restarted workers to finish")
+        wait_until_settled(db, ACCOUNTS)
     except AssertionError:
         for name in workers.procs:
             print(f"--- {name}\n{workers.log_of(name)[-3000:]}")

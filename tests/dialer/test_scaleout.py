@@ -28,11 +28,11 @@ from tests.dialer.scaleout_rig import (
     open_calls,
     pace_violations,
     seed_accounts,
-    settled,
     start_carrier,
     start_workers,
     stored,
     wait_until,
+    wait_until_settled,
     window_violations,
 )
 
@@ -83,7 +83,7 @@ def test_four_workers_share_one_campaign_each_contact_dialed_once(
         workers.start(f"w{n}", DUECALL_CLAIM_JITTER_MS="150")
     expected_done = ACCOUNTS + PER_NUMBER_PER_DAY
     try:
-        wait_until(lambda: settled(db, expected_done), 150, "the campaign to be dialed")
+        wait_until_settled(db, expected_done)
     except AssertionError:
         for name in workers.procs:
             print(f"--- {name}\n{workers.log_of(name)[-3000:]}")

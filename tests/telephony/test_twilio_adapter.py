@@ -29,6 +29,7 @@ from telephony.errors import (
     TelephonyError,
     TransientError,
     UnclassifiedError,
+    is_invalid_number,
 )
 from telephony.port import (
     AmdSettings,
@@ -37,7 +38,7 @@ from telephony.port import (
     OutboundSms,
     Telephony,
 )
-from telephony.twilio_adapter import TwilioAdapter
+from telephony.twilio_adapter import TwilioAdapter, classify_twilio_error
 from tests.contract.twilio_contract import assert_request_conforms
 from tests.contract.twilio_payloads import (
     ACCOUNT_SID,
@@ -695,3 +696,22 @@ def test_the_adapter_masks_numbers_with_the_one_masker_of_the_store(
     # four): a log line and the audit trail disagreed about the same number. One rule now, and
     # the adapter's error messages use it (test_a_rejected_number_is_masked_in_the_message).
     assert mask_phone(number) == masked
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "invalid"),
+    [
+        (21211, 400, True),
+        (21217, 400, True),
+        (13224, 400, True),
+        (21610, 400, False),
+        (21612, 400, False),
+        (20429, 429, False),
+        (None, 503, False),
+    ],
+)
+def test_invalid_numbers_are_told_apart_from_every_other_refusal(
+    code: int | None, status: int, invalid: bool
+) -> None:
+    error = classify_twilio_error(status=status, code=code, message="refused")
+    assert is_invalid_number(error) is invalid
