@@ -13,7 +13,7 @@ from duecall.wiring import build_database, build_telephony
 from ivr.session import Business, Flow
 from store.clock import Clock, SystemClock
 from store.db import Database
-from webhooks.guard import TwilioGuard
+from webhooks.guard import MAX_BODY_BYTES, TwilioGuard
 from webhooks.services import WebhookServices, install
 
 
@@ -29,6 +29,7 @@ def create_app(
     app = Flask("duecall")
     app.config["SECRET_KEY"] = settings.secret("DUECALL_SECRET_KEY")
     app.config["DUECALL_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     database = db or build_database(settings)
     guard = TwilioGuard(settings.secret("TWILIO_AUTH_TOKEN"), settings.server.public_url)
     install(

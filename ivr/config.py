@@ -161,6 +161,9 @@ class IvrSettings(BaseModel):
     payment_methods: dict[str, tuple[str, ...]] = Field(default_factory=_default_payment_methods)
     hold: HoldSettings = HoldSettings()
     max_account_number_digits: int = Field(default=20, ge=4, le=64)
+    #: A call whose session has not moved for this long is over (Twilio ends a call after 4
+    #: hours by default): a request for it is a replay and gets a hangup.
+    session_ttl_minutes: int = Field(default=240, ge=5, le=24 * 60)
 
     @model_validator(mode="after")
     def _every_language_complete(self) -> IvrSettings:

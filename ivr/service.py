@@ -35,6 +35,7 @@ from ivr.session import (
     PERSON_VERDICTS,
     PRIORITY_FAULT,
     SECRET_STATES,
+    TERMINAL_STATES,
     AccountFacts,
     AmdVerdict,
     CallbackRequested,
@@ -189,17 +190,29 @@ class IvrService:
             return self._served(s, turn, now)
         session = CallSession.from_json(row.data)
         key = f"{request.step}:{request.kind}"
-        if request.kind in ("start", "show") or request.step is None:
+        if request.step is not None and request.step == session.step - 1 and row.last_key == key:
+            # The request that produced the current document, again (Twilio retried it): the
+            # same document, nothing stored twice.
+            log.info("ivr %s: replay of step %s (%s)", request.call_sid, request.step, key)
             return Served(row.last_twiml, session)
+        if self._stale(row, now):
+            # An abandoned call: a replayed request gets nothing but a hangup.
+            return Served(_hangup(), session)
+        if request.kind == "show" and request.step == session.step:
+            # The AMD verdict's redirect to the current document (the voicemail, the question).
+            return Served(row.last_twiml, session)
+        if session.state in TERMINAL_STATES:
+            return Served(_hangup(), session)
+        if request.step is None:
+            # A first request again: the first document while the call is still there, else
+            # (the call moved on, perhaps past verification) nothing.
+            return Served(row.last_twiml if session.step <= 1 else _hangup(), session)
         if request.step == session.step:
             turn = self.machine.advance(session, self._event(request), ctx)
             if turn.twiml is None:  # cannot happen for voice events; answer the current prompt
                 return Served(row.last_twiml, session)
             self._update(s, row, session, turn, request, key, now)
             return self._served(s, turn, now)
-        if request.step == session.step - 1 and row.last_key == key:
-            log.info("ivr %s: replay of step %s (%s)", request.call_sid, request.step, key)
-            return Served(row.last_twiml, session)
         if request.kind == "hold":
             # A hold loop overtaken by the AMD verdict: wait for the REST redirect, which
             # interrupts this, else fetch the current document.
@@ -207,7 +220,14 @@ class IvrService:
             response.pause(length=1)
             response.redirect(self.machine.url(session), method="POST")
             return Served(str(response), session)
-        return Served(row.last_twiml, session)
+        # A request for a step the call has left: Twilio never sends one, a replay does.
+        log.info("ivr %s: request for old step %s answered with a hangup", request.call_sid, key)
+        return Served(_hangup(), session)
+
+    def _stale(self, row: IvrSession, now: datetime) -> bool:
+        """Whether the call's session has not moved for longer than any call lasts."""
+        ttl = timedelta(minutes=self.flow.settings.session_ttl_minutes)
+        return row.updated_at < now - ttl
 
     def amd(self, s: Session, request: AmdRequest, now: datetime) -> AmdServed:
         """Apply an AMD verdict to the call's flow (the verdict itself is recorded on the

@@ -23,10 +23,16 @@ from flask import Response, abort, request
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.exceptions import RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["voice", "sms", "callback"]
+
+#: The largest request body accepted: Twilio's webhooks are a few KB, an SMS at most 1,600
+#: characters. The app sets the same as Flask's MAX_CONTENT_LENGTH, so a body sent without a
+#: Content-Length is cut off at the limit too.
+MAX_BODY_BYTES = 64 * 1024
 FaultTwiml = Callable[[], str]
 
 
@@ -55,8 +61,10 @@ class TwilioGuard:
         public_url: str,
         *,
         voice_fault: FaultTwiml = default_voice_fault,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self._validator = RequestValidator(auth_token)
+        self.max_body = max_body
         self.public_url = public_url.rstrip("/")
         self.voice_fault = voice_fault
 
@@ -67,15 +75,21 @@ class TwilioGuard:
         return f"{url}?{raw_query}" if raw_query else url
 
     def is_valid(self) -> bool:
+        """Whether the request carries Twilio's signature for it. Anything unexpected while
+        checking -- a repeated field, an undecodable body -- makes it invalid, never a 500."""
         signature = request.headers.get("X-Twilio-Signature", "")
         if not signature:
             return False
-        params: dict[str, Any] = {}
-        if request.method == "POST":
-            # Twilio signs every value of a repeated key; the SDK's validator takes lists.
-            params = {key: request.form.getlist(key) for key in request.form}
-            params = {k: v[0] if len(v) == 1 else v for k, v in params.items()}
-        return bool(self._validator.validate(self.url_for_request(), params, signature))
+        try:
+            # Twilio signs every value of a repeated field; the SDK's validator reads them all
+            # through the form's own getlist.
+            params = request.form if request.method == "POST" else {}
+            return bool(self._validator.validate(self.url_for_request(), params, signature))
+        except RequestEntityTooLarge:
+            raise
+        except Exception:
+            log.warning("signature check failed on a malformed %s request", request.path)
+            return False
 
     def webhook(self, kind: Kind) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorate a Twilio view: 403 on a bad signature; TwiML on any exception."""
@@ -83,6 +97,9 @@ class TwilioGuard:
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
             def wrapped(*args: Any, **kwargs: Any) -> Any:
+                if request.content_length is not None and (request.content_length > self.max_body):
+                    # Refused before the body is read (Twilio's requests are a few KB).
+                    abort(413)
                 if not self.is_valid():
                     log.warning(
                         "rejected %s %s: missing or invalid X-Twilio-Signature (checked URL %s)",

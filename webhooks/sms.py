@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, request
@@ -10,9 +11,12 @@ from twilio.twiml.messaging_response import MessagingResponse
 from campaigns.config import SmsSettings
 from campaigns.inbound_sms import InboundSms, handle_inbound_sms
 from telephony import routes
+from webhooks.forms import e164, message_sid, twilio_form
 from webhooks.services import services, services_of
 
 EXTENSION = "duecall.sms"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,16 +36,20 @@ def init_app(app: Flask, config: SmsWebhookConfig) -> None:
 def _inbound() -> Response:
     svc = services()
     config: SmsWebhookConfig = current_app.extensions[EXTENSION]
-    form = request.form
+    form = twilio_form(request.form)
+    response = MessagingResponse()
+    sid, sender = message_sid(form), e164(form.get("From"))
+    if sid is None or sender is None:
+        # Not a text from a phone number (a WhatsApp or channel address, or junk): nothing of
+        # it can be stored against a cardholder's number.
+        log.info("inbound message without a usable MessageSid or an E.164 sender: ignored")
+        return Response(str(response), mimetype="application/xml")
     sms = InboundSms(
-        message_sid=form.get("MessageSid") or form.get("SmsSid") or "",
-        from_number=form.get("From", ""),
-        to_number=form.get("To", ""),
+        message_sid=sid,
+        from_number=sender,
+        to_number=e164(form.get("To")) or "",
         body=form.get("Body", ""),
     )
-    response = MessagingResponse()
-    if not sms.message_sid or not sms.from_number:
-        return Response(str(response), mimetype="application/xml")
     with svc.db.session() as session:
         result = handle_inbound_sms(
             session,

@@ -9,7 +9,7 @@ service's business, not the view's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, request
@@ -17,7 +17,18 @@ from flask import Flask, Response, current_app, request
 from dialer.attempts import Settling
 from dialer.callbacks import CallEvent, SmsEvent, apply_call_event, apply_sms_event
 from telephony import routes
+from webhooks.forms import (
+    MAX_DURATION,
+    MAX_SEQUENCE,
+    call_sid,
+    message_sid,
+    small_int,
+    twilio_form,
+    word,
+)
 from webhooks.services import services, services_of
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "duecall.status"
 
@@ -52,31 +63,30 @@ def _settling() -> Settling:
     return config.settling
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+# Twilio's error codes are five digits; attempt ids are the store's keys.
+_MAX_CODE = 99_999
+_MAX_ID = 2**62
 
 
-def _form() -> Mapping[str, str]:
-    return request.form.to_dict()
+def _attempt_id() -> int | None:
+    return small_int(request.args.get("attempt"), maximum=_MAX_ID)
 
 
 def _voice_status() -> Response:
-    form = _form()
-    sid = form.get("CallSid", "")
-    status = form.get("CallStatus", "")
-    if not sid or not status:
+    form = twilio_form(request.form)
+    sid = call_sid(form)
+    status = word(form.get("CallStatus"))
+    if sid is None or status is None:
+        log.info("voice status callback without a usable CallSid or CallStatus: ignored")
         return Response(status=204)
     event = CallEvent(
         call_sid=sid,
         status=status,
-        attempt_id=_int(request.args.get("attempt")),
-        sequence=_int(form.get("SequenceNumber")),
-        duration=_int(form.get("CallDuration")),
-        answered_by=form.get("AnsweredBy") or None,
-        error_code=_int(form.get("ErrorCode")),
+        attempt_id=_attempt_id(),
+        sequence=small_int(form.get("SequenceNumber"), maximum=MAX_SEQUENCE),
+        duration=small_int(form.get("CallDuration"), maximum=MAX_DURATION),
+        answered_by=word(form.get("AnsweredBy")),
+        error_code=small_int(form.get("ErrorCode"), maximum=_MAX_CODE),
         raw=form,
     )
     svc = services()
@@ -86,16 +96,17 @@ def _voice_status() -> Response:
 
 
 def _sms_status() -> Response:
-    form = _form()
-    sid = form.get("MessageSid") or form.get("SmsSid") or ""
-    status = form.get("MessageStatus") or form.get("SmsStatus") or ""
-    if not sid or not status:
+    form = twilio_form(request.form)
+    sid = message_sid(form)
+    status = word(form.get("MessageStatus") or form.get("SmsStatus"))
+    if sid is None or status is None:
+        log.info("SMS status callback without a usable MessageSid or MessageStatus: ignored")
         return Response(status=204)
     event = SmsEvent(
         message_sid=sid,
         status=status,
-        attempt_id=_int(request.args.get("attempt")),
-        error_code=_int(form.get("ErrorCode")),
+        attempt_id=_attempt_id(),
+        error_code=small_int(form.get("ErrorCode"), maximum=_MAX_CODE),
         raw=form,
     )
     svc = services()

@@ -35,6 +35,7 @@ from ivr.session import Direction, Flow
 from telephony import routes
 from telephony.port import Telephony
 from webhooks.effects import book_callback, carry_out
+from webhooks.forms import call_sid, e164, twilio_form, word
 from webhooks.guard import Kind
 from webhooks.services import EXTENSION as SERVICES_EXTENSION
 from webhooks.services import WebhookServices, services
@@ -46,10 +47,8 @@ bp = Blueprint("twilio_voice", __name__)
 EXTENSION = "duecall.ivr"
 ATTEMPTS = 3
 
-_CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 _KEYS = re.compile(r"^[0-9*#]{0,64}$")
 _NUMBER = re.compile(r"^[0-9]{1,9}$")
-_VERDICT = re.compile(r"^[a-z_]{1,32}$")
 
 T = TypeVar("T")
 
@@ -140,17 +139,17 @@ def _small_int(name: str) -> int | None:
     return int(value) if _NUMBER.fullmatch(value) else None
 
 
-def _call_sid() -> str | None:
-    value = request.values.get("CallSid", "")
-    return value if _CALL_SID.fullmatch(value) else None
+def _form() -> dict[str, str]:
+    # request.values: a Gather action may be a GET, with Digits in the query string.
+    return twilio_form(request.values)
 
 
 def parse_voice(direction: Direction) -> VoiceRequest | None:
     """The voice request as a typed object; None without a usable CallSid."""
-    call_sid = _call_sid()
-    if call_sid is None:
+    values = _form()
+    sid = call_sid(values)
+    if sid is None:
         return None
-    values = request.values
     step = _small_int("step")
     kind: RequestKind
     if step is None:
@@ -167,31 +166,30 @@ def parse_voice(direction: Direction) -> VoiceRequest | None:
     if not _KEYS.fullmatch(digits):
         digits = "*"  # junk from a forged or broken request: an invalid choice, nothing more
     finished = values.get("FinishedOnKey", "")
-    caller = values.get("From") if direction == "inbound" else values.get("To")
     return VoiceRequest(
-        call_sid=call_sid,
+        call_sid=sid,
         direction=direction,
         kind=kind,
-        caller=(caller or None) and caller[:20],
+        caller=e164(values.get("From") if direction == "inbound" else values.get("To")),
         attempt_id=_small_int("attempt"),
         step=step,
         digits=digits,
         finished_on_key=finished if finished in ("#", "*") else "",
-        params={key: values.get(key, "") for key in values},
+        params=values,
     )
 
 
 def parse_amd() -> AmdRequest | None:
-    call_sid = _call_sid()
-    if call_sid is None:
+    values = _form()
+    sid = call_sid(values)
+    if sid is None:
         return None
-    verdict = request.values.get("AnsweredBy", "")
     return AmdRequest(
-        call_sid=call_sid,
+        call_sid=sid,
         attempt_id=_small_int("attempt"),
-        answered_by=verdict if _VERDICT.fullmatch(verdict) else "unknown",
-        caller=request.values.get("To") or None,
-        params={key: request.values.get(key, "") for key in request.values},
+        answered_by=word(values.get("AnsweredBy")) or "unknown",
+        caller=e164(values.get("To")),
+        params=values,
     )
 
 
@@ -289,26 +287,27 @@ def _voice_fault() -> str:
     every language). A reminder call not known to have a person on it just hangs up."""
     service = _wiring().service
     languages = service.flow.languages
-    call_sid = _call_sid()
+    values = _form()
+    sid = call_sid(values)
     direction: Direction = "outbound" if request.path.endswith("/outbound") else "inbound"
-    number = request.values.get("From" if direction == "inbound" else "To", "")
+    number = e164(values.get("From" if direction == "inbound" else "To"))
     speak = direction == "inbound"
     language: str | None = None
     try:
         with services().db.session() as session:
             found, language = (None, None)
-            if call_sid is not None:
-                found, language = service.fault_language(session, call_sid)
+            if sid is not None:
+                found, language = service.fault_language(session, sid)
             speak = service.person_on_line(found, direction)
-            if speak and call_sid is not None and number:
+            if speak and sid is not None and number:
                 book_callback(
                     session,
-                    call_sid,
+                    sid,
                     service.fault_callback(number=number, session=found),
                     now=services().clock.now(),
                     key="fault",
                 )
     except Exception:
-        log.exception("ivr %s: could not record a callback after a fault", call_sid or "-")
+        log.exception("ivr %s: could not record a callback after a fault", sid or "-")
     chosen = (language,) if language in languages else languages
     return service.fault_twiml(tuple(c for c in chosen if c), speak=speak)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.service import IvrService
 from store.clock import FixedClock
@@ -31,6 +32,10 @@ from tests.webhooks.voice_support import (
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")
+
+_HANGUP = VoiceResponse()
+_HANGUP.hangup()
+HANGUP = str(_HANGUP)
 
 
 @pytest.fixture
@@ -162,14 +167,36 @@ def test_a_replayed_request_gets_the_same_twiml_and_stores_nothing_twice(
     for _ in range(2):
         assert caller.post(confirm_url, {"Digits": "1", "FinishedOnKey": ""}) == first
     assert (count(db, Promise), count(db, OutboxItem)) == (1, 1)
-    # A replayed first request and a stale earlier step get the current prompt, change nothing.
+    # A replayed first request and a stale earlier step -- a captured signed request sent again
+    # after the caller verified -- get a hangup, never the current document, and change nothing.
     with db.session(readonly=True) as s:
         step = s.get(IvrSession, caller.call_sid).step  # type: ignore[union-attr]
-    assert caller.start() == first
+    assert caller.start() == HANGUP
     stale = caller.post(f"{PUBLIC}/twilio/voice?step=2", {"Digits": "9"})
-    assert stale == first
+    assert stale == HANGUP
     with db.session(readonly=True) as s:
         assert s.get(IvrSession, caller.call_sid).step == step  # type: ignore[union-attr]
+
+
+def test_a_replayed_first_request_after_verification_discloses_nothing(
+    app: Flask, db: Database
+) -> None:
+    caller = verified_caller(app)
+    heard = caller.press("1")
+    assert "$4,823.17" in heard
+    assert caller.start() == HANGUP
+
+
+def test_a_call_that_ended_or_went_stale_answers_a_hangup(
+    app: Flask, db: Database, clock: FixedClock
+) -> None:
+    caller = verified_caller(app)
+    current = caller.action()
+    clock.advance(timedelta(hours=5))  # longer than any call lasts (ivr.session_ttl_minutes)
+    assert caller.post(current, {"Digits": "1"}) == HANGUP
+    with db.session(readonly=True) as s:
+        session = s.get(IvrSession, caller.call_sid)
+        assert session is not None and session.state == "menu"
 
 
 def test_verification_digits_are_masked_in_the_stored_request_and_the_logs(
