@@ -131,4 +131,9 @@ def test_the_wsgi_factory_builds_the_app_from_the_environment(
         wsgi_app()
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t")
     monkeypatch.setenv("DUECALL_SECRET_KEY", "k")
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
+    # The web process redirects reminder calls on the AMD verdict: it needs the SID as `serve` does.
+    with pytest.raises(ConfigError, match="TWILIO_ACCOUNT_SID: not set"):
+        wsgi_app()
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
     assert wsgi_app().test_client().get("/healthz").json == {"status": "ok"}
