@@ -9,17 +9,27 @@ that cannot be read at all, or whose header is wrong, raises :class:`ImportFileE
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterable, Iterator
+import difflib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from campaigns.import_fields import Row
+from campaigns.import_rows import ACCOUNT_COLUMNS, PAYMENT_COLUMNS
 
-__all__ = ["ImportFileError", "RejectsWriter", "read_rows"]
+__all__ = ["FILE_KINDS", "ImportFileError", "RejectsWriter", "header_problems", "read_rows"]
 
 
 class ImportFileError(Exception):
     """Raised when the file as a whole cannot be imported (missing, not CSV, wrong header)."""
+
+
+# The files the import knows, by their required columns: a header that holds another kind's
+# columns is that kind's file given to the wrong command, and saying so beats a column list.
+FILE_KINDS: dict[str, tuple[str, ...]] = {
+    "accounts": ACCOUNT_COLUMNS,
+    "payments": PAYMENT_COLUMNS,
+}
 
 
 class _ByteCounter:
@@ -62,16 +72,7 @@ def read_rows(
         except csv.Error as exc:
             raise ImportFileError(f"{path}: line 1: {exc}") from exc
         header = [h.strip() for h in header]
-        missing = [c for c in required if c not in header]
-        unknown = [c for c in header if c not in required and c not in optional]
-        dupes = sorted({c for c in header if header.count(c) > 1})
-        problems = []
-        if missing:
-            problems.append(f"missing column(s): {', '.join(missing)}")
-        if unknown:
-            problems.append(f"unknown column(s): {', '.join(unknown)}")
-        if dupes:
-            problems.append(f"repeated column(s): {', '.join(dupes)}")
+        problems = header_problems(header, required, optional)
         if problems:
             raise ImportFileError(f"{path}: line 1: " + "; ".join(problems))
         line = reader.line_num + 1
@@ -93,6 +94,37 @@ def read_rows(
             if len(values) != len(header):
                 row.reject("(row)", f"has {len(values)} fields, the header has {len(header)}")
             yield row
+
+
+def header_problems(
+    header: Sequence[str], required: tuple[str, ...], optional: tuple[str, ...]
+) -> list[str]:
+    """What is wrong with ``header``: another kind's file, or missing, unknown (with the nearest
+    valid name) and repeated columns; [] when it is right."""
+    missing = [c for c in required if c not in header]
+    if missing:
+        for kind, columns in FILE_KINDS.items():
+            if columns != required and all(c in header for c in columns):
+                article = "an" if kind[0] in "aeiou" else "a"
+                return [f"this looks like {article} {kind} file: use `duecall {kind} import`"]
+    valid = (*required, *optional)
+    # A misspelt column's right name is one the header lacks.
+    absent = [c for c in valid if c not in header]
+    unknown = [_with_nearest(c, absent) for c in header if c not in valid]
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    problems = []
+    if missing:
+        problems.append(f"missing column(s): {', '.join(missing)}")
+    if unknown:
+        problems.append(f"unknown column(s): {', '.join(unknown)}")
+    if dupes:
+        problems.append(f"repeated column(s): {', '.join(dupes)}")
+    return problems
+
+
+def _with_nearest(column: str, candidates: Sequence[str]) -> str:
+    near = difflib.get_close_matches(column, candidates, n=1)
+    return f"{column} (did you mean `{near[0]}`?)" if near else column
 
 
 class RejectsWriter:

@@ -8,7 +8,7 @@ import webhooks.sms
 import webhooks.status
 import webhooks.voice
 from dialer.attempts import Settling
-from duecall.settings import Settings
+from duecall.settings import COMMAND_SECRETS, Settings
 from duecall.wiring import build_database, build_telephony
 from ivr.session import Business, Flow
 from store.clock import Clock, SystemClock
@@ -22,10 +22,12 @@ def create_app(
 ) -> Flask:
     """Build the Flask app from ``settings``; tests pass their own ``db`` and ``clock``.
 
-    Needs TWILIO_AUTH_TOKEN (to check signatures) and DUECALL_SECRET_KEY (sessions); raises
-    :class:`duecall.settings.ConfigError` naming whichever is missing.
+    Needs the secrets of ``COMMAND_SECRETS["serve"]``: TWILIO_AUTH_TOKEN (to check signatures),
+    DUECALL_SECRET_KEY (sessions) and TWILIO_ACCOUNT_SID (redirecting answered reminder calls on
+    the answering-machine verdict); raises :class:`duecall.settings.ConfigError` naming whichever
+    is missing.
     """
-    settings.require("TWILIO_AUTH_TOKEN", "DUECALL_SECRET_KEY", command="serve")
+    settings.require(*COMMAND_SECRETS["serve"], command="serve")
     app = Flask("duecall")
     app.config["SECRET_KEY"] = settings.secret("DUECALL_SECRET_KEY")
     app.config["DUECALL_SETTINGS"] = settings
@@ -55,7 +57,7 @@ def create_app(
                 settings.server.public_url,
             ),
             opt_out_notices=settings.sms.opt_out_notice,
-            # Built on the first AMD verdict, not here: serving the hotline needs no account SID.
+            # Built on the first AMD verdict, not here: a web worker may never need it.
             telephony=lambda: build_telephony(settings),
         ),
     )

@@ -17,8 +17,8 @@ import click
 from rich.console import Console
 
 from duecall import cli_dialer, cli_ivr, cli_reports, cli_sms, exitcodes
-from duecall.cli_context import CliContext, pass_ctx
-from duecall.settings import COMMAND_SECRETS, SECRET_ENV
+from duecall.cli_context import CliContext, fail_config, pass_ctx
+from duecall.settings import COMMAND_SECRETS, SECRET_ENV, ConfigError
 from store.models import SUPPRESSION_KINDS
 
 
@@ -57,20 +57,58 @@ def cli(ctx: click.Context, config_path: str | None) -> None:
     default=None,
     help="Also require the secrets this command needs.",
 )
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Production: what would fail against the real Twilio is an error, not a warning.",
+)
 @pass_ctx
-def check_config(obj: CliContext, command: str | None) -> None:
-    """Validate the configuration; print every problem as `key.path: message`, exit 2 on any."""
+def check_config(obj: CliContext, command: str | None, live: bool) -> None:
+    """Validate the configuration; print every problem as `key.path: message`, exit 2 on any.
+
+    Names the file read and the variables that set values. What would fail in production (test
+    numbers, the simulator's URL, SQLite, credentials of the wrong shape) is listed as warnings,
+    which leave the exit code alone, or with --live as problems.
+    """
+    from duecall.config_checks import production_problems
+
     settings = obj.settings
-    if command is not None:
-        obj.require(command)
     out = Console(highlight=False)
-    out.print(f"configuration OK ({settings.source or 'defaults, no config file'})")
+    out.print(
+        f"read: {settings.source or 'built-in defaults, no file'}", markup=False, soft_wrap=True
+    )
+    overrides = [f"{k} from {v}" for k, v in settings.origins.items() if k not in SECRET_ENV]
+    if overrides:
+        out.print(f"environment: {', '.join(overrides)}", markup=False, soft_wrap=True)
+    secrets = [
+        name if settings.origins[name] == name else f"{name} from {settings.origins[name]}"
+        for name in SECRET_ENV
+        if name in settings.origins
+    ]
+    if secrets:
+        out.print(f"secrets set: {', '.join(secrets)}", markup=False, soft_wrap=True)
+    problems: list[str] = []
+    if command is not None:
+        try:
+            settings.require(*COMMAND_SECRETS[command], command=command)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    production = production_problems(settings)
+    if live:
+        problems.extend(production)
+    if problems:
+        fail_config(problems)
+    out.print("configuration OK" + (" for production" if live else ""))
     for name, secret_field in SECRET_ENV.items():
         if getattr(settings.secrets, secret_field) is None:
             needed = [c for c, names in COMMAND_SECRETS.items() if name in names]
             if needed:
                 commands = ", ".join(f"`duecall {c}`" for c in needed)
                 out.print(f"note: {name} is not set; needed by {commands}", soft_wrap=True)
+    if production and not live:
+        out.print(f"warnings: {len(production)} (errors with --live; not counted in the exit code)")
+        for warning in production:
+            out.print(f"  {warning}", markup=False, soft_wrap=True)
 
 
 @cli.group("db")

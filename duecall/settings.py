@@ -11,12 +11,15 @@ so an operator fixes the file in one pass.
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Mapping
+import re
+import types
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 import yaml
@@ -38,6 +41,7 @@ from ivr.config import IvrSettings
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 LANGUAGES = ("en-US", "zh-CN")
+MESSAGING_SERVICE_SID = re.compile(r"MG[0-9a-fA-F]{32}")
 
 
 class ConfigError(Exception):
@@ -107,7 +111,8 @@ class TwilioSettings(_Section):
     @field_validator("messaging_service_sid")
     @classmethod
     def _messaging_sid(cls, value: str | None) -> str | None:
-        if value is not None and not (value.startswith("MG") and len(value) == 34):
+        # The Twilio adapter refuses anything else when the dialer starts: say so here first.
+        if value is not None and not MESSAGING_SERVICE_SID.fullmatch(value):
             raise ValueError("must be a Messaging Service SID: MG followed by 32 hex digits")
         return value
 
@@ -150,7 +155,8 @@ class PolicySettings(_Section):
         except ValidationError as exc:
             raise ValueError(
                 "; ".join(
-                    f"overrides.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+                    f"overrides.{'.'.join(map(str, e['loc']))}: {_message(PolicyProfile, e)}"
+                    for e in exc.errors()
                 )
             ) from None
         return self
@@ -191,7 +197,11 @@ class Settings(_Section):
     promises: PromiseSettings = PromiseSettings()
     logging: LoggingSettings = LoggingSettings()
     secrets: Secrets = Field(default=Secrets(), exclude=True)
+    #: The configuration file that was read, as an absolute path; None: built-in defaults only.
     source: str | None = Field(default=None, exclude=True)
+    #: Where each value taken from the environment came from: the key path (``server.public_url``)
+    #: or the secret's variable (``TWILIO_AUTH_TOKEN``) -> the variable read (``..._FILE`` too).
+    origins: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -286,8 +296,10 @@ _SECRET_KEYS = {
 }
 
 # Which commands need which secrets: `check-config --for COMMAND` and each command's start use it.
+# The web process needs the account SID too: it redirects answered reminder calls on the
+# answering-machine verdict through the REST API.
 COMMAND_SECRETS: dict[str, tuple[str, ...]] = {
-    "serve": ("TWILIO_AUTH_TOKEN", "DUECALL_SECRET_KEY"),
+    "serve": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "DUECALL_SECRET_KEY"),
     "dialer": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
     "simulator": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"),
 }
@@ -344,15 +356,60 @@ def _url_password(url: str) -> bool:
         return False
 
 
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model ``annotation`` is, or the one it makes optional (``X | None``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if get_origin(annotation) in (Union, types.UnionType):
+        models = [m for m in map(_model_in, get_args(annotation)) if m is not None]
+        return models[0] if len(models) == 1 else None
+    return None
+
+
+def _item_type(annotation: Any) -> Any:
+    """What one element of a container field is: the value of a dict, the item of a tuple."""
+    args = [a for a in get_args(annotation) if a is not Ellipsis]
+    origin = get_origin(annotation)
+    if origin is None or not args:
+        return None
+    if isinstance(origin, type) and issubclass(origin, Mapping):
+        return args[-1]
+    return args[0]
+
+
+def _keys_at(model: type[BaseModel], path: Sequence[int | str]) -> list[str]:
+    """The keys valid at ``path`` (a pydantic error location) below ``model``; [] if unknown."""
+    current: Any = model
+    for part in path:
+        found = _model_in(current)
+        if found is None:
+            current = _item_type(current)  # a tuple index or a dict key
+            continue
+        fields = {(info.alias or name): info for name, info in found.model_fields.items()}
+        if str(part) not in fields:
+            return []
+        current = fields[str(part)].annotation
+    found = _model_in(current)
+    if found is None:
+        return []
+    return [info.alias or name for name, info in found.model_fields.items() if not info.exclude]
+
+
+def _message(model: type[BaseModel], err: Any) -> str:
+    """One validation error's message; an unknown key suggests the nearest valid one."""
+    message = str(err["msg"])
+    if err["type"] == "extra_forbidden":
+        loc = tuple(err["loc"])
+        near = difflib.get_close_matches(str(loc[-1]), _keys_at(model, loc[:-1]), n=1)
+        return f"unknown key; did you mean `{near[0]}`?" if near else "unknown key"
+    return message.removeprefix("Value error, ")
+
+
 def _format_validation(exc: ValidationError) -> list[str]:
     problems = []
     for err in exc.errors():
         loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            message = "unknown key"
-        elif message.startswith("Value error, "):
-            message = message.removeprefix("Value error, ")
+        message = _message(Settings, err)
         if loc == "(top level)" and ": " in message:
             # A whole-settings check names its own key paths, one problem per line.
             problems.extend(message.splitlines())
@@ -368,7 +425,8 @@ def load_settings(
 
     ``path`` None means ``$DUECALL_CONFIG`` or ``./config.yaml`` when it exists (defaults
     otherwise); an explicit path that does not exist is an error. Raises :class:`ConfigError`
-    with every problem.
+    with every problem. The result records what it read: ``source``, the file's absolute path
+    (None when no file was read), and ``origins``, the variables that set values.
     """
     env = os.environ if environ is None else environ
     problems: list[str] = []
@@ -376,6 +434,7 @@ def load_settings(
     config_path = Path(path if path is not None else env.get("DUECALL_CONFIG", DEFAULT_CONFIG_PATH))
 
     raw: dict[str, Any] = {}
+    source: str | None = None
     if config_path.exists():
         try:
             loaded = yaml.safe_load(config_path.read_text(encoding="utf-8"))
@@ -388,10 +447,12 @@ def load_settings(
         if not isinstance(loaded, dict):
             raise ConfigError([f"{config_path}: the top level must be a mapping of sections"])
         raw = loaded
+        # What was read, absolute: a relative path means nothing once it is printed elsewhere.
+        source = os.path.abspath(config_path)
     elif explicit:
         raise ConfigError([f"{config_path}: no such file"])
 
-    for reserved in ("secrets", "source"):
+    for reserved in ("secrets", "source", "origins"):
         if reserved in raw:
             problems.append(f"{reserved}: unknown key")
             raw.pop(reserved)
@@ -403,23 +464,26 @@ def load_settings(
             "(or DUECALL_DATABASE_URL_FILE) instead"
         )
 
+    origins: dict[str, str] = {}
     for name, key_path in ENV_OVERRIDES.items():
         found = _env_value(name, env, problems)
         if found is not None:
             section = raw.setdefault(key_path[0], {})
             if isinstance(section, dict):
                 section[key_path[1]] = found.value
+                origins[".".join(key_path)] = found.origin
 
     secrets: dict[str, str] = {}
     for name, field in SECRET_ENV.items():
         found = _env_value(name, env, problems)
         if found is not None:
             secrets[field] = found.value
+            origins[name] = found.origin
 
     settings: Settings | None = None
     try:
         settings = Settings.model_validate(
-            {**raw, "secrets": secrets, "source": str(config_path) if raw else None}
+            {**raw, "secrets": secrets, "source": source, "origins": origins}
         )
     except ValidationError as exc:
         problems.extend(_format_validation(exc))

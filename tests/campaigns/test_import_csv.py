@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from campaigns.import_csv import ImportFileError, RejectsWriter, read_rows
+from campaigns.import_csv import ImportFileError, RejectsWriter, header_problems, read_rows
 from campaigns.import_fields import Row
+from campaigns.import_rows import ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL_COLUMNS, PAYMENT_COLUMNS
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -71,3 +72,41 @@ def test_the_rejects_file_appears_only_when_a_row_is_rejected(tmp_path: Path) ->
             ["line", "column", "reason", "id", "amount"],
             ["3", "amount", "must not be negative", "p\ufffd1", "-1"],
         ]
+
+
+def test_an_unknown_column_suggests_the_nearest_valid_column_the_header_lacks(
+    tmp_path: Path,
+) -> None:
+    header = [*ACCOUNT_COLUMNS, "sms_consnet", "shoe_size"]
+    path = write(tmp_path, ",".join(header) + "\n")
+    with pytest.raises(ImportFileError) as caught:
+        next(read_rows(path, ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL_COLUMNS, None))
+    assert str(caught.value) == (
+        f"{path}: line 1: unknown column(s): sms_consnet (did you mean `sms_consent`?), shoe_size"
+    )
+    # A near name already in the header is not offered again.
+    assert header_problems(["id", "note", "notes"], ("id", "note"), ()) == [
+        "unknown column(s): notes"
+    ]
+
+
+def test_a_payments_file_imported_as_accounts_names_the_right_command(tmp_path: Path) -> None:
+    path = write(tmp_path, "payment_id,account_id,amount,paid_at\nP1,A1,5.00,2026-12-01\n")
+    with pytest.raises(ImportFileError) as caught:
+        next(read_rows(path, ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL_COLUMNS, None))
+    assert str(caught.value) == (
+        f"{path}: line 1: this looks like a payments file: use `duecall payments import`"
+    )
+
+
+def test_an_accounts_file_imported_as_payments_names_the_right_command(tmp_path: Path) -> None:
+    path = write(tmp_path, ",".join([*ACCOUNT_COLUMNS, "sms_consent"]) + "\n")
+    with pytest.raises(ImportFileError) as caught:
+        next(read_rows(path, PAYMENT_COLUMNS, (), None))
+    assert str(caught.value) == (
+        f"{path}: line 1: this looks like an accounts file: use `duecall accounts import`"
+    )
+    # A payments file that lacks a column is still a payments file with a missing column.
+    assert header_problems(["payment_id", "account_id", "amount"], PAYMENT_COLUMNS, ()) == [
+        "missing column(s): paid_at"
+    ]

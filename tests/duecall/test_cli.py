@@ -131,4 +131,204 @@ def test_the_wsgi_factory_builds_the_app_from_the_environment(
         wsgi_app()
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t")
     monkeypatch.setenv("DUECALL_SECRET_KEY", "k")
+    monkeypatch.delenv("TWILIO_ACCOUNT_SID", raising=False)
+    # The web process redirects reminder calls on the AMD verdict: it needs the SID as `serve` does.
+    with pytest.raises(ConfigError, match="TWILIO_ACCOUNT_SID: not set"):
+        wsgi_app()
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
     assert wsgi_app().test_client().get("/healthz").json == {"status": "ok"}
+
+
+# check-config: what it read, what it requires, what it warns about -----------------------------
+
+SID = "AC" + "0123456789abcdef" * 2
+TOKEN = "fedcba9876543210" * 2
+SESSION_KEY = "k" * 40
+#: Every variable check-config reads, unset, so the developer's own environment cannot leak in.
+CLEAN: dict[str, str | None] = {
+    name: None
+    for base in (
+        "DUECALL_CONFIG",
+        "DUECALL_DATABASE_URL",
+        "DUECALL_PUBLIC_URL",
+        "DUECALL_TWILIO_API_URL",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "DUECALL_SECRET_KEY",
+    )
+    for name in (base, f"{base}_FILE")
+}
+LIVE_YAML = """
+database: {url: "postgresql+psycopg://duecall@db.bank.internal/duecall"}
+server: {public_url: "https://duecall.bank.com"}
+twilio: {caller_id: "+12125550142"}
+logging: {level: WARNING}
+"""
+
+
+def check(args: list[str], env: dict[str, str | None]) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, args, env={**CLEAN, **env}, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_check_config_names_the_file_it_read_as_an_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path.resolve()
+    (here / "config.yaml").write_text("logging: {level: WARNING}\n", "utf-8")
+    (here / "empty").mkdir()
+    monkeypatch.chdir(here)
+    for args in (["--config", "config.yaml"], ["--config", "empty/../config.yaml"], []):
+        code, out, err = check([*args, "check-config"], {})
+        assert code == 0, err
+        assert out.splitlines()[0] == f"read: {here / 'config.yaml'}"
+    code, out, _ = check(["check-config"], {"DUECALL_CONFIG": "config.yaml"})
+    assert code == 0
+    assert out.splitlines()[0] == f"read: {here / 'config.yaml'}"
+    monkeypatch.chdir(here / "empty")
+    code, out, _ = check(["check-config"], {})
+    assert code == 0
+    assert out.splitlines()[0] == "read: built-in defaults, no file"
+
+
+def test_check_config_names_the_variables_that_set_values(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text(TOKEN, "utf-8")
+    code, out, err = check(
+        ["check-config"],
+        {
+            "DUECALL_PUBLIC_URL": "https://duecall.bank.com",
+            "TWILIO_ACCOUNT_SID": SID,
+            "TWILIO_AUTH_TOKEN_FILE": str(token),
+        },
+    )
+    assert code == 0, err
+    assert "environment: server.public_url from DUECALL_PUBLIC_URL" in out.splitlines()
+    assert (
+        "secrets set: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN from TWILIO_AUTH_TOKEN_FILE"
+        in out.splitlines()
+    )
+
+
+def test_a_misspelt_key_suggests_the_nearest_one(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("sms:\n  max_segment: 2\n", "utf-8")
+    code, _, err = check(["--config", str(config), "check-config"], {})
+    assert code == 2
+    assert "sms.max_segment: unknown key; did you mean `max_segments`?" in err.splitlines()
+
+
+def test_serve_and_check_config_for_serve_require_the_account_sid(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(LIVE_YAML, "utf-8")
+    env: dict[str, str | None] = {
+        "DUECALL_CONFIG": str(config),
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "DUECALL_SECRET_KEY": SESSION_KEY,
+    }
+    needed = (
+        "TWILIO_ACCOUNT_SID: not set (needed by `duecall serve`; set it or TWILIO_ACCOUNT_SID_FILE)"
+    )
+    for args in (["check-config", "--for", "serve"], ["serve"]):
+        code, _, err = check(args, env)
+        assert code == 2
+        assert err.splitlines() == [needed]
+    code, out, err = check(["check-config", "--for", "serve"], {**env, "TWILIO_ACCOUNT_SID": SID})
+    assert code == 0, err
+    assert "configuration OK" in out.splitlines()
+
+
+def test_production_problems_are_warnings_without_live_and_errors_with_it(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("logging: {level: WARNING}\n", "utf-8")
+    env: dict[str, str | None] = {
+        "DUECALL_CONFIG": str(config),
+        "DUECALL_TWILIO_API_URL": "http://127.0.0.1:8765",
+        "TWILIO_ACCOUNT_SID": "AC123",
+        "TWILIO_AUTH_TOKEN": "t",
+    }
+    expected_keys = [
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "server.public_url",  # http://
+        "server.public_url",  # 127.0.0.1
+        "twilio.caller_id",
+        "twilio.api_url",
+        "database.url",
+    ]
+    code, out, err = check(["check-config"], env)
+    assert code == 0, err
+    assert err == ""
+    lines = out.splitlines()
+    assert "configuration OK" in lines
+    start = lines.index("warnings: 7 (errors with --live; not counted in the exit code)")
+    warnings = lines[start + 1 :]
+    assert [w.strip().split(":", 1)[0] for w in warnings] == expected_keys
+
+    code, out, err = check(["check-config", "--live"], env)
+    assert code == 2
+    assert "configuration OK" not in out
+    assert [e.split(":", 1)[0] for e in err.splitlines()] == expected_keys
+    assert err.splitlines() == [w.strip() for w in warnings]
+
+
+def test_live_passes_a_production_configuration(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(LIVE_YAML, "utf-8")
+    env: dict[str, str | None] = {
+        "DUECALL_CONFIG": str(config),
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "DUECALL_SECRET_KEY": SESSION_KEY,
+    }
+    for command in ("serve", "dialer"):
+        code, out, err = check(["check-config", "--live", "--for", command], env)
+        assert code == 0, err
+        assert "configuration OK for production" in out.splitlines()
+        assert "warnings" not in out
+
+
+def test_check_config_never_prints_a_secret(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(LIVE_YAML, "utf-8")
+    key_file = tmp_path / "key"
+    key_file.write_text("session-key-from-a-file\n", "utf-8")
+    values = ("ACmy-account-sid-value", "my-auth-token-value", "session-key-from-a-file")
+    env: dict[str, str | None] = {
+        "DUECALL_CONFIG": str(config),
+        "TWILIO_ACCOUNT_SID": values[0],
+        "TWILIO_AUTH_TOKEN": values[1],
+        "DUECALL_SECRET_KEY_FILE": str(key_file),
+    }
+    for args in (
+        ["check-config"],
+        ["check-config", "--live"],
+        ["check-config", "--live", "--for", "serve"],
+    ):
+        code, out, err = check(args, env)
+        assert "TWILIO_AUTH_TOKEN" in out + err  # the secret is named...
+        for value in values:
+            assert value not in out + err  # ...its value never shown
+    assert code == 2  # the malformed SID and token, with --live
+
+
+def test_importing_the_wrong_kind_of_file_names_the_right_command(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    invoke(["db", "upgrade"], env)
+    payments = tmp_path / "payments.csv"
+    payments.write_text("payment_id,account_id,amount,paid_at\nP1,A1,5.00,2026-12-01\n", "utf-8")
+    code, _, err = invoke(["accounts", "import", str(payments)], env)
+    assert code == 2
+    assert err.strip() == (
+        f"{payments}: line 1: this looks like a payments file: use `duecall payments import`"
+    )
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text(
+        HEADER.replace("language", "langauge") + "\n" + ROW.format(id="A1"), "utf-8"
+    )
+    code, _, err = invoke(["accounts", "import", str(accounts)], env)
+    assert code == 2
+    assert "unknown column(s): langauge (did you mean `language`?)" in err

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from duecall.settings import ConfigError, load_settings
+from duecall.settings import COMMAND_SECRETS, ConfigError, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,8 +36,101 @@ def test_the_shipped_config_is_valid_and_matches_the_defaults(tmp_path: Path) ->
 
 def test_an_unknown_key_is_an_error_named_by_its_path(tmp_path: Path) -> None:
     got = problems(write(tmp_path, "database:\n  ulr: sqlite:///x.db\nserverr: {}\n"))
-    assert "database.ulr: unknown key" in got
-    assert "serverr: unknown key" in got
+    assert "database.ulr: unknown key; did you mean `url`?" in got
+    assert "serverr: unknown key; did you mean `server`?" in got
+
+
+def test_an_unknown_key_suggests_the_nearest_valid_key_at_its_own_level(tmp_path: Path) -> None:
+    text = """
+import: {defualt_region: US}
+campaigns:
+  - name: a
+    chanel: sms
+    schedule: {cron: "0 10 * * *"}
+    retry: {bussy: {max: 1}}
+ivr:
+  voices:
+    en-US: {voice: Polly.Joanna, language: en-US, langauge: en-US}
+policy:
+  overrides: {margin_minute: 5}
+"""
+    got = problems(write(tmp_path, text))
+    assert sorted(got) == [
+        "campaigns.0.chanel: unknown key; did you mean `channel`?",
+        "campaigns.0.retry.bussy: unknown key; did you mean `busy`?",
+        "import.defualt_region: unknown key; did you mean `default_region`?",
+        "ivr.voices.en-US.langauge: unknown key; did you mean `language`?",
+        "policy: overrides.margin_minute: unknown key; did you mean `margin_minutes`?",
+    ]
+
+
+def test_an_unknown_key_far_from_every_valid_one_suggests_nothing(tmp_path: Path) -> None:
+    got = problems(write(tmp_path, "twilio:\n  colour: red\nsourc: x\n"))
+    # `source` is what load_settings records, not a key to write: never offered.
+    assert sorted(got) == ["sourc: unknown key", "twilio.colour: unknown key"]
+
+
+def test_the_source_is_the_absolute_path_of_the_file_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = tmp_path.resolve()
+    monkeypatch.chdir(here)
+    write(here, "")  # an empty file is still the file that was read
+    assert load_settings("config.yaml", {}).source == str(here / "config.yaml")
+    assert load_settings(None, {}).source == str(here / "config.yaml")  # ./config.yaml found
+    (here / "sub").mkdir()
+    assert load_settings(None, {"DUECALL_CONFIG": "sub/../config.yaml"}).source == str(
+        here / "config.yaml"
+    )
+    monkeypatch.chdir(here / "sub")
+    assert load_settings(None, {}).source is None  # built-in defaults, no file
+
+
+def test_the_settings_record_which_variables_set_values(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("0" * 32, encoding="utf-8")
+    settings = load_settings(
+        write(tmp_path, ""),
+        {
+            "DUECALL_PUBLIC_URL": "https://duecall.bank.test",
+            "TWILIO_AUTH_TOKEN_FILE": str(token),
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        },
+    )
+    assert settings.origins == {
+        "server.public_url": "DUECALL_PUBLIC_URL",
+        "TWILIO_AUTH_TOKEN": "TWILIO_AUTH_TOKEN_FILE",
+        "TWILIO_ACCOUNT_SID": "TWILIO_ACCOUNT_SID",
+    }
+    assert problems(write(tmp_path, "origins: {}\n")) == ["origins: unknown key"]
+
+
+def test_serve_needs_the_account_sid_for_the_answering_machine_redirect(tmp_path: Path) -> None:
+    assert set(COMMAND_SECRETS["serve"]) == {
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "DUECALL_SECRET_KEY",
+    }
+    settings = load_settings(
+        write(tmp_path, ""), {"TWILIO_AUTH_TOKEN": "t", "DUECALL_SECRET_KEY": "k"}
+    )
+    with pytest.raises(ConfigError) as info:
+        settings.require(*COMMAND_SECRETS["serve"], command="serve")
+    assert info.value.problems == [
+        "TWILIO_ACCOUNT_SID: not set (needed by `duecall serve`; set it or TWILIO_ACCOUNT_SID_FILE)"
+    ]
+
+
+def test_a_messaging_service_sid_must_be_mg_and_32_hex_digits(tmp_path: Path) -> None:
+    for bad in ("MG123", "MG" + "z" * 32, "AC" + "0" * 32):
+        got = problems(write(tmp_path, f"twilio:\n  messaging_service_sid: {bad}\n"))
+        assert got == [
+            "twilio.messaging_service_sid: must be a Messaging Service SID: "
+            "MG followed by 32 hex digits"
+        ]
+    good = "MG" + "0a" * 16
+    settings = load_settings(write(tmp_path, f"twilio:\n  messaging_service_sid: {good}\n"), {})
+    assert settings.twilio.messaging_service_sid == good
 
 
 def test_a_wrong_type_is_an_error_named_by_its_path(tmp_path: Path) -> None:
