@@ -67,10 +67,10 @@ def check_config(obj: CliContext, command: str | None, live: bool) -> None:
     """Validate the configuration; print every problem as `key.path: message`, exit 2 on any.
 
     Names the file read and the variables that set values. What would fail in production (test
-    numbers, the simulator's URL, SQLite, credentials of the wrong shape) is listed as warnings,
+    numbers, the simulator's URL, credentials of the wrong shape) is listed as warnings,
     which leave the exit code alone, or with --live as problems.
     """
-    from duecall.config_checks import production_problems
+    from duecall.config_checks import production_notes, production_problems
 
     settings = obj.settings
     out = Console(highlight=False)
@@ -109,6 +109,8 @@ def check_config(obj: CliContext, command: str | None, live: bool) -> None:
         out.print(f"warnings: {len(production)} (errors with --live; not counted in the exit code)")
         for warning in production:
             out.print(f"  {warning}", markup=False, soft_wrap=True)
+    for note in production_notes(settings):
+        out.print(f"note: {note}", markup=False, soft_wrap=True)
 
 
 @cli.group("db")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from duecall.config_checks import production_problems
+from duecall.config_checks import production_notes, production_problems
 from duecall.settings import Settings, load_settings
 
 SID = "AC" + "0123456789abcdef" * 2
@@ -36,6 +36,8 @@ def test_the_shipped_defaults_are_for_the_demo_not_for_production(tmp_path: Path
         "TwiML or post callbacks; use the public https address of the web process",
         "twilio.caller_id: +15005550006 is one of Twilio's magic test numbers; they work only "
         "with test credentials: use a number of your Twilio account",
+    ]
+    assert production_notes(settings(tmp_path, "")) == [
         "database.url: is SQLite, which is fine for one worker; several dialer or web workers "
         "need PostgreSQL (postgresql+psycopg://...)",
     ]
@@ -105,8 +107,10 @@ def test_an_api_url_is_a_problem_wherever_it_points(tmp_path: Path) -> None:
     ]
 
 
-def test_sqlite_is_named_as_fine_for_one_worker(tmp_path: Path) -> None:
-    got = production_problems(settings(tmp_path, DUECALL_DATABASE_URL="sqlite:///var/duecall.db"))
+def test_sqlite_is_named_as_fine_for_one_worker_and_is_never_a_problem(tmp_path: Path) -> None:
+    on_sqlite = settings(tmp_path, DUECALL_DATABASE_URL="sqlite:///var/duecall.db")
+    assert production_problems(on_sqlite) == []
+    got = production_notes(on_sqlite)
     assert got == [
         "database.url: is SQLite (from DUECALL_DATABASE_URL), which is fine for one worker; "
         "several dialer or web workers need PostgreSQL (postgresql+psycopg://...)"
