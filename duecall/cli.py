@@ -16,7 +16,7 @@ from typing import Any
 import click
 from rich.console import Console
 
-from duecall import cli_dialer, cli_ivr, cli_reports, cli_sms, exitcodes
+from duecall import cli_audit, cli_dialer, cli_ivr, cli_reports, cli_sms, exitcodes
 from duecall.cli_context import CliContext, fail_config, pass_ctx
 from duecall.settings import COMMAND_SECRETS, SECRET_ENV, ConfigError
 from store.models import SUPPRESSION_KINDS
@@ -336,7 +336,7 @@ def demo(obj: CliContext, keep_running: bool, database: str) -> None:
 
 def _register_features() -> None:
     # Every feature module adds its own commands the same way: one register(cli) per module.
-    for feature in (cli_ivr, cli_dialer, cli_sms, cli_reports):
+    for feature in (cli_ivr, cli_dialer, cli_sms, cli_reports, cli_audit):
         feature.register(cli)
 
 
