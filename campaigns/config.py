@@ -201,8 +201,10 @@ def campaigns_by_name(campaigns: tuple[CampaignSettings, ...]) -> dict[str, Camp
 class SmsSettings(BaseModel):
     """SMS wording and limits (``sms:`` in config.yaml). Texts are per language.
 
-    ``help_text`` and ``optout_confirmation`` may use ``{business_name}`` and
-    ``{support_number}``.
+    ``help_text`` (the answer to HELP, INFO and 帮助) and the opt-out confirmations may use
+    ``{business_name}`` and ``{support_number}``. ``optout_confirmation`` answers an opt-out from
+    texts; ``optout_confirmation_calls`` one that asked for no more calls either ("don't call
+    me"), since both channels were revoked.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -212,22 +214,33 @@ class SmsSettings(BaseModel):
     opt_out_notice: dict[str, str] = Field(
         default_factory=lambda: {"en-US": "Reply STOP to opt out.", "zh-CN": "回复TD退订"}
     )
+    # CTIA Messaging Principles: a HELP reply names the program and says how often messages
+    # come, how to opt out, where to get help, and that rates may apply.
     help_text: dict[str, str] = Field(
         default_factory=lambda: {
             "en-US": (
-                "{business_name}: card account notices. Reply STOP to opt out. "
-                "Help: {support_number}. Msg & data rates may apply."
+                "{business_name}: card account notices. Msg frequency varies. "
+                "Reply STOP to opt out. Help: {support_number}. Msg & data rates may apply."
             ),
-            "zh-CN": "{business_name}：信用卡账户通知。回复TD退订。客服电话：{support_number}。",
+            "zh-CN": (
+                "{business_name}：信用卡账户通知，发送频率不定。回复TD退订。"
+                "客服电话：{support_number}。"
+            ),
         }
     )
-    # Sent once for the keywords Twilio does not handle itself (TD, 退订, 取消); for STOP and
-    # its kin Twilio already confirms on long codes, and a second text would break the TCPA's
-    # one-confirmation rule.
+    # Sent once for the opt-outs Twilio does not handle itself (TD, 退订, 取消, and opt-outs in
+    # plain words such as "please stop texting me"); for STOP and its kin Twilio already
+    # confirms on long codes, and a second text would break the TCPA's one-confirmation rule.
     optout_confirmation: dict[str, str] = Field(
         default_factory=lambda: {
             "en-US": "You will no longer receive text messages from {business_name}.",
             "zh-CN": "您已成功退订{business_name}的短信通知。",
+        }
+    )
+    optout_confirmation_calls: dict[str, str] = Field(
+        default_factory=lambda: {
+            "en-US": "You will no longer receive calls or text messages from {business_name}.",
+            "zh-CN": "您已成功退订{business_name}的电话和短信通知。",
         }
     )
     send_optout_confirmation: bool = True

@@ -9,7 +9,6 @@ header, leaving 153 / 67 per segment (Twilio, "What is UCS-2 character encoding?
 
 from __future__ import annotations
 
-import math
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,18 +35,38 @@ class Segments:
     count: int
 
 
+def _char_units(text: str, gsm: bool) -> list[int]:
+    """Each character's length: septets (2 for an escape pair) or UTF-16 units (2 for a
+    character outside the Basic Multilingual Plane, sent as a surrogate pair)."""
+    if gsm:
+        return [2 if ch in GSM7_EXTENDED else 1 for ch in text]
+    return [2 if ord(ch) > 0xFFFF else 1 for ch in text]
+
+
+def _pack(sizes: list[int], capacity: int) -> int:
+    """Segments needed to carry ``sizes`` in order, none split across two segments."""
+    count, room = 1, capacity
+    for size in sizes:
+        if size > room:
+            count, room = count + 1, capacity
+        room -= size
+    return count
+
+
 def count_segments(text: str) -> Segments:
-    """Segments of ``text`` as carriers count them."""
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text):
-        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
-        single, multi = 160, 153
-        encoding: Encoding = "GSM-7"
-    else:
-        units = len(text.encode("utf-16-le")) // 2  # characters outside the BMP take two
-        single, multi = 70, 67
-        encoding = "UCS-2"
-    count = 1 if units <= single else math.ceil(units / multi)
-    return Segments(encoding, units, count)
+    """Segments of ``text`` as carriers count them.
+
+    A two-unit character -- a GSM-7 escape pair such as ``€``, or a UTF-16 surrogate pair such
+    as an emoji -- is never split across two segments: when it does not fit in what is left of
+    one, that space stays empty and the character opens the next (so 152 "a", "€" and 152 "a"
+    take 3 segments, not 2).
+    """
+    gsm = all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text)
+    sizes = _char_units(text, gsm)
+    units = sum(sizes)
+    single, multi = (160, 153) if gsm else (70, 67)
+    count = 1 if units <= single else _pack(sizes, multi)
+    return Segments("GSM-7" if gsm else "UCS-2", units, count)
 
 
 class TemplateError(ValueError):
@@ -95,13 +114,6 @@ def format_date(day: date, language: str) -> str:
     if language == "zh-CN":
         return f"{day.month}月{day.day}日"
     return f"{day:%B} {day.day}"
-
-
-def first_name(full_name: str, language: str) -> str:
-    """The name to greet: the given name in English; the full name in Chinese (surname first)."""
-    if language == "zh-CN":
-        return full_name.strip()
-    return full_name.split(maxsplit=1)[0] if full_name.split() else full_name
 
 
 def opt_out_notice(notices: Mapping[str, str], language: str) -> str | None:

@@ -42,12 +42,14 @@ def inbox_command(obj: CliContext, include_handled: bool, done_id: int | None, a
                 return
             rows = inbox(session, include_handled=include_handled)
             table = Table(title=f"SMS inbox ({len(rows)})", title_justify="left")
-            for column in ("id", "received (UTC)", "from", "account", "message", "handled"):
+            columns = ("id", "received (UTC)", "answer by", "from", "account", "message", "handled")
+            for column in columns:
                 table.add_column(column)
             for row in rows:
                 table.add_row(
                     str(row.id),
                     f"{row.received_at:%Y-%m-%d %H:%M}",
+                    f"{row.due_at:%Y-%m-%d}" if row.due_at else "",
                     mask_phone(row.number),
                     row.account_id or "?",
                     row.body,

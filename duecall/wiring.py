@@ -40,12 +40,13 @@ def build_telephony(settings: Settings) -> TwilioAdapter:
 
 
 def build_sender(settings: Settings) -> Sender:
-    """Who the texts come from and the opt-out notice per language."""
+    """Who the texts come from, the opt-out notice per language, the segment limit."""
     return Sender(
         business_name=settings.business.name,
         callback_number=settings.business.callback_number,
         support_number=settings.business.support_number,
         opt_out_notice=settings.sms.opt_out_notice,
+        max_segments=settings.sms.max_segments,
     )
 
 

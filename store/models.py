@@ -371,9 +371,10 @@ class CallbackRequest(Base):
 class InboundMessage(Base):
     """An SMS a cardholder sent us, card numbers redacted before it is stored.
 
-    Keyword messages (STOP, START, HELP, TD ...) are kept too, marked with their ``kind``, so the
-    record shows when and how consent was revoked or given back; the rest wait in the agents'
-    inbox (``duecall sms inbox``) until someone handles them.
+    Keyword messages (STOP, START, HELP, TD ...) and opt-outs in plain words are kept too, marked
+    with their ``kind``, so the record shows when and how consent was revoked or given back; the
+    rest wait in the agents' inbox (``duecall sms inbox``) until someone handles them, to be
+    answered by ``due_at`` (10 business days after receipt; none for keywords).
     """
 
     __tablename__ = "inbound_messages"
@@ -391,5 +392,6 @@ class InboundMessage(Base):
     kind: Mapped[str] = mapped_column(String(16))
     account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.account_id"))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     handled_by: Mapped[str | None] = mapped_column(String(64))

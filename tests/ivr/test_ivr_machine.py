@@ -257,7 +257,7 @@ def test_a_machine_gets_the_limited_content_message_only(facts: AccountFacts, ve
     catalogue = load_catalogues([facts.language])[facts.language]
     assert catalogue.fields("voicemail") <= LCM_FIELDS
     assert "Northwind Card Services" in message and "Alex Morgan" in message
-    assert ("(800) 555-0100" if facts is EN else "8 0 0 5 5 5 0 1 0 0") in message
+    assert ("8 0 0, 5 5 5, 0 1 0 0" if facts is EN else "8 0 0 5 5 5 0 1 0 0") in message
     for secret in (facts.name, facts.name.split()[0], "debt", "balance", "collect", "欠款", "催收"):
         assert secret not in message
     assert turn.effects == (AttemptUpdate(answered_by=verdict, outcome="voicemail_left"),)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from store.db import Database
 from store.migrate import current_revisions, head_revisions, upgrade
+from store.models import InboundMessage
 from store.schema import metadata as schema_metadata
 
 EXPECTED_TABLES = {
@@ -73,5 +74,33 @@ def test_drift_is_detected_when_a_model_gains_a_column(tmp_path: object) -> None
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert any(op[0] == "add_column" and op[3].name == "shoe_size" for op in diff)
+    finally:
+        db.dispose()
+
+
+def test_the_inbox_due_date_is_filled_in_for_messages_already_waiting(tmp_path: object) -> None:
+    """0009 gives each free-text message already stored its answer-by date (10 business days
+    after receipt) and leaves keyword rows without one."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    db = Database(f"sqlite:///{tmp_path}/inbox.db")
+    try:
+        upgrade(db, "0008")
+        with db.engine.begin() as conn:
+            for sid, kind in (("SM1", "message"), ("SM2", "optout")):
+                conn.execute(
+                    text(
+                        "INSERT INTO inbound_messages (message_sid, number, to_number, body, "
+                        "kind, received_at) VALUES (:sid, '+14155550123', '+15005550006', 'x', "
+                        ":kind, '2026-12-04 15:00:00')"  # a Friday, UTC
+                    ),
+                    {"sid": sid, "kind": kind},
+                )
+        upgrade(db)
+        with db.session(readonly=True) as s:
+            rows = dict(s.execute(select(InboundMessage.message_sid, InboundMessage.due_at)).all())
+        assert rows == {"SM1": datetime(2026, 12, 18, 15, 0, tzinfo=UTC), "SM2": None}
     finally:
         db.dispose()

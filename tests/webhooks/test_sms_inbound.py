@@ -50,3 +50,19 @@ def test_a_chinese_opt_out_text_is_recorded_and_confirmed(app: Flask, db: Databa
 def test_an_unsigned_text_is_refused(app: Flask) -> None:
     r = app.test_client().post("/twilio/sms", data={"From": "+14155550123", "Body": "STOP"})
     assert r.status_code == 403
+
+
+def test_dont_call_me_by_text_stops_calls_and_texts_with_one_confirmation(
+    app: Flask, db: Database
+) -> None:
+    sim = create_simulator(SID, TOKEN, transport=WsgiTransport(app), sms_url=f"{PUBLIC}/twilio/sms")
+    message = sim.send_inbound_sms("+14155550123", "+15005550006", "Please don't call me")
+    sim.run_until_idle()
+    assert sim.errors == []
+    assert message.reply is not None
+    assert (
+        "<Message>You will no longer receive calls or text messages from Northwind Card Services."
+        "</Message>" in message.reply
+    )
+    with db.session(readonly=True) as s:
+        assert sorted(s.scalars(select(Suppression.kind)).all()) == ["optout-sms", "optout-voice"]

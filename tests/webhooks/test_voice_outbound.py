@@ -93,7 +93,7 @@ def test_a_machine_gets_the_limited_content_message_and_the_call_hangs_up(
     call, attempt = carrier.call("70000001", EN_PHONE, Persona.voicemail())
     assert says(call) == [
         "Hello, this is Alex Morgan from Northwind Card Services. Please call us back at "
-        "(800) 555-0100. Thank you."
+        "8 0 0, 5 5 5, 0 1 0 0. Thank you."
     ]
     assert "[app] Hangup" in call.transcript
     assert not any("Marguerite" in line for line in call.transcript)
