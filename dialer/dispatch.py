@@ -41,7 +41,7 @@ from dialer.claims import Claims, unclaim
 from dialer.compliance import check_contact
 from dialer.config import DialerSettings
 from dialer.faults import NO_FAULTS, Faults
-from dialer.messages import Sender, reminder_text
+from dialer.messages import Sender, SmsTooLongError, reminder_text
 from dialer.outcomes import BAD_NUMBER, NOT_PLACED, OPTED_OUT
 from dialer.pacing import (
     SMS_BUDGET,
@@ -302,6 +302,18 @@ class Dispatcher:
                 self._halted = True
                 unclaim(contact, now)
                 return "released"
+            body: str | None = None
+            if channel == "sms":
+                # The text is built (and measured) before the policy is asked: no decision is
+                # stored for a text that will never be sent.
+                template = campaign.sms_template.get(account.language)
+                if template is None:
+                    return _close(contact, "no_sms_template", now)
+                try:
+                    body = reminder_text(session, account, template, self.sender)
+                except SmsTooLongError as exc:
+                    log.warning("contact %s: not sent: %s", contact.id, exc)
+                    return _close(contact, "sms_too_long", now)
             decision, decision_row = check_contact(
                 session,
                 account,
@@ -314,13 +326,8 @@ class Dispatcher:
             if not decision.allowed:
                 return self._denied(session, contact, campaign, decision, now)
             control.reset(session, campaign.name, "denial_streak", now)
-            body: str | None = None
             validity: int | None = None
             if channel == "sms":
-                template = campaign.sms_template.get(account.language)
-                if template is None:
-                    return _close(contact, "no_sms_template", now)
-                body = reminder_text(session, account, template, self.sender)
                 validity = validity_period(contact.number, account.timezone, now, self.profile)
             attempt = attempts.record(
                 session,

@@ -4,6 +4,7 @@ sends, Twilio's 21610, and delivery failures that are retried or not."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -146,3 +147,22 @@ def test_a_stop_between_two_campaign_sends_stops_the_second(rig: Rig) -> None:
             )
         ).all()
     assert denied == ["optout_sms"]
+
+
+def test_a_text_too_long_even_without_the_name_is_never_sent_and_closes_its_contact(
+    rig: Rig,
+) -> None:
+    # A limit the real values cannot meet (here one segment for a text of two): the dispatcher
+    # measures the text before it asks the policy, so no decision is stored and nothing is sent.
+    rig.worker.dispatcher.sender = replace(rig.worker.dispatcher.sender, max_segments=1)
+    campaign = rig.worker.dispatcher.campaigns["sms-early"]
+    long = campaign.model_copy(
+        update={"sms_template": {"en-US": "{business_name}: " + "x" * 150, "zh-CN": "x"}}
+    )
+    rig.worker.dispatcher.campaigns = {"sms-early": long}
+    rig.worker.launch_scheduled("sms-early")
+    rig.tick_until_idle()
+    assert rig.sim.messages == {}
+    assert {c.closed_reason for c in rig.contacts().values()} == {"sms_too_long"}
+    with rig.db.session(readonly=True) as s:
+        assert s.scalars(select(ComplianceDecision)).all() == []
