@@ -8,14 +8,10 @@ asserts what happened rather than what it asked for. All methods are safe across
 REST endpoints, by name (``"*"`` is all six; the ``/_simulator/...`` control endpoints never
 fail):
 
-================== ============================================
-``calls.create``   ``POST   .../Calls.json``
-``calls.list``     ``GET    .../Calls.json``
-``calls.fetch``    ``GET    .../Calls/{Sid}.json``
-``calls.update``   ``POST   .../Calls/{Sid}.json``
-``messages.create`` ``POST  .../Messages.json``
-``messages.fetch`` ``GET    .../Messages/{Sid}.json``
-================== ============================================
+* ``calls.create`` — ``POST .../Calls.json``;  ``calls.list`` — ``GET .../Calls.json``;
+* ``calls.fetch`` — ``GET .../Calls/{Sid}.json``;  ``calls.update`` — ``POST .../Calls/{Sid}.json``;
+* ``messages.create`` — ``POST .../Messages.json``;
+  ``messages.fetch`` — ``GET .../Messages/{Sid}.json``.
 
 Python API::
 
