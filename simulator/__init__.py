@@ -25,6 +25,11 @@ Build and run::
     sim.place_inbound_call("+15005550009", "+14155550100", keys="1,wait 2,1234#")
     sim.send_inbound_sms("+15005550009", "+14155550100", "STOP")
     sim.set_persona("+15005550003", Persona.hangs_up_after(2))
+    sim.faults.fail("calls.create", status=429, retry_after=2, times=5)   # fault knobs:
+    sim.faults.delay("*", (0.1, 0.3))                                     # see simulator.faults
+    sim.faults.drop("calls.create", created=True, times=1)
+    sim.faults.callbacks(lose=0.05, duplicate=0.05, delay=(1, 30))
+    sim.faults.injected         # every fault injected (InjectedFault)
 
     from simulator import serve  # standalone, threaded, over HTTP (``duecall simulator``)
     serve("127.0.0.1", 8765, account_sid=..., auth_token=..., personas_file="personas.yaml")
@@ -32,6 +37,7 @@ Build and run::
 Modules: :mod:`simulator.server` (entry points), :mod:`simulator.engine` (the call engine and
 the ``Simulator`` facade), :mod:`simulator.player` (plays TwiML on a live call),
 :mod:`simulator.flow` (control flow inside a call), :mod:`simulator.messaging` (SMS and opt-outs),
+:mod:`simulator.faults` (fault knobs: REST errors, latency, dropped connections, callbacks),
 :mod:`simulator.rest` (REST API), :mod:`simulator.twiml` (the verb table),
 :mod:`simulator.personas` (callees and key scripts), :mod:`simulator.transport` (signing and
 webhook transports), :mod:`simulator.models` (resources), :mod:`simulator.errors`.
@@ -42,11 +48,13 @@ from __future__ import annotations
 from simulator.engine import Simulator
 from simulator.errors import (
     ApiError,
+    ConnectionDroppedError,
     PersonaError,
     SimulatorError,
     TransportError,
     TwimlError,
 )
+from simulator.faults import CallbackFault, Faults, InjectedFault, RestFault, load_faults
 from simulator.models import SimCall, SimError, SimMessage
 from simulator.personas import Persona, PersonaBook, load_personas, parse_key_script
 from simulator.server import create_simulator, serve
@@ -61,10 +69,15 @@ from simulator.transport import (
 
 __all__ = [
     "ApiError",
+    "CallbackFault",
+    "ConnectionDroppedError",
+    "Faults",
     "HttpTransport",
+    "InjectedFault",
     "Persona",
     "PersonaBook",
     "PersonaError",
+    "RestFault",
     "SimCall",
     "SimError",
     "SimMessage",
@@ -78,6 +91,7 @@ __all__ = [
     "WsgiTransport",
     "build_request",
     "create_simulator",
+    "load_faults",
     "load_personas",
     "parse_key_script",
     "serve",

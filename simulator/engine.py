@@ -10,6 +10,10 @@ One piece of code serves both timing modes:
   soon as it is created, and waits in real time multiplied by ``time_scale`` (0.1 plays ten times
   faster). A REST update wakes the call's thread at once.
 
+Status callbacks go through :attr:`Simulator.faults` (:mod:`simulator.faults`), which may lose,
+repeat or delay them; a delayed one is sent from a timer thread (threaded) or once the queue is
+empty (synchronous), while the call goes on.
+
 The engine never holds its lock while a webhook is in flight, so the app may call the REST API back
 (an AMD verdict handler redirecting the live call) from inside any webhook, in both modes.
 
@@ -21,6 +25,8 @@ errors and webhooks.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import math
 import threading
@@ -31,6 +37,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from simulator.errors import TransportError
+from simulator.faults import Faults
 from simulator.flow import CallEnds, Fetch, Inline, Next, Redirected
 from simulator.messaging import Messaging
 from simulator.models import SimCall, SimError, SimMessage, new_sid, rfc2822
@@ -64,6 +71,11 @@ class VirtualClock:
         with self._lock:
             self._now += timedelta(seconds=seconds)
 
+    def advance_to(self, moment: datetime) -> None:
+        """Move the clock forward to ``moment`` (never back)."""
+        with self._lock:
+            self._now = max(self._now, moment)
+
 
 # The simulator ----------------------------------------------------------------------------------
 
@@ -88,6 +100,7 @@ class Simulator:
         voice_url: str | None = None,
         sms_url: str | None = None,
         start_time: datetime | None = None,
+        faults: Faults | None = None,
     ) -> None:
         if time_scale < 0:
             raise ValueError("time_scale must not be negative")
@@ -104,6 +117,11 @@ class Simulator:
         self._clock = VirtualClock(start_time) if not threaded else None
         self._lock = threading.RLock()
         self._queue: deque[Callable[[], None]] = deque()
+        # Synchronous mode: delayed callbacks by (due, order), sent once the queue is empty.
+        self._deferred: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+        #: The fault knobs (:mod:`simulator.faults`): REST errors, latency, drops; callbacks.
+        self.faults = faults or Faults()
         self._running_inline = False
         self._active = 0
         self._idle = threading.Condition(self._lock)
@@ -163,9 +181,14 @@ class Simulator:
         try:
             for _ in range(max_jobs):
                 with self._lock:
-                    if not self._queue:
+                    if self._queue:
+                        job = self._queue.popleft()
+                    elif self._deferred:
+                        due, _, job = heapq.heappop(self._deferred)
+                        if self._clock is not None:
+                            self._clock.advance_to(due)
+                    else:
                         return
-                    job = self._queue.popleft()
                 job()
             raise RuntimeError(f"run_until_idle: more than {max_jobs} jobs; a call loop?")
         finally:
@@ -390,6 +413,58 @@ class Simulator:
             return None
         return response
 
+    def callback(
+        self,
+        call: SimCall | None,
+        method: str,
+        url: str,
+        params: Mapping[str, str],
+        purpose: str,
+        *,
+        event: str,
+        sid: str,
+        to: str,
+    ) -> None:
+        """Send a status callback (``event`` of call or message ``sid`` to ``to``) the way the
+        fault knobs decide: at once, never, twice, or late."""
+        decision = self.faults.decide_callback(event, sid=sid, to=to)
+        if decision is None:
+            self.webhook(call, method, url, params, purpose)
+            return
+        if decision.lost:
+            if call is not None:
+                self.transcribe(call, f"[fault] {purpose} callback lost")
+            return
+        copies, delay = decision.copies, decision.delay
+
+        def send() -> None:
+            for copy in range(copies):
+                suffix = f" (copy {copy + 1})" if copies > 1 else ""
+                self.webhook(call, method, url, params, purpose + suffix)
+
+        if delay <= 0:
+            send()
+            return
+        if call is not None:
+            self.transcribe(call, f"[fault] {purpose} callback delayed {delay:g}s")
+        self.defer(delay, send)
+
+    def defer(self, seconds: float, job: Callable[[], None]) -> None:
+        """Run ``job`` ``seconds`` of call time from now, without holding up the caller: in a
+        thread after ``seconds * time_scale`` (threaded), else once the queue is empty, in due
+        order, the virtual clock moved to its due time."""
+        if self.threaded:
+
+            def later() -> None:
+                time.sleep(seconds * self.time_scale)
+                job()
+
+            self.submit(later)
+            return
+        due = self.now() + timedelta(seconds=seconds)
+        with self._lock:
+            heapq.heappush(self._deferred, (due, next(self._order), job))
+
     def _status_event(self, call: SimCall, event: str) -> None:
         """Post a call progress event if the call subscribed to it (Twilio sends only subscribed
         events; ``completed`` alone when none was given)."""
@@ -412,8 +487,15 @@ class Simulator:
         self.transcribe(
             call, f"[carrier] status callback {event} (CallStatus={params['CallStatus']})"
         )
-        self.webhook(
-            call, call.status_callback_method, call.status_callback, params, f"status {event}"
+        self.callback(
+            call,
+            call.status_callback_method,
+            call.status_callback,
+            params,
+            f"status {event}",
+            event=event,
+            sid=call.sid,
+            to=call.to,
         )
 
     # Playing a call ----------------------------------------------------------------------------
@@ -558,5 +640,14 @@ class Simulator:
                 "AnsweredBy": verdict,
                 "MachineDetectionDuration": str(millis),
             }
-            self.webhook(call, call.amd_callback_method, call.amd_callback, params, "AMD")
+            self.callback(
+                call,
+                call.amd_callback_method,
+                call.amd_callback,
+                params,
+                "AMD",
+                event="amd",
+                sid=call.sid,
+                to=call.to,
+            )
         self.check_control(call)

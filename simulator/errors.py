@@ -46,3 +46,11 @@ class ApiError(SimulatorError):
             "more_info": f"https://www.twilio.com/docs/errors/{self.code}",
             "status": self.status,
         }
+
+
+class ConnectionDroppedError(SimulatorError, ConnectionAbortedError):
+    """Raised out of the REST WSGI app when a fault drops the connection without an answer.
+
+    A ``ConnectionError``, so werkzeug's server treats it as a connection the client lost and
+    writes nothing; an in-process caller of the WSGI app sees it raised.
+    """

@@ -67,6 +67,21 @@ class Carrier(Protocol):
         """Send one signed webhook; None when it failed (already recorded)."""
         ...
 
+    def callback(
+        self,
+        call: SimCall | None,
+        method: str,
+        url: str,
+        params: Mapping[str, str],
+        purpose: str,
+        *,
+        event: str,
+        sid: str,
+        to: str,
+    ) -> None:
+        """Send a status callback through the fault knobs (lost, repeated or late)."""
+        ...
+
 
 class Messaging:
     """The simulator's SMS: its messages, opt-outs, deliveries and inbound texts."""
@@ -225,4 +240,13 @@ class Messaging:
             params["MessagingServiceSid"] = message.messaging_service_sid
         if message.error_code is not None and status in ("undelivered", "failed"):
             params["ErrorCode"] = str(message.error_code)
-        self.carrier.webhook(None, "POST", message.status_callback, params, f"SMS status {status}")
+        self.carrier.callback(
+            None,
+            "POST",
+            message.status_callback,
+            params,
+            f"SMS status {status}",
+            event=status,
+            sid=message.sid,
+            to=message.to,
+        )

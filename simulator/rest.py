@@ -23,13 +23,21 @@ Control endpoints for tools (same auth), not part of Twilio's API:
   plus ``transcript`` (synchronous mode: the finished call).
 * ``POST /_simulator/inbound/messages`` — form ``From``, ``To``, ``Body``, optional ``Url``.
 * ``GET /_simulator/calls/{Sid}/transcript`` — the call's transcript and errors.
+* ``/_simulator/faults`` — the fault knobs (:mod:`simulator.faults`): ``GET`` the plan and the
+  faults injected, ``POST`` a JSON plan to add its rules, ``PUT`` to replace them, ``DELETE`` to
+  clear them.
+
+The six Twilio endpoints go through the fault knobs first: a request may be held (latency),
+answered with an injected error, or have its connection dropped before or after it ran.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hmac
 import json
+import socket
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -41,7 +49,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from simulator.errors import ApiError, PersonaError
+from simulator.errors import ApiError, ConnectionDroppedError, PersonaError
+from simulator.faults import Faults, InjectedError, InjectedFault, RestDecision, endpoint_for
 from simulator.models import API_VERSION, CALL_EVENTS, SimCall, SimMessage
 from simulator.personas import normalize_number
 
@@ -194,6 +203,11 @@ class Backend(Protocol):
         ...
 
     @property
+    def faults(self) -> Faults:
+        """The fault knobs the REST endpoints obey."""
+        ...
+
+    @property
     def messages(self) -> Mapping[str, SimMessage]:
         """Every SMS, by SID."""
         ...
@@ -333,6 +347,11 @@ class RestApi:
                 Rule("/_simulator/inbound/calls", endpoint="inbound_call", methods=["POST"]),
                 Rule("/_simulator/inbound/messages", endpoint="inbound_sms", methods=["POST"]),
                 Rule("/_simulator/calls/<sid>/transcript", endpoint="transcript", methods=["GET"]),
+                Rule(
+                    "/_simulator/faults",
+                    endpoint="faults",
+                    methods=["GET", "POST", "PUT", "DELETE"],
+                ),
             ],
             strict_slashes=False,
         )
@@ -343,7 +362,11 @@ class RestApi:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        """Route, authenticate and run one request; every failure becomes Twilio's error body."""
+        """Route, authenticate and run one request; every failure becomes Twilio's error body.
+
+        Raises :class:`~simulator.errors.ConnectionDroppedError` when a fault drops the connection.
+        """
+        headers: dict[str, str] = {}
         try:
             self._authenticate(request)
             adapter = self.url_map.bind_to_environ(request.environ)
@@ -353,9 +376,16 @@ class RestApi:
             if account != self.sim.account_sid:
                 raise _error(404, 20404, f"The requested resource {request.path} was not found")
             handler = getattr(self, f"_{endpoint}_{request.method.lower()}")
-            status, body = handler(request, **args)
+            name = endpoint_for(endpoint, request.method)
+            decision = self.sim.faults.decide_rest(name) if name else None
+            if decision is None:
+                status, body = handler(request, **args)
+            else:
+                status, body = self._with_faults(decision, str(name), request, handler, args)
         except ApiError as exc:
             status, body = exc.status, exc.body()
+            if isinstance(exc, InjectedError) and exc.retry_after is not None:
+                headers["Retry-After"] = str(exc.retry_after)
         except NotFound:
             status = 404
             body = _error(404, 20404, f"The requested resource {request.path} was not found").body()
@@ -365,9 +395,63 @@ class RestApi:
             status = exc.code or 400
             body = _error(status, 20001, exc.description or "Bad request").body()
         response = Response(json.dumps(body), status=status, mimetype="application/json")
+        response.headers.update(headers)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
         return response
+
+    def _with_faults(
+        self,
+        decision: RestDecision,
+        name: str,
+        request: Request,
+        handler: Any,
+        args: Mapping[str, str],
+    ) -> tuple[int, Any]:
+        """Run a request under the faults drawn for it: hold it for the delays, then answer with
+        the error or drop the connection, before or after the handler ran."""
+        faults = self.sim.faults
+        faults.hold(sum(seconds for _, seconds in decision.delays))
+        fault = decision.outcome
+        if fault is None:
+            result: tuple[int, Any] = handler(request, **args)
+            return result
+        sid: str | None = None
+        if fault.created:
+            try:
+                status, body = handler(request, **args)
+            except ApiError as exc:  # refused anyway: nothing was created
+                status, body = exc.status, exc.body()
+            if isinstance(body, dict) and status < 400:
+                sid = body.get("sid")
+        faults.record(
+            InjectedFault(
+                "rest",
+                fault.action,
+                name,
+                decision.outcome_rule,
+                sid=sid,
+                status=fault.status,
+                code=fault.code,
+                retry_after=fault.retry_after,
+                created=sid is not None,
+                seconds=fault.hang if fault.action == "drop" else None,
+            )
+        )
+        if fault.action == "drop":
+            self._drop(request, fault.hang)
+        assert fault.status is not None and fault.code is not None  # an error rule has both
+        raise InjectedError(fault.status, fault.code, fault.message or "", fault.retry_after)
+
+    def _drop(self, request: Request, hang: float) -> None:
+        """Close the client's connection without an answer, after ``hang`` seconds of silence."""
+        request.get_data()  # read the body, so the client sees the connection close, not a reset
+        self.sim.faults.hold(hang)
+        sock = request.environ.get("werkzeug.socket")
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):  # the client may have gone first
+                sock.shutdown(socket.SHUT_RDWR)
+        raise ConnectionDroppedError(f"{request.method} {request.path}: dropped by a fault")
 
     def _authenticate(self, request: Request) -> None:
         header = request.headers.get("Authorization", "")
@@ -617,6 +701,29 @@ class RestApi:
         except ValueError as exc:
             raise _error(400, 20001, str(exc)) from exc
         return 201, {**message.to_json(), "reply": message.reply}
+
+    def _faults_get(self, request: Request) -> tuple[int, Any]:
+        faults = self.sim.faults
+        return 200, {
+            "plan": faults.to_dict(),
+            "injected": [fault.to_dict() for fault in faults.injected],
+            "holding": faults.holding,
+        }
+
+    def _faults_post(self, request: Request, *, replace: bool = False) -> tuple[int, Any]:
+        try:
+            plan = json.loads(request.get_data(as_text=True) or "{}")
+            ids = self.sim.faults.load(plan, replace=replace)
+        except ValueError as exc:  # JSONDecodeError is one
+            raise _error(400, 20001, f"Invalid fault plan: {exc}") from exc
+        return 201 if not replace else 200, {"rules": ids, "plan": self.sim.faults.to_dict()}
+
+    def _faults_put(self, request: Request) -> tuple[int, Any]:
+        return self._faults_post(request, replace=True)
+
+    def _faults_delete(self, request: Request) -> tuple[int, Any]:
+        self.sim.faults.clear()
+        return 200, {"plan": self.sim.faults.to_dict()}
 
     def _transcript_get(self, request: Request, sid: str) -> tuple[int, Any]:
         call = self._get_call(sid)

@@ -12,8 +12,10 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from simulator.engine import Simulator
+from simulator.faults import Faults, load_faults
 from simulator.models import SimCall
 from simulator.personas import Persona, PersonaBook, load_personas
 from simulator.transport import HttpTransport, Transport
@@ -32,6 +34,7 @@ def create_simulator(
     voice_url: str | None = None,
     sms_url: str | None = None,
     start_time: datetime | None = None,
+    faults: Faults | Mapping[str, Any] | str | Path | None = None,
 ) -> Simulator:
     """Build a simulator that accepts ``account_sid``/``auth_token`` and signs with the token.
 
@@ -42,7 +45,11 @@ def create_simulator(
     plays calls in threads with pauses and timeouts lasting ``seconds * time_scale``. ``voice_url``
     and ``sms_url`` are the app's Voice and Messaging URLs used for inbound calls and SMS.
     ``start_time`` sets the virtual clock of the synchronous mode (default: now).
+    ``faults`` is a :class:`~simulator.faults.Faults` to use, or a fault plan to load into
+    ``sim.faults``: a mapping or a YAML/JSON file (see :mod:`simulator.faults`); a bad plan raises
+    ``ValueError`` with the reason.
     """
+    knobs = _faults(faults)
     book = (
         personas if isinstance(personas, PersonaBook) else PersonaBook.from_mapping(personas or {})
     )
@@ -56,7 +63,17 @@ def create_simulator(
         voice_url=voice_url,
         sms_url=sms_url,
         start_time=start_time,
+        faults=knobs,
     )
+
+
+def _faults(faults: Faults | Mapping[str, Any] | str | Path | None) -> Faults:
+    if isinstance(faults, Faults):
+        return faults
+    knobs = Faults()
+    if faults is not None:
+        knobs.load(faults if isinstance(faults, Mapping) else load_faults(faults))
+    return knobs
 
 
 class _TranscriptLogger(logging.Handler):
@@ -88,11 +105,15 @@ def serve(
     time_scale: float = 1.0,
     voice_url: str | None = None,
     sms_url: str | None = None,
+    faults: Mapping[str, Any] | str | Path | None = None,
 ) -> None:
     """Run the simulator's REST API on ``host:port`` until interrupted (werkzeug, threaded).
 
     Calls play in real time times ``time_scale``; webhooks go over HTTP to the URLs the app hands
-    over. Raises :class:`~simulator.errors.PersonaError` for a bad personas file before binding.
+    over. ``faults`` is a fault plan (a mapping or a YAML/JSON file) in force from the start;
+    ``/_simulator/faults`` changes it while running. Raises
+    :class:`~simulator.errors.PersonaError` for a bad personas file and ``ValueError`` for a bad
+    fault plan, before binding.
     """
     from werkzeug.serving import run_simple
 
@@ -105,6 +126,7 @@ def serve(
         time_scale=time_scale,
         voice_url=voice_url,
         sms_url=sms_url,
+        faults=faults,
     )
     handler = _TranscriptLogger(sim)
     log.addHandler(handler)

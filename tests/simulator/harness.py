@@ -7,6 +7,7 @@ tests pin the simulator against Twilio's documented behaviour, not against the a
 from __future__ import annotations
 
 import base64
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,11 +15,13 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import Gather, VoiceResponse
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import Client as WerkzeugClient
 
 from simulator import SimCall, Simulator
@@ -223,6 +226,27 @@ class WsgiTwilioHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no
         return TwilioResponse(
             response.status_code, response.get_data(as_text=True), response.headers
         )
+
+
+class SimulatorHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no stubs
+    """The stock SDK HTTP client with https://api.twilio.com replaced by the simulator's URL."""
+
+    def __init__(self, base_url: str, timeout: float = 10) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
+        url = url.replace("https://api.twilio.com", self.base_url)
+        response: TwilioResponse = super().request(method, url, *args, **kwargs)
+        self.last_response = response  # kept before the SDK raises for an error status
+        return response
+
+
+def serve_on_socket(app: Any) -> tuple[BaseWSGIServer, str]:
+    """Serve ``app`` on 127.0.0.1 (an ephemeral port) with werkzeug's threaded server."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}"
 
 
 def sdk_client(sim: Simulator) -> Client:

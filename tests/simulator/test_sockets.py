@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from simulator import HttpTransport, Persona, Simulator, create_simulator
 from tests.simulator.harness import (
@@ -20,39 +15,23 @@ from tests.simulator.harness import (
     AUTH_TOKEN,
     CALLEE,
     Recorder,
+    SimulatorHttpClient,
     build_ivr_app,
+    serve_on_socket,
 )
 
 pytestmark = pytest.mark.slow
-
-
-class SimulatorHttpClient(TwilioHttpClient):  # type: ignore[misc]  # twilio ships no stubs
-    """The stock SDK HTTP client with https://api.twilio.com replaced by the simulator's URL."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__(timeout=10)
-        self.base_url = base_url
-
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> TwilioResponse:
-        url = url.replace("https://api.twilio.com", self.base_url)
-        return super().request(method, url, *args, **kwargs)
-
-
-def _serve(app: Any) -> tuple[BaseWSGIServer, str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}"
 
 
 @pytest.fixture
 def live() -> Iterator[tuple[Simulator, Client, Recorder, str]]:
     recorder = Recorder()
     holder: dict[str, Client] = {}
-    app_server, app_url = _serve(build_ivr_app(recorder, lambda: holder["client"]))
+    app_server, app_url = serve_on_socket(build_ivr_app(recorder, lambda: holder["client"]))
     sim = create_simulator(
         ACCOUNT_SID, AUTH_TOKEN, transport=HttpTransport(), threaded=True, time_scale=0.01
     )
-    sim_server, sim_url = _serve(sim.wsgi_app)
+    sim_server, sim_url = serve_on_socket(sim.wsgi_app)
     holder["client"] = Client(ACCOUNT_SID, AUTH_TOKEN, http_client=SimulatorHttpClient(sim_url))
     try:
         yield sim, holder["client"], recorder, app_url
