@@ -559,7 +559,7 @@ def _report(out: Console, db: Database, sim: Simulator, clock: FixedClock, busin
         report = build_report(session, now=clock.now(), day=REPORT_DAY)
         print_document(out, report_document(report, business=business))
         out.print(
-            "the same day's report, at any time later (promises settled since then):\n"
+            "this day's report again, at any later time (open promises settled as of then):\n"
             f"  {report_command_line(REPORT_DAY.day, REPORT_DAY.zone)}",
             soft_wrap=True,
             markup=False,
