@@ -2,12 +2,14 @@
 
 :func:`report_document` turns a :class:`campaigns.reports.Report` into a :class:`Document`, and
 every renderer shows the same sections: :func:`render_html` here, the terminal's in the CLI.
-Pure: no database, no terminal, no files.
+Text written `like this` is code (a command to type): the terminal shows it as it is, the HTML
+page as ``<code>``. Pure: no database, no terminal, no files.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
@@ -35,7 +37,7 @@ class Section:
 
 @dataclass(frozen=True)
 class Document:
-    """The whole report: a title, a subtitle (when, and since when "today"), its sections."""
+    """The whole report: a title, a subtitle (its day and zone, and when), its sections."""
 
     title: str
     subtitle: str
@@ -57,11 +59,18 @@ def _rate(kept: int, resolved: int) -> str:
 
 
 def report_document(report: Report, *, business: str) -> Document:
-    """The report as titled sections of text cells."""
+    """The report as titled sections of text cells.
+
+    The day's columns say "today" when the report's day is the current one in its zone, else the
+    date itself.
+    """
     stamp = "%Y-%m-%d %H:%M UTC"
+    day = report.day
+    label = "today" if report.is_today else day.day.isoformat()
+    launched = "launched today" if report.is_today else f"launched on {label}"
     summary = Section(
         "Summary",
-        ("", "today", "all time"),
+        ("", label, "all time"),
         (
             (
                 "calls and texts",
@@ -95,7 +104,7 @@ def report_document(report: Report, *, business: str) -> Document:
     )
     attempts = Section(
         "Calls and texts by outcome",
-        ("channel", "outcome", "today", "all time"),
+        ("channel", "outcome", label, "all time"),
         tuple(
             (line.channel, line.outcome, str(line.today), str(line.all_time))
             for line in report.attempts
@@ -103,7 +112,7 @@ def report_document(report: Report, *, business: str) -> Document:
     )
     promises = Section(
         "Promises to pay",
-        ("status", "currency", "today", "amount today", "all time", "amount", "paid"),
+        ("status", "currency", label, f"amount {label}", "all time", "amount", "paid"),
         tuple(
             (
                 line.status,
@@ -120,7 +129,7 @@ def report_document(report: Report, *, business: str) -> Document:
     )
     decisions = Section(
         "Contact policy decisions",
-        ("rule", "allowed today", "denied today", "allowed", "denied"),
+        ("rule", f"allowed {label}", f"denied {label}", "allowed", "denied"),
         tuple(
             (
                 line.rule,
@@ -134,14 +143,14 @@ def report_document(report: Report, *, business: str) -> Document:
     )
     optouts = Section(
         "Opt-outs and other suppressions",
-        ("kind", "added today", "added", "in force"),
+        ("kind", f"added {label}", "added", "in force"),
         tuple(
             (line.kind, str(line.added_today), str(line.added_all_time), str(line.in_force))
             for line in report.suppressions
         ),
     )
     runs = Section(
-        "Campaign runs (working, or launched today)",
+        f"Campaign runs (working, or {launched})",
         ("campaign", "slot", "status", "contacts", "done", "pending"),
         tuple(
             (
@@ -158,8 +167,8 @@ def report_document(report: Report, *, business: str) -> Document:
     return Document(
         title=f"duecall report: {business}",
         subtitle=(
-            f"as of {report.generated_at.astimezone(UTC).strftime(stamp)}; "
-            f"today is since {report.day_start.astimezone(UTC).strftime(stamp)}"
+            f"day: {day.day.isoformat()} ({day.zone.key}); "
+            f"as of {report.generated_at.astimezone(UTC).strftime(stamp)}"
         ),
         sections=(summary, waiting, attempts, promises, decisions, optouts, runs),
     )
@@ -175,18 +184,29 @@ th, td { padding: 0.25em 0.8em; border-bottom: 1px solid #ddd; text-align: left;
 th { background: #f4f4f4; }
 th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; }
 p.note, td.none { color: #888; }
+code { font: 0.95em ui-monospace, monospace; background: #f4f4f4; padding: 0 0.2em; }
 """.strip()
+
+
+_CODE = re.compile(r"`([^`]+)`")
+
+
+def _html_text(text: str) -> str:
+    """``text`` escaped for HTML, each `code span` as ``<code>``; a stray backtick stays text
+    (as an entity), so the page never shows one."""
+    escaped = html.escape(text)
+    return _CODE.sub(r"<code>\1</code>", escaped).replace("`", "&#96;")
 
 
 def render_html(document: Document) -> str:
     """The report as one HTML page: inline CSS, no script, no external asset, all text escaped."""
-    e = html.escape
+    e = _html_text
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en">',
         "<head>",
         '<meta charset="utf-8">',
-        f"<title>{e(document.title)}</title>",
+        f"<title>{html.escape(document.title).replace('`', '&#96;')}</title>",
         f"<style>\n{_CSS}\n</style>",
         "</head>",
         "<body>",

@@ -1,9 +1,9 @@
 """The collections report: what the dialer, the IVR and the policy did, today and all time.
 
 Pure queries returning dataclasses; :mod:`campaigns.report_view` lays them out as sections, which
-``duecall report`` prints in the terminal and writes as HTML. Windowed figures come twice:
-``today`` (since ``day_start``, which the caller picks: the CLI uses 00:00 UTC) and all time.
-What each figure counts:
+``duecall report`` prints in the terminal and writes as HTML. Windowed figures come twice: for one
+calendar day in a named zone (a :class:`ReportDay`, 00:00 to 24:00 local; the CLI's default is
+today in the first campaign's zone) and all time. What each figure counts:
 
 - attempts by channel and outcome, by ``created_at`` (an attempt with no outcome yet is in
   flight);
@@ -16,18 +16,29 @@ What each figure counts:
 - compliance decisions by rule, allowed and denied, by decision time;
 - suppressions by kind: added in the window, and in force now;
 - now, whatever the window: open callback requests, texts waiting in the inbox, and the campaign
-  runs still working or launched today with their contacts done and pending.
+  runs still working or launched on the day with their contacts done and pending.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, case, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    SQLColumnExpression,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from store.models import (
@@ -51,8 +62,35 @@ MAX_RUNS = 50
 
 
 @dataclass(frozen=True)
+class ReportDay:
+    """The calendar day a report's windowed figures count: ``day`` from 00:00 to 24:00 in
+    ``zone`` (23 or 25 hours on a DST change), as UTC instants."""
+
+    day: date
+    zone: ZoneInfo
+
+    @classmethod
+    def containing(cls, instant: datetime, zone: ZoneInfo) -> ReportDay:
+        """The day in ``zone`` at ``instant`` (an aware datetime)."""
+        return cls(instant.astimezone(zone).date(), zone)
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.day, time.min, tzinfo=self.zone).astimezone(UTC)
+
+    @property
+    def end(self) -> datetime:
+        """The next day's start: the window excludes it."""
+        following = self.day + timedelta(days=1)
+        return datetime.combine(following, time.min, tzinfo=self.zone).astimezone(UTC)
+
+    def includes(self, instant: datetime) -> bool:
+        return self.start <= instant < self.end
+
+
+@dataclass(frozen=True)
 class Pair:
-    """A count today and all time."""
+    """A count on the report's day and all time."""
 
     today: int
     all_time: int
@@ -127,7 +165,7 @@ class Report:
     """The whole report; see the module docstring for what each figure counts."""
 
     generated_at: datetime
-    day_start: datetime
+    day: ReportDay
     attempts: tuple[AttemptLine, ...]
     rpc_calls: Pair
     rpc_hotline: Pair
@@ -141,6 +179,11 @@ class Report:
     runs: tuple[RunLine, ...]
 
     @property
+    def is_today(self) -> bool:
+        """True when the report's day is the current one in its zone."""
+        return self.day.includes(self.generated_at)
+
+    @property
     def attempts_total(self) -> Pair:
         return Pair(
             sum(line.today for line in self.attempts),
@@ -148,22 +191,20 @@ class Report:
         )
 
 
-def build_report(session: Session, *, now: datetime, day_start: datetime) -> Report:
-    """Read the report from the store as of ``now``; "today" is from ``day_start`` on.
+def build_report(session: Session, *, now: datetime, day: ReportDay) -> Report:
+    """Read the report from the store as of ``now``, its windowed figures for ``day``.
 
-    Read-only. Raises ``ValueError`` when ``day_start`` is after ``now``.
+    Read-only. Any day may be asked for: one after ``now`` simply counts nothing yet.
     """
-    if day_start > now:
-        raise ValueError("day_start must not be after now")
     return Report(
         generated_at=now,
-        day_start=day_start,
-        attempts=_attempts(session, day_start),
+        day=day,
+        attempts=_attempts(session, day),
         rpc_calls=_pair(
             session,
             select(func.count()).select_from(Attempt).where(Attempt.outcome.in_(RPC_OUTCOMES)),
             Attempt.created_at,
-            day_start,
+            day,
         ),
         rpc_hotline=_pair(
             session,
@@ -171,13 +212,13 @@ def build_report(session: Session, *, now: datetime, day_start: datetime) -> Rep
             .select_from(IvrSession)
             .where(IvrSession.direction == "inbound", IvrSession.verified.is_(True)),
             IvrSession.created_at,
-            day_start,
+            day,
         ),
-        promises=_promises(session, day_start),
-        kept_today=_kept(session, Promise.resolved_at >= day_start),
+        promises=_promises(session, day),
+        kept_today=_kept(session, _within(Promise.resolved_at, day)),
         kept_all_time=_kept(session, true()),
-        decisions=_decisions(session, day_start),
-        suppressions=_suppressions(session, day_start),
+        decisions=_decisions(session, day),
+        suppressions=_suppressions(session, day),
         callbacks_open=_count(
             session,
             select(func.count())
@@ -190,7 +231,7 @@ def build_report(session: Session, *, now: datetime, day_start: datetime) -> Rep
             .select_from(InboundMessage)
             .where(InboundMessage.kind == "message", InboundMessage.handled_at.is_(None)),
         ),
-        runs=_runs(session, day_start),
+        runs=_runs(session, day),
     )
 
 
@@ -198,34 +239,40 @@ def _count(session: Session, query: Select[Any]) -> int:
     return int(session.scalar(query) or 0)
 
 
+def _within(
+    at: SQLColumnExpression[datetime] | SQLColumnExpression[datetime | None], day: ReportDay
+) -> ColumnElement[bool]:
+    return and_(at >= day.start, at < day.end)
+
+
 def _pair(
-    session: Session, query: Select[Any], at: SQLColumnExpression[datetime], day_start: datetime
+    session: Session, query: Select[Any], at: SQLColumnExpression[datetime], day: ReportDay
 ) -> Pair:
-    return Pair(_count(session, query.where(at >= day_start)), _count(session, query))
+    return Pair(_count(session, query.where(_within(at, day))), _count(session, query))
 
 
-def _today(at: SQLColumnExpression[datetime], day_start: datetime) -> ColumnElement[int]:
-    """How many rows of the group are from today: next to ``count()``, both windows in one pass."""
-    return func.coalesce(func.sum(case((at >= day_start, 1), else_=0)), 0)
+def _today(at: SQLColumnExpression[datetime], day: ReportDay) -> ColumnElement[int]:
+    """How many rows of the group are from the day: next to ``count()``, both in one pass."""
+    return func.coalesce(func.sum(case((_within(at, day), 1), else_=0)), 0)
 
 
-def _attempts(session: Session, day_start: datetime) -> tuple[AttemptLine, ...]:
+def _attempts(session: Session, day: ReportDay) -> tuple[AttemptLine, ...]:
     outcome = func.coalesce(Attempt.outcome, IN_FLIGHT)
     rows = session.execute(
-        select(Attempt.channel, outcome, _today(Attempt.created_at, day_start), func.count())
+        select(Attempt.channel, outcome, _today(Attempt.created_at, day), func.count())
         .group_by(Attempt.channel, outcome)
         .order_by(Attempt.channel, func.count().desc(), outcome)
     ).all()
     return tuple(AttemptLine(ch, out, int(today), int(n)) for ch, out, today, n in rows)
 
 
-def _promises(session: Session, day_start: datetime) -> tuple[PromiseLine, ...]:
-    today = Promise.created_at >= day_start
+def _promises(session: Session, day: ReportDay) -> tuple[PromiseLine, ...]:
+    today = _within(Promise.created_at, day)
     rows = session.execute(
         select(
             Promise.status,
             Promise.currency,
-            _today(Promise.created_at, day_start),
+            _today(Promise.created_at, day),
             func.sum(case((today, Promise.amount), else_=None), type_=Money),
             func.count(),
             func.sum(Promise.amount),
@@ -259,12 +306,12 @@ def _kept(session: Session, window: ColumnElement[bool]) -> KeptRate:
     return KeptRate(kept=int(counts.get("kept", 0)), resolved=int(sum(counts.values())))
 
 
-def _decisions(session: Session, day_start: datetime) -> tuple[DecisionLine, ...]:
+def _decisions(session: Session, day: ReportDay) -> tuple[DecisionLine, ...]:
     rows = session.execute(
         select(
             ComplianceDecision.rule,
             ComplianceDecision.allowed,
-            _today(ComplianceDecision.at, day_start),
+            _today(ComplianceDecision.at, day),
             func.count(),
         ).group_by(ComplianceDecision.rule, ComplianceDecision.allowed)
     ).all()
@@ -280,12 +327,12 @@ def _decisions(session: Session, day_start: datetime) -> tuple[DecisionLine, ...
     )
 
 
-def _suppressions(session: Session, day_start: datetime) -> tuple[SuppressionLine, ...]:
+def _suppressions(session: Session, day: ReportDay) -> tuple[SuppressionLine, ...]:
     in_force = Suppression.removed_at.is_(None)
     rows = session.execute(
         select(
             Suppression.kind,
-            _today(Suppression.created_at, day_start),
+            _today(Suppression.created_at, day),
             func.count(),
             func.coalesce(func.sum(case((in_force, 1), else_=0)), 0),
         )
@@ -295,7 +342,7 @@ def _suppressions(session: Session, day_start: datetime) -> tuple[SuppressionLin
     return tuple(SuppressionLine(k, int(t), int(n), int(f)) for k, t, n, f in rows)
 
 
-def _runs(session: Session, day_start: datetime) -> tuple[RunLine, ...]:
+def _runs(session: Session, day: ReportDay) -> tuple[RunLine, ...]:
     runs = session.execute(
         select(
             CampaignRun.id,
@@ -307,7 +354,7 @@ def _runs(session: Session, day_start: datetime) -> tuple[RunLine, ...]:
         .where(
             or_(
                 CampaignRun.status.in_(("snapshotting", "active")),
-                CampaignRun.created_at >= day_start,
+                _within(CampaignRun.created_at, day),
             )
         )
         .order_by(CampaignRun.created_at.desc(), CampaignRun.id.desc())

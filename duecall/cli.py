@@ -203,11 +203,10 @@ def _suppression_change(
     from telephony.numbers import InvalidNumberError, to_e164
 
     settings = obj.settings
-    db = obj.database()
     try:
         if number is not None:
             number = to_e164(number, settings.import_.default_region)
-        with db.session() as session:
+        with obj.store() as db, db.session() as session:
             now = obj.clock.now()
             target = f"number {mask_phone(number)}" if number else f"account {account_id}"
             if action == "add":
@@ -238,8 +237,6 @@ def _suppression_change(
     except (SuppressionError, InvalidNumberError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(exitcodes.USAGE)
-    finally:
-        db.dispose()
 
 
 @suppress_group.command("add")

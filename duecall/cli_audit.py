@@ -23,8 +23,6 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from campaigns.audit import (
@@ -68,20 +66,6 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> dat
 
 def _zones_for(number: str, declared: str | None) -> Sequence[str]:
     return resolve_zones(number, declared).names
-
-
-def _require_existing_database(url: str) -> None:
-    """Exit 2 when the URL names an SQLite file that is not there: opening it would create it."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
-        return
-    database = parsed.database or ""
-    if database in ("", ":memory:"):
-        _usage("the database is in memory: there is nothing to audit")
-    if database.startswith("file:"):
-        return
-    if not Path(database).is_file():
-        _usage(f"no database at {database} (check DUECALL_DATABASE_URL)")
 
 
 def _subject(session: Session, target: str, region: str) -> Subject:
@@ -142,24 +126,12 @@ def audit_command(
     the numbers on file for the account asked about.
     """
     settings = obj.settings
-    _require_existing_database(settings.database.url)
-    db = obj.database()
-    try:
-        with db.session(readonly=True) as session:
-            try:
-                subject = _subject(session, target, settings.import_.default_region)
-            except UnknownSubjectError as exc:
-                _usage(str(exc))
-            timeline = build_timeline(session, subject, since=since)
-    except SQLAlchemyError as exc:
-        detail = str(exc.args[0]).splitlines()[0] if exc.args else ""
-        click.echo(
-            f"database error: {type(exc).__name__}: {detail} (has `duecall db upgrade` run?)",
-            err=True,
-        )
-        sys.exit(exitcodes.FAILURE)
-    finally:
-        db.dispose()
+    with obj.store() as db, db.session(readonly=True) as session:
+        try:
+            subject = _subject(session, target, settings.import_.default_region)
+        except UnknownSubjectError as exc:
+            _usage(str(exc))
+        timeline = build_timeline(session, subject, since=since)
 
     now = obj.clock.now()
     if fmt == "json":

@@ -116,19 +116,15 @@ def campaign_list(obj: CliContext) -> None:
     from dialer.worker import live_workers
 
     settings = obj.settings
-    db = obj.database()
     now = obj.clock.now()
-    try:
-        with db.session(readonly=True) as session:
-            paused = control.pauses(session)
-            workers = [
-                (w.worker_id, (now - w.heartbeat_at).total_seconds(), w.claimed, w.placed)
-                for w in live_workers(
-                    session, now, timedelta(seconds=settings.dialer.claim_timeout_seconds)
-                )
-            ]
-    finally:
-        db.dispose()
+    with obj.store() as db, db.session(readonly=True) as session:
+        paused = control.pauses(session)
+        workers = [
+            (w.worker_id, (now - w.heartbeat_at).total_seconds(), w.claimed, w.placed)
+            for w in live_workers(
+                session, now, timedelta(seconds=settings.dialer.claim_timeout_seconds)
+            )
+        ]
     table = Table(show_header=True, header_style="bold")
     for column in ("campaign", "channel", "schedule", "next launch", "state"):
         table.add_column(column)
@@ -156,11 +152,17 @@ def campaign_list(obj: CliContext) -> None:
     click.echo(_workers_line(workers))
 
 
+def age_text(seconds: float) -> str:
+    """How long ago, in whole seconds: ``"0s ago"`` for an instant a little in the future (a
+    worker's clock a few milliseconds ahead of this one's), never ``"-0s ago"``."""
+    return f"{max(0, round(seconds))}s ago"
+
+
 def _workers_line(workers: list[tuple[str, float, int, int]]) -> str:
     if not workers:
         return "dialer workers: none running"
     described = ", ".join(
-        f"{worker_id} (heartbeat {age:.0f}s ago, claimed {claimed}, placed {placed})"
+        f"{worker_id} (heartbeat {age_text(age)}, claimed {claimed}, placed {placed})"
         for worker_id, age, claimed, placed in workers
     )
     return f"dialer workers: {len(workers)} running: {described}"
@@ -180,14 +182,13 @@ def campaign_run(obj: CliContext, name: str, now_: bool) -> None:
     if not campaign.active:
         click.echo(f"error: campaign {name} is inactive (active: false)", err=True)
         sys.exit(exitcodes.USAGE)
-    db = obj.database()
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
-    # The worker's own launch code, on the store alone: no telephony, no Twilio secrets. With no
-    # `gone`, it takes an abandoned snapshot over only once its heartbeat is stale, as before.
-    launcher = Launcher(
-        db, obj.clock, settings=settings.dialer, campaigns=settings.campaigns, actor=actor
-    )
-    try:
+    with obj.store() as db:
+        # The worker's own launch code, on the store alone: no telephony, no Twilio secrets.
+        # With no `gone`, it takes an abandoned snapshot over only once its heartbeat is stale.
+        launcher = Launcher(
+            db, obj.clock, settings=settings.dialer, campaigns=settings.campaigns, actor=actor
+        )
         result: LaunchResult | None
         if now_:
             result = launcher.launch_now(name, actor)
@@ -196,8 +197,6 @@ def campaign_run(obj: CliContext, name: str, now_: bool) -> None:
             if result is None:
                 click.echo(f"{name}: no scheduled slot within the grace period; use --now")
                 sys.exit(exitcodes.USAGE)
-    finally:
-        db.dispose()
     if result.created or result.resumed:
         click.echo(f"{name}: run {result.run_id} launched with {result.contacts} contacts")
     else:
@@ -225,14 +224,10 @@ def campaign_pause(obj: CliContext, name: str | None, all_: bool, reason: str) -
     from dialer import control
 
     targets = _pause_targets(obj.settings, name, all_)
-    db = obj.database()
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
-    try:
-        with db.session() as session:
-            for target in targets:
-                control.pause(session, target, reason=reason, actor=actor, now=obj.clock.now())
-    finally:
-        db.dispose()
+    with obj.store() as db, db.session() as session:
+        for target in targets:
+            control.pause(session, target, reason=reason, actor=actor, now=obj.clock.now())
     click.echo(f"paused: {'all campaigns' if all_ else name}")
 
 
@@ -245,15 +240,11 @@ def campaign_resume(obj: CliContext, name: str | None, all_: bool) -> None:
     from dialer import control
 
     targets = _pause_targets(obj.settings, name, all_)
-    db = obj.database()
     actor = f"cli:{os.environ.get('USER', 'unknown')}"
-    try:
-        with db.session() as session:
-            for target in targets:
-                control.resume(session, target, actor=actor, now=obj.clock.now())
-            still = control.paused_reason(session, name) if name else None
-    finally:
-        db.dispose()
+    with obj.store() as db, db.session() as session:
+        for target in targets:
+            control.resume(session, target, actor=actor, now=obj.clock.now())
+        still = control.paused_reason(session, name) if name else None
     click.echo(f"resumed: {'all campaigns' if all_ else name}")
     if still:
         click.echo(f"note: still paused by {still}")

@@ -1,11 +1,12 @@
 """Report and export commands on the `duecall` CLI.
 
-``duecall report [--html FILE]`` prints the collections report (:mod:`campaigns.reports`, laid
-out by :mod:`campaigns.report_view`) in the terminal and optionally writes it as one
-self-contained HTML file. ``duecall export
-promises|attempts|optouts`` writes rows for the bank's systems (:mod:`campaigns.exports`) as CSV
-or JSON, to stdout or ``--output FILE``. Both settle the open promises first
-(:func:`campaigns.promises.evaluate_promises`), so the statuses they show are current.
+``duecall report [--day YYYY-MM-DD] [--tz ZONE] [--html FILE]`` prints the collections report
+(:mod:`campaigns.reports`, laid out by :mod:`campaigns.report_view`) for one calendar day in a
+named zone in the terminal and optionally writes it as one self-contained HTML file.
+``duecall export promises|attempts|optouts`` writes rows for the bank's systems
+(:mod:`campaigns.exports`) as CSV or JSON, to stdout or ``--output FILE``. Both settle the open
+promises first (:func:`campaigns.promises.evaluate_promises`), so the statuses they show are
+current.
 """
 
 from __future__ import annotations
@@ -14,20 +15,21 @@ import csv
 import json
 import os
 import sys
+import zoneinfo
 from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from contextlib import ExitStack, contextmanager
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, NoReturn
 
 import click
 from rich.console import Console
-from sqlalchemy.exc import SQLAlchemyError
 
 from campaigns.report_view import render_html, report_document
 from duecall import exitcodes
 from duecall.cli_context import CliContext, pass_ctx
 from duecall.report_terminal import print_document
+from duecall.settings import Settings
 
 if TYPE_CHECKING:
     from campaigns.exports import ExportKind, Value
@@ -46,6 +48,33 @@ def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(f"{value!r} is not a date written YYYY-MM-DD") from None
 
 
+def _zone(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> zoneinfo.ZoneInfo | None:
+    """``--tz``: an IANA time zone name; anything else is a usage error."""
+    if value is None:
+        return None
+    try:
+        return zoneinfo.ZoneInfo(value.strip())
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise click.BadParameter(
+            f"{value!r} is not an IANA time zone such as America/New_York or UTC"
+        ) from None
+
+
+def default_zone(settings: Settings) -> zoneinfo.ZoneInfo:
+    """The zone a report's day is read in when ``--tz`` is not given: the first campaign's
+    schedule zone (the business's working day), else UTC."""
+    for campaign in settings.campaigns:
+        return zoneinfo.ZoneInfo(campaign.schedule.timezone)
+    return zoneinfo.ZoneInfo("UTC")
+
+
+def report_command_line(day: date, zone: zoneinfo.ZoneInfo) -> str:
+    """The ``duecall report`` invocation that shows ``day`` in ``zone``."""
+    return f"duecall report --day {day.isoformat()} --tz {zone.key}"
+
+
 def register(cli: click.Group) -> None:
     """Add ``duecall report`` and ``duecall export`` to ``cli``."""
     cli.add_command(report_command)
@@ -54,6 +83,21 @@ def register(cli: click.Group) -> None:
 
 @click.command("report")
 @click.option(
+    "--day",
+    callback=_iso_date,
+    metavar="YYYY-MM-DD",
+    default=None,
+    help="The day to count, 00:00 to 24:00 in --tz (default: today there).",
+)
+@click.option(
+    "--tz",
+    "zone",
+    callback=_zone,
+    metavar="ZONE",
+    default=None,
+    help="The IANA time zone the day is read in (default: the first campaign's schedule zone).",
+)
+@click.option(
     "--html",
     "html_file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -61,29 +105,32 @@ def register(cli: click.Group) -> None:
     help="Also write the report as one self-contained HTML file.",
 )
 @pass_ctx
-def report_command(obj: CliContext, html_file: Path | None) -> None:
-    """Attempts, contacts, promises, policy decisions, opt-outs and runs: today and all time.
+def report_command(
+    obj: CliContext, day: date | None, zone: zoneinfo.ZoneInfo | None, html_file: Path | None
+) -> None:
+    """Attempts, contacts, promises, policy decisions, opt-outs and runs: one day and all time.
 
-    "Today" starts at 00:00 UTC. Open promises are settled first.
+    The day is today in the first campaign's schedule zone unless --day and --tz say otherwise;
+    the header names both. Open promises are settled first.
     """
-    from campaigns.reports import build_report
+    from campaigns.reports import ReportDay, build_report
 
     settings = obj.settings
-    db = obj.database()
-    try:
-        now = obj.clock.now()
-        _settle(obj, db, now)
-        with db.session(readonly=True) as session:
-            report = build_report(session, now=now, day_start=_midnight_utc(now))
-    except SQLAlchemyError as exc:
-        _database_failure(exc)
-    finally:
-        db.dispose()
-    document = report_document(report, business=settings.business.name)
-    print_document(Console(highlight=False), document)
-    if html_file is not None:
-        with _atomic_output(html_file) as stream:
+    zone = zone or default_zone(settings)
+    now = obj.clock.now()
+    window = ReportDay(day, zone) if day is not None else ReportDay.containing(now, zone)
+    with ExitStack() as stack:
+        # The file is opened before anything is read, so an unwritable path fails at once.
+        stream = _open_output(stack, html_file) if html_file is not None else None
+        with obj.store() as db:
+            _settle(obj, db, now)
+            with db.session(readonly=True) as session:
+                report = build_report(session, now=now, day=window)
+        document = report_document(report, business=settings.business.name)
+        print_document(Console(highlight=False), document)
+        if stream is not None:
             stream.write(render_html(document))
+    if html_file is not None:
         click.echo(f"report written to {html_file}")
 
 
@@ -120,27 +167,21 @@ def export_command(
     """
     from campaigns.exports import COLUMNS, export_rows
 
-    db = obj.database()
     try:
-        if kind == "promises":
-            _settle(obj, db, obj.clock.now())
-        with db.session(readonly=True) as session:
-            rows = export_rows(session, kind, since=since)
-            if output is None:
-                _write_rows(sys.stdout, fmt, COLUMNS[kind], rows)
-                sys.stdout.flush()
-            else:
-                with _atomic_output(output) as stream:
+        with ExitStack() as stack:
+            stream = _open_output(stack, output) if output is not None else sys.stdout
+            with obj.store() as db:
+                if kind == "promises":
+                    _settle(obj, db, obj.clock.now())
+                with db.session(readonly=True) as session:
+                    rows = export_rows(session, kind, since=since)
                     _write_rows(stream, fmt, COLUMNS[kind], rows)
+                    stream.flush()
     except BrokenPipeError:
         # `duecall export ... | head`: the reader left; say nothing more on a closed pipe.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(exitcodes.FAILURE)
-    except SQLAlchemyError as exc:
-        _database_failure(exc)
-    finally:
-        db.dispose()
 
 
 def _settle(obj: CliContext, db: Database, now: datetime) -> None:
@@ -150,34 +191,35 @@ def _settle(obj: CliContext, db: Database, now: datetime) -> None:
         evaluate_promises(session, now=now, grace_days=obj.settings.promises.grace_days)
 
 
-def _midnight_utc(now: datetime) -> datetime:
-    return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
+def _open_output(stack: ExitStack, path: Path) -> IO[str]:
+    """:func:`_atomic_output` entered on ``stack``."""
+    return stack.enter_context(_atomic_output(path))
 
 
-def _database_failure(exc: SQLAlchemyError) -> NoReturn:
-    detail = str(exc.args[0]) if exc.args else ""
-    click.echo(
-        f"database error: {type(exc).__name__}: {detail} (has `duecall db upgrade` run?)",
-        err=True,
-    )
-    sys.exit(exitcodes.FAILURE)
+def _cannot_write(path: Path, exc: OSError) -> NoReturn:
+    click.echo(f"cannot write {path}: {exc.strerror or exc}", err=True)
+    sys.exit(exitcodes.USAGE)
 
 
 @contextmanager
 def _atomic_output(path: Path) -> Iterator[IO[str]]:
     """A text stream to ``path`` that replaces it only when the block completes.
 
-    A reader of the file (the bank's loader) never sees half an export.
+    A reader of the file (the bank's loader) never sees half an export. A path that cannot be
+    written (no such folder, no permission) is one line on stderr and exit 2.
     """
     partial = path.with_name(f".{path.name}.partial")
     try:
         stream = partial.open("w", encoding="utf-8", newline="")
     except OSError as exc:
-        raise click.FileError(str(path), exc.strerror) from exc
+        _cannot_write(path, exc)
     try:
         with stream:
             yield stream
-        partial.replace(path)
+        try:
+            partial.replace(path)
+        except OSError as exc:
+            _cannot_write(path, exc)
     finally:
         partial.unlink(missing_ok=True)
 

@@ -29,32 +29,28 @@ def inbox_command(obj: CliContext, include_handled: bool, done_id: int | None, a
     from campaigns.inbound_sms import inbox, mark_handled
     from store.privacy import mask_phone
 
-    db = obj.database()
-    try:
-        with db.session() as session:
-            if done_id is not None:
-                ok = mark_handled(session, done_id, by=actor, now=obj.clock.now())
-                click.echo(
-                    f"message {done_id} marked handled"
-                    if ok
-                    else f"message {done_id} not found or already handled"
-                )
-                return
-            rows = inbox(session, include_handled=include_handled)
-            table = Table(title=f"SMS inbox ({len(rows)})", title_justify="left")
-            columns = ("id", "received (UTC)", "answer by", "from", "account", "message", "handled")
-            for column in columns:
-                table.add_column(column)
-            for row in rows:
-                table.add_row(
-                    str(row.id),
-                    f"{row.received_at:%Y-%m-%d %H:%M}",
-                    f"{row.due_at:%Y-%m-%d}" if row.due_at else "",
-                    mask_phone(row.number),
-                    row.account_id or "?",
-                    row.body,
-                    f"{row.handled_by} {row.handled_at:%m-%d %H:%M}" if row.handled_at else "",
-                )
-            Console(highlight=False).print(table)
-    finally:
-        db.dispose()
+    with obj.store() as db, db.session() as session:
+        if done_id is not None:
+            ok = mark_handled(session, done_id, by=actor, now=obj.clock.now())
+            click.echo(
+                f"message {done_id} marked handled"
+                if ok
+                else f"message {done_id} not found or already handled"
+            )
+            return
+        rows = inbox(session, include_handled=include_handled)
+        table = Table(title=f"SMS inbox ({len(rows)})", title_justify="left")
+        columns = ("id", "received (UTC)", "answer by", "from", "account", "message", "handled")
+        for column in columns:
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                str(row.id),
+                f"{row.received_at:%Y-%m-%d %H:%M}",
+                f"{row.due_at:%Y-%m-%d}" if row.due_at else "",
+                mask_phone(row.number),
+                row.account_id or "?",
+                row.body,
+                f"{row.handled_by} {row.handled_at:%m-%d %H:%M}" if row.handled_at else "",
+            )
+        Console(highlight=False).print(table)

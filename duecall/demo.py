@@ -34,10 +34,11 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from campaigns.accounts import portfolio_summary, totals
 from campaigns.importing import ImportFileError, Reject, import_accounts, import_payments
 from campaigns.report_view import report_document
-from campaigns.reports import build_report
+from campaigns.reports import ReportDay, build_report
 from dialer.worker import DialerWorker
 from duecall import exitcodes
 from duecall.app import create_app
+from duecall.cli_reports import report_command_line
 from duecall.imports import describe, import_options
 from duecall.report_terminal import print_document
 from duecall.settings import Settings
@@ -45,7 +46,7 @@ from duecall.wiring import build_worker
 from simulator import Persona, Simulator, WsgiTransport, create_simulator
 from store.audit import record_audit
 from store.clock import FixedClock
-from store.db import Database
+from store.db import Database, sqlite_file
 from store.migrate import upgrade
 from store.models import (
     Account,
@@ -62,6 +63,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 DAY_START = datetime(2026, 12, 1, 8, 0, tzinfo=NEW_YORK)
 DAY_END = datetime(2026, 12, 1, 21, 0, tzinfo=NEW_YORK)
 STEP = timedelta(minutes=10)
+#: The day the end-of-day report counts, as `duecall report --day 2026-12-01 --tz ...` does.
+REPORT_DAY = ReportDay(DAY_START.date(), NEW_YORK)
 
 DEMO_SID = "AC" + "de" * 16
 DEMO_TOKEN = "demo-auth-token-not-a-secret"  # noqa: S105 - the local carrier's, in-process
@@ -247,6 +250,14 @@ class Day:
 # --------------------------------------------------------------------------- the demo
 
 
+def absolute_url(database_url: str) -> str:
+    """``database_url`` usable from any folder: a relative SQLite path made absolute."""
+    path = sqlite_file(database_url)
+    if path is None or path.is_absolute():
+        return database_url
+    return f"sqlite:///{path.resolve()}"
+
+
 def run_demo(settings: Settings, database_url: str, *, keep_running: bool = False) -> int:
     """Run the demo day; returns the exit code."""
     out = Console(highlight=False)
@@ -256,15 +267,25 @@ def run_demo(settings: Settings, database_url: str, *, keep_running: bool = Fals
         out.print(f"[red]{accounts_csv} not found: run python examples/generate.py[/red]")
         return exitcodes.USAGE
     with _quiet_logs():
-        code = _run_day(out, settings, database_url, accounts_csv, payments_csv)
-    if code != 0:
+        code, people = _run_day(out, settings, database_url, accounts_csv, payments_csv)
+    if code != 0 or people is None:
         return code
-    env = f"DUECALL_DATABASE_URL={database_url}"
     out.print(
-        f"\nEverything is in {database_url}. Look around with, for example:\n"
-        f"  {env} .venv/bin/duecall campaign list\n"
-        f"  {env} .venv/bin/duecall sms inbox\n"
-        "and in `duecall ivr call`, leave out --keys to type the keys at each prompt."
+        "\nEverything is in the demo's store. Point duecall at it (this shell only) with:",
+        soft_wrap=True,
+    )
+    # One line, never wrapped at the terminal's width: it is meant to be copied and pasted.
+    out.out(f"export DUECALL_DATABASE_URL={absolute_url(database_url)}", highlight=False)
+    out.print(
+        "then look around, for example:\n"
+        "  .venv/bin/duecall campaign list\n"
+        "  .venv/bin/duecall sms inbox\n"
+        f"  .venv/bin/{report_command_line(REPORT_DAY.day, REPORT_DAY.zone)}\n"
+        "and call the hotline yourself as one of today's (synthetic) cardholders:\n"
+        f"  .venv/bin/duecall ivr call --from {people.sample_number} --keys {people.sample_keys}\n"
+        "(leave out --keys to type the keys at each prompt).",
+        soft_wrap=True,
+        markup=False,
     )
     if keep_running:
         return _keep_running(out, settings, database_url)
@@ -287,12 +308,13 @@ def _quiet_logs() -> Iterator[None]:
 
 def _run_day(
     out: Console, settings: Settings, database_url: str, accounts_csv: Path, payments_csv: Path
-) -> int:
+) -> tuple[int, Cast | None]:
+    """Play the day; returns the exit code and, when it ran, the cast."""
     try:
         _fresh_store(database_url)
     except NotADemoStoreError as exc:
         out.print(f"[red]{exc}[/red]")
-        return exitcodes.USAGE
+        return exitcodes.USAGE, None
     db = Database(database_url)
     clock = FixedClock(DAY_START.astimezone(UTC) - timedelta(hours=1))
     try:
@@ -329,15 +351,10 @@ def _run_day(
         _play_day(out, db, clock, settings, database_url, people)
     except ImportFileError as exc:
         out.print(f"[red]{exc}[/red]")
-        return exitcodes.USAGE
+        return exitcodes.USAGE, None
     finally:
         db.dispose()
-    out.print(
-        "\ncall the hotline yourself as one of today's (synthetic) cardholders:\n"
-        f"  DUECALL_DATABASE_URL={database_url} .venv/bin/duecall ivr call "
-        f"--from {people.sample_number} --keys {people.sample_keys}"
-    )
-    return 0
+    return 0, people
 
 
 def _keep_running(out: Console, settings: Settings, database_url: str) -> int:
@@ -539,8 +556,14 @@ def _report(out: Console, db: Database, sim: Simulator, clock: FixedClock, busin
     """The day's `duecall report`, then one promise call as the carrier heard it."""
     out.rule("[bold]end of day")
     with db.session(readonly=True) as session:
-        report = build_report(session, now=clock.now(), day_start=DAY_START.astimezone(UTC))
+        report = build_report(session, now=clock.now(), day=REPORT_DAY)
         print_document(out, report_document(report, business=business))
+        out.print(
+            "this day's report again, at any later time (open promises settled as of then):\n"
+            f"  {report_command_line(REPORT_DAY.day, REPORT_DAY.zone)}",
+            soft_wrap=True,
+            markup=False,
+        )
         promise = session.scalars(select(Promise).order_by(Promise.id).limit(1)).first()
         sid = promise.call_sid if promise is not None else None
     if sid and sid in sim.calls:

@@ -13,11 +13,13 @@ from telephony.port import Telephony
 from telephony.twilio_adapter import TwilioAdapter
 
 
-def build_database(settings: Settings) -> Database:
+def build_database(settings: Settings, *, create: bool = True) -> Database:
+    """The store of ``settings``; ``create=False`` never makes a SQLite file or its folder."""
     return Database(
         settings.database.url,
         echo=settings.database.echo,
         busy_timeout_ms=settings.database.sqlite_busy_timeout_ms,
+        create=create,
     )
 
 

@@ -11,6 +11,11 @@ transaction that reads and then writes fails at once with "database is locked" w
 committed in between, and ``busy_timeout`` cannot help because SQLite would have to break the
 snapshot. ``IMMEDIATE`` takes the write lock up front, so that transaction simply waits its turn.
 Read-only scopes (``readonly=True``) use a deferred ``BEGIN`` and never wait for writers.
+
+Only the commands that create or migrate a store open it with ``create=True`` (the default). With
+``create=False`` a SQLite file that does not exist stays absent -- no file, no folder -- and every
+connection fails instead (SQLite's ``mode=rw``): a command that only uses an existing store must
+not leave an empty one behind at a mistyped path.
 """
 
 from __future__ import annotations
@@ -20,9 +25,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 _READONLY = "duecall_readonly"
@@ -31,9 +37,11 @@ _READONLY = "duecall_readonly"
 class Database:
     """An engine and its session factory, built once per process from a URL."""
 
-    def __init__(self, url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000, create: bool = True
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms)
+        self.engine = make_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms, create=create)
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._readonly_sessions = sessionmaker(
             bind=self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False
@@ -64,17 +72,36 @@ class Database:
         self.engine.dispose()
 
 
-def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000) -> Engine:
-    """Create an engine; for SQLite, create the file's folder and install the pragmas above."""
+def sqlite_file(url: str) -> Path | None:
+    """The file a ``sqlite:///PATH`` URL names; None for other databases, memory and URIs."""
+    parsed = make_url(url)
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def make_engine(
+    url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000, create: bool = True
+) -> Engine:
+    """Create an engine; for SQLite, install the pragmas above and, when ``create``, make the
+    file's folder (without it, a missing file is an error at connect time and nothing is made)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
 
-    database = parsed.database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    path = sqlite_file(url)
+    target: str | URL = url
+    if path is not None and create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif path is not None:
+        # mode=rw opens an existing file for writing and never creates one.
+        uri = f"file:{quote(str(path.resolve()))}"
+        target = parsed.set(database=uri, query={**parsed.query, "mode": "rw", "uri": "true"})
     engine = create_engine(
-        url,
+        target,
         echo=echo,
         connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
     )

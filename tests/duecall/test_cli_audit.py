@@ -152,5 +152,8 @@ def test_it_never_creates_a_database(env: dict[str, str], tmp_path: Path) -> Non
     missing = tmp_path / "var" / "none.db"
     code, _, err = invoke([NUMBER], {**env, "DUECALL_DATABASE_URL": f"sqlite:///{missing}"})
     assert code == 2
-    assert err.strip() == f"error: no database at {missing} (check DUECALL_DATABASE_URL)"
+    assert err.strip() == (
+        f"no duecall database at sqlite:///{missing}: run `duecall db upgrade` or point "
+        "DUECALL_DATABASE_URL at one"
+    )
     assert not missing.parent.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from duecall.cli import cli
+from duecall.cli_dialer import age_text
+from store.clock import SystemClock
 from store.db import Database
-from store.models_dialer import CampaignControl, CampaignRun
+from store.models_dialer import CampaignControl, CampaignRun, DialerWorkerLease
 
 CAMPAIGNS = [
     {
@@ -83,3 +86,38 @@ def test_run_now_launches_a_run_and_bad_requests_exit_2(env: dict[str, str], db:
     assert run(env, "campaign", "run", "cn-late", "--now")[0] == 2
     assert run(env, "campaign", "run", "nope", "--now")[0] == 2
     assert run(env, "campaign", "pause")[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [(-0.004, "0s ago"), (-0.6, "0s ago"), (-3.0, "0s ago"), (0.4, "0s ago"), (12.6, "13s ago")],
+)
+def test_ages_are_whole_seconds_and_never_negative(seconds: float, shown: str) -> None:
+    assert age_text(seconds) == shown
+
+
+def test_a_heartbeat_a_little_in_the_future_is_listed_as_0s_ago(
+    env: dict[str, str], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+    monkeypatch.setattr(SystemClock, "now", lambda self: now)
+    with db.session() as s:
+        # Another host's worker whose clock runs 4 ms ahead of this one.
+        s.add(
+            DialerWorkerLease(
+                worker_id="other-host:4242",
+                host="other-host",
+                pid=4242,
+                engine="sqlite",
+                started_at=now - timedelta(minutes=5),
+                heartbeat_at=now + timedelta(milliseconds=4),
+                claimed=3,
+                placed=2,
+            )
+        )
+    code, out, err = run(env, "campaign", "list")
+    assert code == 0, err
+    assert (
+        "dialer workers: 1 running: other-host:4242 (heartbeat 0s ago, claimed 3, placed 2)" in out
+    )
+    assert "-0s" not in out

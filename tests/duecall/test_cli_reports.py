@@ -18,6 +18,7 @@ from duecall.cli import cli
 from store.clock import SystemClock
 from store.db import Database
 from store.models import (
+    Attempt,
     AuditLog,
     CallbackRequest,
     ComplianceDecision,
@@ -26,6 +27,7 @@ from store.models import (
 )
 from store.models_dialer import CampaignRun
 from store.models_ivr import IvrSession
+from tests import factories
 from tests.campaigns.test_exports import seed_store
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
@@ -365,3 +367,142 @@ def test_payments_import_settles_the_promises(
         query = select(Promise.account_id, Promise.status).where(Promise.id > 1)
         statuses = {account: status for account, status in s.execute(query)}
         assert statuses == {"A1": "kept", "A2": "broken", "A3": "kept"}
+
+
+def header_rows(output: str) -> list[list[str]]:
+    """The header row of every rich table in ``output``, as lists of stripped cells."""
+    return [
+        [cell.strip() for cell in line.strip().strip("┃").split("┃")]
+        for line in output.splitlines()
+        if line.strip().startswith("┃")
+    ]
+
+
+def _attempt(created_at: datetime, outcome: str) -> Attempt:
+    return Attempt(
+        account_id="A1",
+        customer_id="A1",
+        channel="voice",
+        purpose="reminder",
+        number="+12125550123",
+        status="completed",
+        outcome=outcome,
+        connected=outcome == "promise",
+        created_at=created_at,
+    )
+
+
+def seed_around_midnight(db: Database) -> None:
+    """Three calls around 1 December 2026: one late on the 1st in New York, which is already the
+    2nd in UTC; one late on 30 November in New York, already the 1st in UTC; one in the middle."""
+    with db.session() as s:
+        s.add(factories.account("A1"))
+        s.add_all(
+            [
+                _attempt(datetime(2026, 12, 2, 4, 30, tzinfo=UTC), "promise"),  # 23:30 NY, 1st
+                _attempt(datetime(2026, 12, 1, 4, 30, tzinfo=UTC), "busy"),  # 23:30 NY, 30th
+                _attempt(datetime(2026, 12, 1, 17, 0, tzinfo=UTC), "no_answer"),  # 12:00 NY, 1st
+            ]
+        )
+
+
+def _later(monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
+    monkeypatch.setattr(SystemClock, "now", lambda self: now)
+
+
+def test_report_day_and_zone_select_the_rows_of_that_local_day(
+    env: dict[str, str], db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_around_midnight(db)
+    _later(monkeypatch, datetime(2026, 12, 7, 21, 0, tzinfo=UTC))
+    code, out, err = invoke(env, "report", "--day", "2026-12-01", "--tz", "America/New_York")
+    assert code == 0, err
+    assert "day: 2026-12-01 (America/New_York); as of 2026-12-07 21:00 UTC" in out
+    assert ["", "2026-12-01", "all time"] in header_rows(out)  # not "today": the 7th is
+    rows = table_rows(out)
+    assert ["calls and texts", "2", "3"] in rows
+    assert ["voice", "promise", "1", "1"] in rows  # 23:30 in New York counts for the 1st
+    assert ["voice", "no_answer", "1", "1"] in rows
+    assert ["voice", "busy", "0", "1"] in rows  # the 30th in New York, though the 1st in UTC
+
+    code, out, err = invoke(env, "report", "--day", "2026-12-01", "--tz", "UTC")
+    assert code == 0, err
+    assert "day: 2026-12-01 (UTC)" in out
+    rows = table_rows(out)
+    assert ["voice", "promise", "0", "1"] in rows
+    assert ["voice", "busy", "1", "1"] in rows
+
+
+def test_report_defaults_to_today_in_the_first_campaigns_zone(
+    env: dict[str, str], db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_around_midnight(db)
+    # 05:00 UTC on the 2nd is still 00:00 on the 2nd in New York; 04:59 is 23:59 on the 1st.
+    _later(monkeypatch, datetime(2026, 12, 2, 4, 59, tzinfo=UTC))
+    config = tmp_path / "campaigns.yaml"
+    campaign = {
+        "name": "ny-voice",
+        "channel": "voice",
+        "schedule": {"cron": "0 9 * * mon-fri", "timezone": "America/New_York"},
+    }
+    config.write_text(
+        yaml.safe_dump({"logging": {"level": "WARNING"}, "campaigns": [campaign]}),
+        encoding="utf-8",
+    )
+    code, out, err = invoke({**env, "DUECALL_CONFIG": str(config)}, "report")
+    assert code == 0, err
+    assert "day: 2026-12-01 (America/New_York)" in out
+    assert ["", "today", "all time"] in header_rows(out)
+    rows = table_rows(out)
+    assert ["calls and texts", "2", "3"] in rows
+    # Without campaigns the day is UTC's: there the 2nd has begun, and counts one call so far.
+    code, out, err = invoke(env, "report")
+    assert code == 0, err
+    assert "day: 2026-12-02 (UTC)" in out
+    assert ["calls and texts", "1", "3"] in table_rows(out)
+
+
+def test_report_refuses_an_unknown_zone_or_a_bad_day(env: dict[str, str]) -> None:
+    code, out, err = invoke(env, "report", "--tz", "Mars/Olympus_Mons")
+    assert (code, out) == (2, "")
+    assert "'Mars/Olympus_Mons' is not an IANA time zone" in err
+    code, _, err = invoke(env, "report", "--day", "1/12/2026")
+    assert code == 2
+    assert "'1/12/2026' is not a date written YYYY-MM-DD" in err
+
+
+@pytest.mark.parametrize("where", ["/proc/x/report.html", "missing-folder/report.html"])
+def test_report_html_to_an_unwritable_path_is_one_line_and_exit_2(
+    env: dict[str, str], tmp_path: Path, where: str
+) -> None:
+    target = Path(where) if where.startswith("/") else tmp_path / where
+    code, out, err = invoke(env, "report", "--html", str(target))
+    assert code == 2
+    assert err.splitlines() == [f"cannot write {target}: No such file or directory"]
+    assert out == ""  # the file is tried first: no report printed, then a failure
+    assert not target.parent.exists() or list(target.parent.iterdir()) == []
+
+
+def test_report_html_has_no_literal_backtick_and_shows_commands_as_code(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    target = tmp_path / "report.html"
+    code, _, err = invoke(env, "report", "--html", str(target))
+    assert code == 0, err
+    text = target.read_text(encoding="utf-8")
+    assert "`" not in text
+    assert "texts waiting in the inbox (<code>duecall sms inbox</code>)" in text
+    page = _Page()
+    page.feed(text)
+    page.close()
+    assert page.stack == []
+    assert "texts waiting in the inbox (duecall sms inbox)" in page.cells
+
+
+def test_export_to_an_unwritable_path_is_one_line_and_exit_2(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    target = tmp_path / "nowhere" / "promises.csv"
+    code, out, err = invoke(env, "export", "promises", "--output", str(target))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [f"cannot write {target}: No such file or directory"]

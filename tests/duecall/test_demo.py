@@ -10,8 +10,10 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from duecall.cli import cli
+from duecall.demo import absolute_url
 from store.db import Database
 from store.models import Account, Attempt, ComplianceDecision, OutboxItem, Promise, Suppression
+from tests.duecall.test_cli_reports import table_rows
 
 
 @pytest.mark.slow
@@ -27,6 +29,24 @@ def test_the_demo_day_runs_end_to_end_and_leaves_its_records(tmp_path: Path) -> 
     assert "Your balance is $" in out
     assert "the carrier reported" not in out  # the simulator saw no bad TwiML or request
     assert "one reminder call that ended in a promise" in out
+    # The end-of-day report counts the demo's day in New York, says so, and says how to see it
+    # again; the store is named by one whole line to paste, however narrow the terminal.
+    assert "day: 2026-12-01 (America/New_York)" in out
+    assert "  duecall report --day 2026-12-01 --tz America/New_York\n" in out
+    assert f"\nexport DUECALL_DATABASE_URL={url}\n" in out
+    assert "  .venv/bin/duecall report --day 2026-12-01 --tz America/New_York\n" in out
+    day_calls = next(r for r in table_rows(out) if r[0] == "calls and texts")
+    assert int(day_calls[1]) > 150 and day_calls[1] == day_calls[2]  # the one day is all time
+
+    # The same command later, on the demo's store, counts the same calls for that day.
+    again = CliRunner().invoke(
+        cli,
+        ["report", "--day", "2026-12-01", "--tz", "America/New_York"],
+        env={"DUECALL_DATABASE_URL": url},
+        catch_exceptions=False,
+    )
+    assert again.exit_code == 0, again.output
+    assert next(r for r in table_rows(again.stdout) if r[0] == "calls and texts") == day_calls
 
     db = Database(url)
     with db.session(readonly=True) as s:
@@ -82,3 +102,13 @@ def test_the_demo_refuses_a_store_it_did_not_make(tmp_path: Path) -> None:
     with db.session(readonly=True) as s:
         assert s.scalar(select(func.count()).select_from(Account)) == 1  # untouched
     db.dispose()
+
+
+def test_the_demo_names_its_store_by_an_absolute_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert absolute_url("sqlite:///var/demo.db") == f"sqlite:///{tmp_path.resolve()}/var/demo.db"
+    assert absolute_url("sqlite:////srv/demo.db") == "sqlite:////srv/demo.db"
+    pg = "postgresql+psycopg://postgres@127.0.0.1:5432/demo"
+    assert absolute_url(pg) == pg

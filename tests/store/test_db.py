@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
-from store.db import Database
+from store.db import Database, sqlite_file
 
 
 @pytest.fixture
@@ -79,3 +82,36 @@ def test_foreign_keys_are_enforced(db: Database) -> None:
                 paid_at=datetime(2026, 1, 1, tzinfo=UTC),
             )
         )
+
+
+def test_create_false_never_makes_a_sqlite_file_or_its_folder(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path}/missing/p.db", create=False)
+    with pytest.raises(OperationalError, match="unable to open database file"):
+        db.engine.connect()
+    db.dispose()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_create_false_opens_an_existing_file_for_writing_with_the_same_pragmas(
+    tmp_path: Path,
+) -> None:
+    made = Database(f"sqlite:///{tmp_path}/p.db")
+    with made.session() as s:
+        s.execute(text("CREATE TABLE t (x INTEGER)"))
+    made.dispose()
+    db = Database(f"sqlite:///{tmp_path}/p.db", create=False)
+    with db.session() as s:
+        s.execute(text("INSERT INTO t VALUES (1)"))
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
+    db.dispose()
+
+
+def test_sqlite_file_names_the_file_of_a_sqlite_url_only() -> None:
+    assert sqlite_file("sqlite:///var/duecall.db") == Path("var/duecall.db")
+    assert sqlite_file("sqlite:////srv/duecall.db") == Path("/srv/duecall.db")
+    assert sqlite_file("sqlite://") is None
+    assert sqlite_file("sqlite:///:memory:") is None
+    assert sqlite_file("postgresql+psycopg://postgres@127.0.0.1:5432/test") is None
