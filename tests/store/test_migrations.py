@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
@@ -73,5 +77,36 @@ def test_drift_is_detected_when_a_model_gains_a_column(tmp_path: object) -> None
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), metadata)
         assert any(op[0] == "add_column" and op[3].name == "shoe_size" for op in diff)
+    finally:
+        db.dispose()
+
+
+def _alembic_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("alembic")]
+    caplog.clear()
+    return lines
+
+
+def test_alembic_speaks_only_when_it_migrates(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = Database(f"sqlite:///{tmp_path}/quiet.db")
+    try:
+        with caplog.at_level(logging.INFO, logger="alembic"):
+            upgrade(db, "0007")
+            first = _alembic_lines(caplog)
+            upgrade(db)
+            second = _alembic_lines(caplog)
+            upgrade(db)
+            third = _alembic_lines(caplog)
+            assert current_revisions(db) == head_revisions(db)
+            reading = _alembic_lines(caplog)
+            # The level the caller chose is back once Alembic is done.
+            assert logging.getLogger("alembic").level == logging.INFO
+        assert any(line.startswith("Running upgrade") and "-> 0001" in line for line in first)
+        assert len(second) == 1, second
+        assert second[0].startswith("Running upgrade 0007 -> 0008, ")
+        assert third == [] and reading == []
+        assert not any("Context impl" in line or "Will assume" in line for line in first)
     finally:
         db.dispose()
