@@ -271,14 +271,17 @@ def suppress_remove(
     "personas_file",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
-    help="YAML or JSON file of callee personas by number.",
+    help="YAML or JSON file: how the callee at each number behaves (format above).",
 )
 @click.option(
     "--time-scale",
     default=1.0,
     show_default=True,
     type=float,
-    help="Play pauses and timeouts this much faster (0.1 = ten times faster).",
+    help=(
+        "Multiply every wait of a call (ringing, answering-machine detection, Gather "
+        "timeouts, Pause) by this: 0.1 plays calls ten times faster."
+    ),
 )
 @pass_ctx
 def simulator_command(
@@ -309,7 +312,8 @@ def simulator_command(
     simulator/personas.py for every field.
 
     \b
-    Inbound calls and texts (Basic auth with the SID and token above):
+    Inbound calls and texts (Basic auth with the SID and token above; form
+    fields, URL-encoded: a bare + in a form body is a space):
       POST /_simulator/inbound/calls     From, To, optional Keys ("1,wait 2,1234#")
       POST /_simulator/inbound/messages  From, To, Body
       GET  /_simulator/calls/SID/transcript
