@@ -101,6 +101,10 @@ class LeaseHolder(Protocol):
         ...
 
 
+#: A tick whose log line is the previous busy tick's is logged at INFO at most this often.
+SAME_LINE_INFO_EVERY = timedelta(minutes=1)
+
+
 @dataclass
 class TickReport:
     """What one tick did, for the log and the tests."""
@@ -113,6 +117,19 @@ class TickReport:
     unknown: int = 0
     failed: int = 0
     by_campaign: dict[str, int] = field(default_factory=dict)
+    #: Deferrals by the policy rule that deferred them (``window``, ``cap_7_in_7``...).
+    deferred_by_rule: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line: the counts, with the deferrals broken down by rule, most frequent first."""
+        deferred = f"deferred {self.deferred}"
+        if self.deferred_by_rule:
+            rules = sorted(self.deferred_by_rule.items(), key=lambda item: (-item[1], item[0]))
+            deferred += f" ({', '.join(f'{rule} {count}' for rule, count in rules)})"
+        return (
+            f"claimed {self.claimed} placed {self.placed} {deferred} closed {self.closed} "
+            f"released {self.released} unknown {self.unknown} failed {self.failed}"
+        )
 
 
 @dataclass(frozen=True)
@@ -160,6 +177,11 @@ class Dispatcher:
         self.claims = Claims(db, worker_id=worker_id, wait=wait, faults=faults)
         #: Set by the worker once it registered (``None``: an unregistered, in-process caller).
         self.lease: LeaseHolder | None = None
+        #: The rule of the last deferral :meth:`_denied` made (read by the tick's report).
+        self._deferred_rule = ""
+        #: The last busy tick's log line, and when a line was last logged at INFO.
+        self._last_line: str | None = None
+        self._last_info_at: datetime | None = None
 
     # --- the tick -----------------------------------------------------------------------------
 
@@ -213,17 +235,30 @@ class Dispatcher:
                 if result == "placed":
                     count = report.by_campaign.get(campaign_name, 0)
                     report.by_campaign[campaign_name] = count + 1
+                elif result == "deferred":
+                    rule = self._deferred_rule
+                    report.deferred_by_rule[rule] = report.deferred_by_rule.get(rule, 0) + 1
         if report.claimed:
-            log.info(
-                "dispatch: claimed %d placed %d deferred %d closed %d released %d unknown %d",
-                report.claimed,
-                report.placed,
-                report.deferred,
-                report.closed,
-                report.released,
-                report.unknown,
-            )
+            self._log_tick(report, now)
         return report
+
+    def _log_tick(self, report: TickReport, now: datetime) -> None:
+        """Log a busy tick: at INFO when its line is new, else at DEBUG (INFO once a minute).
+
+        A worker ticks every second; a campaign whose contacts wait for the calling window can
+        claim and defer the same number every tick, and the same line every second buries the
+        lines that say something.
+        """
+        line = report.summary()
+        repeated = line == self._last_line and (
+            self._last_info_at is not None and now - self._last_info_at < SAME_LINE_INFO_EVERY
+        )
+        self._last_line = line
+        if repeated:
+            log.debug("dispatch: %s (unchanged)", line)
+            return
+        self._last_info_at = now
+        log.info("dispatch: %s", line)
 
     def claim(
         self, run_ids: Sequence[int], channel: Channel, limit: int, now: datetime
@@ -376,6 +411,7 @@ class Dispatcher:
             contact.next_attempt_at = decision.next_allowed_at
             contact.claimed_by = contact.claim_token = None
             contact.updated_at = now
+            self._deferred_rule = str(decision.rule)
             return "deferred"
         return _close(contact, f"denied_{decision.rule}", now)
 

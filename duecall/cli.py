@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import sys
-from collections.abc import Callable
+import textwrap
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.console import Console
 
+from campaigns.import_rows import ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL_COLUMNS, PAYMENT_COLUMNS
 from duecall import cli_audit, cli_dialer, cli_ivr, cli_reports, cli_sms, exitcodes
 from duecall.cli_context import CliContext, fail_config, pass_ctx
 from duecall.settings import COMMAND_SECRETS, SECRET_ENV, ConfigError
@@ -142,11 +144,50 @@ def _import_command(kind: str) -> Callable[..., None]:
         code = run_import(obj.settings, obj.database(), obj.clock, kind, file)
         sys.exit(code)
 
-    command.__doc__ = {
-        "accounts": "Import or update accounts from a CSV (see the README for the columns).",
-        "payments": "Import payments from a CSV; idempotent by payment_id.",
-    }[kind]
+    command.__doc__ = IMPORT_HELP[kind]
     return command
+
+
+def _column_list(title: str, columns: Sequence[str]) -> str:
+    """``title`` and the column names under it, wrapped and indented; click keeps the lines
+    of a paragraph that starts with ``\\b`` as they are."""
+    names = textwrap.fill(", ".join(columns), width=74, initial_indent="  ", subsequent_indent="  ")
+    return f"\b\n{title}\n{names}"
+
+
+_IMPORT_OUTCOME = (
+    "A bad row is printed as `line N: column: reason` on stderr and written, with its fields, "
+    "to FILE.rejects.csv; every good row lands (exit 3 when some rows were rejected). An unknown "
+    "or missing column stops the file before anything is written (exit 2)."
+)
+
+IMPORT_HELP = {
+    "accounts": "\n\n".join(
+        [
+            "Import or update accounts from a UTF-8 CSV with a header row, upserted by "
+            "account_id (a re-import updates, never duplicates).",
+            _column_list("Required columns (every one in the header):", ACCOUNT_COLUMNS),
+            _column_list("Optional columns:", ACCOUNT_OPTIONAL_COLUMNS),
+            "phone is stored E.164 (a number without + is read in import.default_region); "
+            "language en-US or zh-CN; timezone an IANA name such as America/New_York (may be "
+            "empty); money non-negative, at most two decimals; dates YYYY-MM-DD; an empty "
+            "sms_consent or voice_consent takes the configured default for the primary phone.",
+            _IMPORT_OUTCOME,
+            "Example: duecall accounts import examples/accounts.csv",
+        ]
+    ),
+    "payments": "\n\n".join(
+        [
+            "Import payments from a UTF-8 CSV with a header row; idempotent by payment_id.",
+            _column_list("Columns (all required):", PAYMENT_COLUMNS),
+            "paid_at is an ISO date or datetime (UTC without an offset). The same payment_id "
+            "with other content, or an unknown account_id, is a reject, never an overwrite. "
+            "Import the accounts first.",
+            _IMPORT_OUTCOME,
+            "Example: duecall payments import examples/payments.csv",
+        ]
+    ),
+}
 
 
 @cli.group("accounts")
@@ -267,20 +308,67 @@ def suppress_remove(
     "personas_file",
     type=click.Path(dir_okay=False, exists=True),
     default=None,
-    help="YAML or JSON file of callee personas by number.",
+    help="YAML or JSON file: how the callee at each number behaves (format above).",
 )
 @click.option(
     "--time-scale",
     default=1.0,
     show_default=True,
     type=float,
-    help="Play pauses and timeouts this much faster (0.1 = ten times faster).",
+    help=(
+        "Multiply every wait of a call (ringing, answering-machine detection, Gather "
+        "timeouts, Pause) by this: 0.1 plays calls ten times faster."
+    ),
+)
+@click.option(
+    "--faults",
+    "faults_file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="YAML or JSON fault plan (REST errors, latency, dropped or lost callbacks) in force "
+    "from the start; see simulator/faults.py.",
 )
 @pass_ctx
 def simulator_command(
-    obj: CliContext, host: str, port: int, personas_file: str | None, time_scale: float
+    obj: CliContext,
+    host: str,
+    port: int,
+    personas_file: str | None,
+    time_scale: float,
+    faults_file: str | None,
 ) -> None:
-    """Run the local carrier: Twilio's REST subset and simulated callees, over HTTP."""
+    """Run the local carrier: Twilio's REST subset and simulated callees, over HTTP.
+
+    Point the app at it with DUECALL_TWILIO_API_URL=http://HOST:PORT (the dialer, and `serve`
+    for answered reminder calls). No Twilio account is needed.
+
+    \b
+    Reads from the environment:
+      TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN
+          the credentials it accepts (any values, e.g. AC + 32 zeros and
+          `local-token`); it signs its webhooks with the token, so the app
+          must be given the same two
+      DUECALL_PUBLIC_URL
+          the app's base URL (default http://127.0.0.1:5000, i.e. `serve`):
+          inbound calls go to /twilio/voice and texts to /twilio/sms there
+
+    \b
+    --personas FILE is YAML (or .json) mapping numbers to how they answer:
+      personas:
+        default: {preset: human}
+        "+12125550111": busy
+        "+12125550112": {keys: ["1", "wait 2", "1234#"]}
+    Presets: human, silent, busy, no-answer, failed, voicemail, no-sms; see
+    simulator/personas.py for every field.
+
+    \b
+    Inbound calls and texts (Basic auth with the SID and token above; form
+    fields, URL-encoded: a bare + in a form body is a space):
+      POST /_simulator/inbound/calls     From, To, optional Keys ("1,wait 2,1234#")
+      POST /_simulator/inbound/messages  From, To, Body
+      GET  /_simulator/calls/SID/transcript
+      POST|PUT|DELETE|GET /_simulator/faults   a fault plan as JSON (--faults)
+    """
     from simulator import serve
 
     settings = obj.require("simulator")
@@ -294,6 +382,7 @@ def simulator_command(
         time_scale=time_scale,
         voice_url=f"{public}/twilio/voice",
         sms_url=f"{public}/twilio/sms",
+        faults=faults_file,
     )
 
 
@@ -302,7 +391,25 @@ def simulator_command(
 @click.option("--port", default=None, type=int, help="Default: server.port (5000).")
 @pass_ctx
 def serve(obj: CliContext, host: str | None, port: int | None) -> None:
-    """Run the web process: Twilio webhooks (use a WSGI server such as gunicorn in production)."""
+    """Run the web process: Twilio webhooks (use a WSGI server such as gunicorn in production).
+
+    Flask's own server, for trying things. Run `duecall db upgrade` first. GET /healthz
+    answers {"status": "ok"}.
+
+    \b
+    Reads from the environment:
+      TWILIO_AUTH_TOKEN    required: every /twilio/... request must carry a
+                           valid X-Twilio-Signature made with it (else 403)
+      DUECALL_SECRET_KEY   required: Flask sessions; shared by every web worker
+      DUECALL_PUBLIC_URL   the base URL Twilio (or the simulator) reaches;
+                           signatures are checked against it (default
+                           http://127.0.0.1:5000)
+      DUECALL_DATABASE_URL the store (default sqlite:///var/duecall.db)
+      TWILIO_ACCOUNT_SID, DUECALL_TWILIO_API_URL
+                           to redirect an answered reminder call on its
+                           answering-machine verdict (the simulator's URL
+                           when trying things locally)
+    """
     from duecall.app import create_app
 
     settings = obj.require("serve")

@@ -2,14 +2,20 @@
 
 A filter masks phone numbers and card numbers in every record's final message, so a careless
 ``log.info("calling %s", number)`` still cannot leak a full number into the logs.
+
+Lines written anywhere but a terminal (a file, a pipe, a log collector, pytest's capture) carry
+no ANSI colour codes: werkzeug colours its request lines (``ESC[35mESC[1mPOST ...``), which a
+terminal renders and everything else shows as noise.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 from store.privacy import mask_text
 
@@ -23,6 +29,34 @@ class MaskingFilter(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+#: CSI sequences (colours, bold, cursor moves) and the two-character escapes.
+_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+
+
+def strip_ansi(text: str) -> str:
+    """``text`` without ANSI escape sequences."""
+    return _ANSI_RE.sub("", text)
+
+
+class PlainTextFilter(logging.Filter):
+    """Rewrites each record's message without ANSI escape sequences (colours, bold)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        plain = strip_ansi(message)
+        if plain != message:
+            record.msg, record.args = plain, None
+        return True
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if isatty is not None else False
+    except ValueError:  # a closed stream
+        return False
 
 
 class JsonFormatter(logging.Formatter):
@@ -43,14 +77,35 @@ class _MaskingFormatter(logging.Formatter):
         return mask_text(super().formatException(ei))  # type: ignore[arg-type]
 
 
-def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
-    """Install one stderr handler on the root logger (idempotent)."""
+#: Loggers whose records arrive coloured: werkzeug's request lines and its start-up banner.
+COLOURED_LOGGERS = ("werkzeug",)
+
+
+def configure_logging(
+    level: str = "INFO", *, json_lines: bool = False, stream: TextIO | None = None
+) -> None:
+    """Install one handler on the root logger, writing to ``stream`` (stderr), idempotently.
+
+    Unless the stream is a terminal (and the lines are not JSON), every line is written without
+    ANSI escape codes. The werkzeug logger gets the same filter itself, so every other handler
+    of its records (pytest's capture, a collector's) receives plain text too.
+    """
+    target = sys.stderr if stream is None else stream
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_duecall", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    plain = json_lines or not _is_terminal(target)
+    for name in COLOURED_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, PlainTextFilter)]:
+            logger.removeFilter(old)
+        if plain:
+            logger.addFilter(PlainTextFilter())
+    handler = logging.StreamHandler(target)
     handler._duecall = True  # type: ignore[attr-defined]
+    if plain:
+        handler.addFilter(PlainTextFilter())
     handler.addFilter(MaskingFilter())
     handler.setFormatter(
         JsonFormatter()

@@ -9,10 +9,14 @@
 from __future__ import annotations
 
 import logging
+import re
+import sys
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler
 
 from simulator.engine import Simulator
 from simulator.faults import Faults, load_faults
@@ -95,6 +99,19 @@ class _TranscriptLogger(logging.Handler):
             log.getChild("transcript").info("%s", call.transcript_text())
 
 
+_ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's request handler, whose request lines carry no colour codes unless stderr is a
+    terminal (a file or a pipe would show them as ``[35m[1mPOST ...[0m``)."""
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        if not sys.stderr.isatty():
+            args = tuple(_ANSI_RE.sub("", a) if isinstance(a, str) else a for a in args)
+        super().log(type, message, *args)
+
+
 def serve(
     host: str,
     port: int,
@@ -110,7 +127,8 @@ def serve(
     """Run the simulator's REST API on ``host:port`` until interrupted (werkzeug, threaded).
 
     Calls play in real time times ``time_scale``; webhooks go over HTTP to the URLs the app hands
-    over. ``faults`` is a fault plan (a mapping or a YAML/JSON file) in force from the start;
+    over. Request lines are logged to the ``werkzeug`` logger, plain unless stderr is a terminal.
+    ``faults`` is a fault plan (a mapping or a YAML/JSON file) in force from the start;
     ``/_simulator/faults`` changes it while running. Raises
     :class:`~simulator.errors.PersonaError` for a bad personas file and ``ValueError`` for a bad
     fault plan, before binding.
@@ -132,6 +150,13 @@ def serve(
     log.addHandler(handler)
     try:
         log.info("simulator listening on http://%s:%s (account %s)", host, port, account_sid)
-        run_simple(host, port, sim.wsgi_app, threaded=True, use_reloader=False)
+        run_simple(
+            host,
+            port,
+            sim.wsgi_app,
+            threaded=True,
+            use_reloader=False,
+            request_handler=_RequestHandler,
+        )
     finally:
         log.removeHandler(handler)

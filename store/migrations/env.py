@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from store.db import make_engine
+from store.migrate import quiet_alembic
 from store.schema import metadata
 
 config = context.config
@@ -13,12 +14,15 @@ target_metadata = metadata
 
 
 def _run(connection: Connection) -> None:
-    context.configure(
-        connection=connection,
-        target_metadata=target_metadata,
-        compare_type=True,
-        render_as_batch=connection.dialect.name == "sqlite",
-    )
+    # Setting the context up logs "Context impl ..." and "Will assume ... DDL" at INFO on every
+    # run, even with nothing to migrate; only the steps run below are worth a line.
+    with quiet_alembic():
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            compare_type=True,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
@@ -102,5 +106,36 @@ def test_the_inbox_due_date_is_filled_in_for_messages_already_waiting(tmp_path: 
         with db.session(readonly=True) as s:
             rows = dict(s.execute(select(InboundMessage.message_sid, InboundMessage.due_at)).all())
         assert rows == {"SM1": datetime(2026, 12, 18, 15, 0, tzinfo=UTC), "SM2": None}
+    finally:
+        db.dispose()
+
+
+def _alembic_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("alembic")]
+    caplog.clear()
+    return lines
+
+
+def test_alembic_speaks_only_when_it_migrates(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = Database(f"sqlite:///{tmp_path}/quiet.db")
+    try:
+        with caplog.at_level(logging.INFO, logger="alembic"):
+            upgrade(db, "0008")
+            first = _alembic_lines(caplog)
+            upgrade(db)
+            second = _alembic_lines(caplog)
+            upgrade(db)
+            third = _alembic_lines(caplog)
+            assert current_revisions(db) == head_revisions(db)
+            reading = _alembic_lines(caplog)
+            # The level the caller chose is back once Alembic is done.
+            assert logging.getLogger("alembic").level == logging.INFO
+        assert any(line.startswith("Running upgrade") and "-> 0001" in line for line in first)
+        assert second and all(line.startswith("Running upgrade ") for line in second), second
+        assert second[0].startswith("Running upgrade 0008 -> ")
+        assert third == [] and reading == []
+        assert not any("Context impl" in line or "Will assume" in line for line in first)
     finally:
         db.dispose()
