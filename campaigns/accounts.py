@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from campaigns.localtime import cardholder_zone
+from campaigns.suppressions import active_suppressions
 from store.models import Account, Payment, Phone
 from store.types import Money
 
@@ -58,6 +59,7 @@ class Cardholder:
     zone: str
     today: date
     primary_number: str | None
+    declared_zone: str | None = None
 
 
 def primary_number(session: Session, account_id: str) -> str | None:
@@ -90,6 +92,7 @@ def cardholder(session: Session, account_id: str, *, now: datetime) -> Cardholde
         zone=zone.key,
         today=now.astimezone(zone).date(),
         primary_number=number,
+        declared_zone=account.timezone,
     )
 
 
@@ -126,6 +129,30 @@ def text_number(session: Session, account_id: str, caller: str | None) -> str | 
     if caller and caller in numbers:
         return caller
     return next((n for n, kind in numbers.items() if kind == "primary"), None)
+
+
+def has_consent(
+    session: Session, *, account_id: str, number: str, channel: Literal["voice", "sms"]
+) -> bool:
+    """Whether consent for ``channel`` is recorded on this account's ``number`` (fail closed)."""
+    column = Phone.voice_consent if channel == "voice" else Phone.sms_consent
+    return bool(
+        session.scalar(
+            select(column).where(Phone.account_id == account_id, Phone.number == number).limit(1)
+        )
+    )
+
+
+#: Suppressions that stop texts to a number (besides an SMS opt-out: DNC, cease, dispute).
+_NO_TEXT = frozenset({"optout-sms", "dnc", "cease", "dispute"})
+
+
+def can_text(session: Session, account_id: str, number: str | None) -> bool:
+    """Whether a text about ``account_id`` may reach ``number``: SMS consent recorded on it
+    and no opt-out, DNC, cease or dispute in force on the number or the account."""
+    if not number or not has_consent(session, account_id=account_id, number=number, channel="sms"):
+        return False
+    return not (active_suppressions(session, number=number, account_id=account_id) & _NO_TEXT)
 
 
 @dataclass(frozen=True)

@@ -210,6 +210,14 @@ class SmsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     max_segments: int = Field(default=3, ge=1, le=10)
+    # Reg F 1006.18(e): a third-party debt collector's every text says it is from a debt
+    # collector (a text is never a limited-content message); fills {collector_disclosure}.
+    collector_disclosure: dict[str, str] = Field(
+        default_factory=lambda: {
+            "en-US": "This is a communication from a debt collector.",
+            "zh-CN": "本信息来自债务催收机构。",
+        }
+    )
     # Reg F 1006.6(e): every electronic message says how to opt out.
     opt_out_notice: dict[str, str] = Field(
         default_factory=lambda: {"en-US": "Reply STOP to opt out.", "zh-CN": "回复TD退订"}

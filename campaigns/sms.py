@@ -84,6 +84,8 @@ FIELDS = frozenset(
         "balance",
         "due_date",
         "account_last4",
+        # A third-party debt collector's texts say so (Reg F 1006.18(e)): sms.collector_disclosure.
+        "collector_disclosure",
     }
 )
 
@@ -155,4 +157,7 @@ def worst_case_values(language: str) -> dict[str, str]:
         "balance": format_money(Decimal("999999.99"), currency, language),
         "due_date": format_date(date(2026, 12, 31), language),
         "account_last4": "0000",
+        "collector_disclosure": "This is a communication from a debt collector."
+        if language != "zh-CN"
+        else "本信息来自债务催收机构。",
     }

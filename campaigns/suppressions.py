@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from store.audit import record_audit
@@ -133,3 +133,16 @@ def list_suppressions(
     if not include_removed:
         query = query.where(Suppression.removed_at.is_(None))
     return list(session.scalars(query))
+
+
+def active_suppressions(session: Session, *, number: str, account_id: str) -> frozenset[str]:
+    """The kinds of every suppression in force on ``number`` or on ``account_id``."""
+    kinds = session.scalars(
+        select(Suppression.kind)
+        .where(
+            Suppression.removed_at.is_(None),
+            or_(Suppression.number == number, Suppression.account_id == account_id),
+        )
+        .distinct()
+    ).all()
+    return frozenset(kinds)

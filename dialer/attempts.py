@@ -194,14 +194,18 @@ def apply_call_status(
     attempt.status = status
     if status == "in-progress":
         # Answered: a person until AMD says otherwise (conservative for the conversation caps).
-        attempt.connected = attempt.answered_by not in MACHINE_VERDICTS
+        attempt.connected = attempt.conversation or attempt.answered_by not in MACHINE_VERDICTS
     if status in CALL_FINAL:
         attempt.final = True
         attempt.ended_at = now
         attempt.duration_seconds = duration
         if error_code is not None:
             attempt.error_code = error_code
-        attempt.connected = status == "completed" and (attempt.answered_by not in MACHINE_VERDICTS)
+        # A conversation (keys pressed, identity confirmed, verified) is never undone by the
+        # verdict: AMD misreads people as machines, and a person who talked was talked to.
+        attempt.connected = attempt.conversation or (
+            status == "completed" and attempt.answered_by not in MACHINE_VERDICTS
+        )
         if attempt.outcome is None:
             attempt.outcome = default_outcome(attempt)
         settle(
@@ -221,7 +225,7 @@ def apply_amd_verdict(attempt: Attempt, answered_by: str) -> bool:
         return False
     attempt.answered_by = answered_by[:32]
     if CALL_RANK.get(attempt.status, 0) >= CALL_RANK["in-progress"]:
-        attempt.connected = answered_by not in MACHINE_VERDICTS
+        attempt.connected = attempt.conversation or answered_by not in MACHINE_VERDICTS
     return True
 
 
@@ -261,16 +265,63 @@ def fail_send(attempt: Attempt, *, now: datetime, error_code: int | None, outcom
 # --- what the call learnt --------------------------------------------------------------------
 
 
+def record_inbound(
+    session: Session,
+    account: Account,
+    *,
+    number: str | None,
+    call_sid: str,
+    conversation: bool,
+    now: datetime,
+) -> Attempt | None:
+    """A hotline call in the contact ledger: the cardholder called us about ``account``
+    (``conversation``: they verified, so we talked with the person -- Reg F 1006.14(b)(2)(i)(B)
+    counts a conversation whoever placed the call). Once per call: None when its CallSid is
+    already recorded (a conversation learnt later upgrades the row)."""
+    existing = session.scalars(
+        select(Attempt).where(Attempt.provider_sid == call_sid).with_for_update()
+    ).first()
+    if existing is not None:
+        if conversation and not existing.conversation:
+            existing.conversation = existing.connected = True
+            existing.outcome = "conversation"
+        return None
+    attempt = Attempt(
+        account_id=account.account_id,
+        customer_id=account.customer_id,
+        channel="voice",
+        direction="inbound",
+        purpose="hotline",
+        number=(number or "")[:16],
+        status="completed",
+        provider_sid=call_sid,
+        created_at=now,
+        placed_at=now,
+        answered_at=now,
+        ended_at=now,
+        connected=conversation,
+        conversation=conversation,
+        outcome="conversation" if conversation else "hotline",
+        last_sequence=-1,
+        final=True,
+    )
+    session.add(attempt)
+    session.flush()
+    return attempt
+
+
 def apply_ivr_outcome(
     session: Session,
     attempt_id: int | None,
     *,
     answered_by: str | None = None,
     connected: bool = False,
+    conversation: bool = False,
     outcome: str | None = None,
 ) -> None:
     """What the IVR learnt about its reminder attempt: a verdict (the first one wins), a person
-    on the line, an outcome (never weaker than the one recorded)."""
+    on the line, a conversation (kept for good), an outcome (never weaker than the one
+    recorded)."""
     if attempt_id is None:
         return
     attempt = session.scalars(
@@ -280,8 +331,10 @@ def apply_ivr_outcome(
         return
     if answered_by and attempt.answered_by is None:
         attempt.answered_by = answered_by[:32]
-    if connected:
+    if connected or conversation:
         attempt.connected = True
+    if conversation:
+        attempt.conversation = True
     if outcome and IVR_OUTCOME_RANK.get(outcome, 0) >= IVR_OUTCOME_RANK.get(
         attempt.outcome or "", 0
     ):

@@ -11,10 +11,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from campaigns.accounts import has_consent
+from campaigns.legal import country_of
+from campaigns.suppressions import active_suppressions
 from dialer.policy import (
     Attempt as PastAttempt,
 )
@@ -27,38 +29,7 @@ from dialer.policy import (
     decide,
     history_since,
 )
-from store.models import Account, Attempt, ComplianceDecision, Phone, Suppression
-
-
-def active_suppressions(session: Session, *, number: str, account_id: str) -> frozenset[str]:
-    """The kinds of every suppression in force on ``number`` or on ``account_id``."""
-    kinds = session.scalars(
-        select(Suppression.kind)
-        .where(
-            Suppression.removed_at.is_(None),
-            or_(Suppression.number == number, Suppression.account_id == account_id),
-        )
-        .distinct()
-    ).all()
-    return frozenset(kinds)
-
-
-def has_consent(session: Session, *, account_id: str, number: str, channel: Channel) -> bool:
-    """Whether consent for ``channel`` is recorded on this account's ``number`` (fail closed)."""
-    column = Phone.voice_consent if channel == "voice" else Phone.sms_consent
-    return bool(
-        session.scalar(
-            select(column).where(Phone.account_id == account_id, Phone.number == number).limit(1)
-        )
-    )
-
-
-def _country(number: str) -> str | None:
-    try:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(number, None))
-    except phonenumbers.NumberParseException:
-        return None
-    return str(region) if region and region != "ZZ" else None
+from store.models import Account, Attempt, ComplianceDecision
 
 
 def load_facts(
@@ -80,7 +51,7 @@ def load_facts(
         account_status=account.status,
         consent=has_consent(session, account_id=account.account_id, number=number, channel=channel),
         suppressions=active_suppressions(session, number=number, account_id=account.account_id),
-        country=_country(number),
+        country=country_of(number),
         consented_callback_at=consented_callback_at,
         consented_callback_requested_at=consented_callback_requested_at,
     )
@@ -89,8 +60,9 @@ def load_facts(
 def load_history(
     session: Session, account: Account, number: str, now: datetime, profile: PolicyProfile
 ) -> ContactHistory:
-    """Every attempt to the person (all their accounts and numbers) and to ``number`` since the
-    oldest day the profile counts, in-flight ones included."""
+    """Every call and text with the person (all their accounts and numbers, both directions:
+    a hotline conversation counts) and to ``number`` since the oldest day the profile counts,
+    in-flight ones included."""
     since = history_since(now, profile)
     rows = session.execute(
         select(
@@ -100,6 +72,8 @@ def load_history(
             Attempt.account_id,
             Attempt.connected,
             Attempt.outcome,
+            Attempt.direction,
+            Attempt.customer_id,
         ).where(
             Attempt.created_at >= since,
             or_(Attempt.customer_id == account.customer_id, Attempt.number == number),
@@ -114,8 +88,10 @@ def load_history(
                 account_id=account_id,
                 connected=connected,
                 outcome=outcome,
+                direction="inbound" if direction == "inbound" else "outbound",
+                customer_id=customer_id,
             )
-            for at, channel, num, account_id, connected, outcome in rows
+            for at, channel, num, account_id, connected, outcome, direction, customer_id in rows
         )
     )
 

@@ -50,7 +50,8 @@ from dialer.pacing import (
     calls_in_flight,
     reserve_slot,
 )
-from dialer.policy import Decision, PolicyProfile, Rule
+from dialer.policy import Decision, Rule
+from dialer.profiles import PolicyBook
 from dialer.windows import validity_period
 from store.clock import Clock
 from store.db import Database
@@ -156,7 +157,7 @@ class Dispatcher:
         *,
         settings: DialerSettings,
         campaigns: Sequence[CampaignSettings],
-        profile: PolicyProfile,
+        policy: PolicyBook,
         sender: Sender,
         worker_id: str,
         wait: Wait,
@@ -167,7 +168,7 @@ class Dispatcher:
         self.clock = clock
         self.settings = settings
         self.campaigns: Mapping[str, CampaignSettings] = {c.name: c for c in campaigns}
-        self.profile = profile
+        self.policy = policy
         self.sender = sender
         self.worker_id = worker_id
         self.wait = wait
@@ -349,13 +350,14 @@ class Dispatcher:
                 except SmsTooLongError as exc:
                     log.warning("contact %s: not sent: %s", contact.id, exc)
                     return _close(contact, "sms_too_long", now)
+            profile = self.policy.for_number(contact.number)
             decision, decision_row = check_contact(
                 session,
                 account,
                 contact.number,
                 channel,
                 now=now,
-                profile=self.profile,
+                profile=profile,
                 context=f"campaign:{campaign.name}",
             )
             if not decision.allowed:
@@ -363,7 +365,7 @@ class Dispatcher:
             control.reset(session, campaign.name, "denial_streak", now)
             validity: int | None = None
             if channel == "sms":
-                validity = validity_period(contact.number, account.timezone, now, self.profile)
+                validity = validity_period(contact.number, account.timezone, now, profile)
             attempt = attempts.record(
                 session,
                 account,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -57,6 +57,9 @@ class Sender:
     opt_out_notice: Mapping[str, str]
     #: ``sms.max_segments``: no reminder is sent in more segments than this.
     max_segments: int = 3
+    #: ``sms.collector_disclosure`` for a third-party debt collector (fills
+    #: ``{collector_disclosure}``); empty for a creditor collecting its own debts.
+    collector_disclosure: Mapping[str, str] = field(default_factory=dict)
 
 
 def _without_names(template: str) -> str:
@@ -78,6 +81,7 @@ def reminder_text(session: Session, account: Account, template: str, sender: Sen
         "business_name": sender.business_name,
         "callback_number": sender.callback_number,
         "support_number": sender.support_number,
+        "collector_disclosure": sender.collector_disclosure.get(language, ""),
         "minimum_due": format_money(account.minimum_due, account.currency, language),
         "balance": format_money(
             owed if owed is not None else account.balance, account.currency, language

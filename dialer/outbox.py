@@ -5,8 +5,10 @@ stored the promise. This job claims due rows one at a time (a conditional UPDATE
 row: ``available_at`` moves into the future and ``tries`` goes up, so a second worker skips it and
 a worker that dies leaves it to be retried), asks the contact policy for the SMS channel (consent,
 suppressions, window), records the attempt and commits, then sends, then stores the SID -- the same
-record-commit-act order as the dispatcher. A denial is final: the row is marked ``denied`` with
-the reason; an SMS whose fate is unknown (a timeout after the request left) is not sent again.
+record-commit-act order as the dispatcher. A denial the clock lifts (the window, a holiday)
+puts the row back until the policy's next allowed instant, so a confirmation asked for at 20:58
+goes out when the window opens; any other denial is final: the row is marked ``denied`` with the
+reason; an SMS whose fate is unknown (a timeout after the request left) is not sent again.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dialer import attempts
 from dialer.compliance import check_contact
 from dialer.config import DialerSettings
 from dialer.pacing import SMS_BUDGET, reserve_slot
-from dialer.policy import PolicyProfile
+from dialer.profiles import PolicyBook
 from dialer.sqlutil import rowcount
 from dialer.windows import validity_period
 from store.clock import Clock
@@ -77,6 +79,7 @@ def enqueue_sms(
 @dataclass
 class OutboxReport:
     sent: int = 0
+    deferred: int = 0
     denied: int = 0
     failed: int = 0
     retried: int = 0
@@ -92,14 +95,14 @@ class Outbox:
         clock: Clock,
         *,
         settings: DialerSettings,
-        profile: PolicyProfile,
+        policy: PolicyBook,
         wait: Wait,
     ) -> None:
         self.db = db
         self.telephony = telephony
         self.clock = clock
         self.settings = settings
-        self.profile = profile
+        self.policy = policy
         self.wait = wait
 
     def run(self) -> OutboxReport:
@@ -173,9 +176,23 @@ class Outbox:
                 _finish(item, "failed", "no account, number or body", now)
                 report.failed += 1
                 return
+            profile = self.policy.for_number(number)
             decision, decision_row = check_contact(
-                session, account, number, "sms", now=now, profile=self.profile, context="outbox"
+                session, account, number, "sms", now=now, profile=profile, context="outbox"
             )
+            if not decision.allowed and decision.next_allowed_at is not None:
+                # The window (or a holiday) says not now: sent when it opens, never dropped.
+                item.available_at = decision.next_allowed_at
+                item.tries -= 1
+                item.last_error = f"deferred: {decision.rule}: {decision.reason}"
+                report.deferred += 1
+                log.info(
+                    "outbox item %s deferred by the contact policy (%s) to %s",
+                    item_id,
+                    decision.rule,
+                    decision.next_allowed_at.isoformat(),
+                )
+                return
             if not decision.allowed:
                 _finish(item, "denied", f"{decision.rule}: {decision.reason}", now)
                 report.denied += 1
@@ -192,7 +209,7 @@ class Outbox:
             decision_row.attempt_id = attempt.id
             item.attempt_id = attempt.id
             attempt_id, tries = attempt.id, item.tries
-            validity = validity_period(number, account.timezone, now, self.profile)
+            validity = validity_period(number, account.timezone, now, profile)
         # Committed: the attempt exists before Twilio hears of it.
         self._send(item_id, attempt_id, number, body, validity, tries, report)
 

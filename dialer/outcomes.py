@@ -49,6 +49,9 @@ def call_verdict(attempt: Attempt) -> Verdict:
         return "wrong_party"
     if attempt.outcome in (BAD_NUMBER, OPTED_OUT):
         return "bad_number"
+    if attempt.conversation:
+        # A person pressed keys or answered: whatever AMD said, they were reached.
+        return "connected"
     if attempt.outcome in IVR_MACHINE_OUTCOMES or attempt.answered_by in MACHINE_VERDICTS:
         return "machine"
     if attempt.status == "busy":

@@ -146,14 +146,20 @@ class ContactFacts:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Attempt:
-    """One past outbound call or SMS, from the attempts table.
+    """One past call or SMS, from the contact ledger (the attempts table).
 
     * ``at``: when it was placed (the attempt row's creation time), timezone-aware. An attempt
       recorded slightly after ``now`` (clock skew) is counted as made at ``now``.
     * ``channel``: ``"voice"`` or ``"sms"``.
-    * ``number``: the E.164 number it went to. ``account_id``: the debt it was about.
-    * ``connected``: a live human answered (AMD human/unknown and the call went in-progress),
-      right party or not. Voicemail drops, machines, no-answer, busy and failed: False.
+    * ``number``: the E.164 number it went to (or came from). ``account_id``: the debt it was
+      about. ``customer_id``: the person it was about (None: unknown, counted as this person).
+    * ``direction``: ``"outbound"`` (placed by us) or ``"inbound"`` (the consumer called the
+      hotline). Only outbound calls are calls *placed to* the person (the caps); a conversation
+      counts whoever placed the call (Reg F 1006.14(b)(2)(i)(B); the CFPB's call-frequency FAQ:
+      "regardless of which party initiated").
+    * ``connected``: a live human answered (AMD human/unknown and the call went in-progress, or
+      a key was pressed), right party or not; on an inbound call, the caller verified. Voicemail
+      drops, machines, no-answer, busy and failed: False.
     * ``outcome``: the attempt's disposition, kept for the record; the policy does not read it.
 
     In-flight attempts (recorded, no CallSid yet) must be included: they are calls placed.
@@ -165,6 +171,8 @@ class Attempt:
     account_id: str
     connected: bool = False
     outcome: str | None = None
+    direction: Literal["outbound", "inbound"] = "outbound"
+    customer_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.channel not in CHANNELS:
@@ -521,13 +529,18 @@ def _cap_denial(
     Every count is made in each zone's local calendar; a cap denies if it is exceeded in any zone
     and frees at the latest of the zones' freeing instants (the start of a local day).
     """
-    # Calls only: Reg F 1006.14(b)(2) counts telephone calls; texts are not calls.
-    calls = [
+    # Calls only: Reg F 1006.14(b)(2) counts telephone calls; texts are not calls. Both directions
+    # make conversations; only the calls we placed count toward the caps.
+    voice = [
         (min(attempt.at, now), attempt)
         for attempt in history.attempts
         if attempt.channel == "voice"
     ]
+    calls = [(at, a) for at, a in voice if a.direction == "outbound"]
     debt_calls = [(at, a) for at, a in calls if a.account_id == facts.account_id]
+    debt_talks = [(at, a) for at, a in voice if a.account_id == facts.account_id and a.connected]
+    # The China caps are per debtor: calls about someone else sharing the number do not count.
+    debtor_calls = [(at, a) for at, a in calls if a.customer_id in (None, facts.customer_id)]
     counts: dict[str, dict[str, int]] = {zone.key: {} for zone in zones}
     used["counts"] = counts
     checks: list[tuple[Rule, str, datetime | None]] = []
@@ -564,7 +577,7 @@ def _cap_denial(
 
         quiet = profile.no_call_days_after_conversation
         if quiet is not None:
-            talks = days((at for at, a in debt_calls if a.connected), zone)
+            talks = days((at for at, _ in debt_talks), zone)
             if talks:
                 last = talks[0]
                 tally["days_since_conversation"] = (today - last).days
@@ -588,7 +601,9 @@ def _cap_denial(
             # NIFA 2024 guideline: connected calls per debtor per day, whichever debt they were
             # about (institution and agencies combined: the history is the person's).
             connected = sum(
-                1 for at, a in calls if a.connected and timezones.local_date(at, zone) == today
+                1
+                for at, a in debtor_calls
+                if a.connected and timezones.local_date(at, zone) == today
             )
             tally["connected_today"] = connected
             if connected >= per_day:
@@ -607,7 +622,7 @@ def _cap_denial(
             # attempt counts, answered or not (the stricter reading).
             to_number = sum(
                 1
-                for at, a in calls
+                for at, a in debtor_calls
                 if a.number == facts.number and timezones.local_date(at, zone) == today
             )
             tally["attempts_to_number_today"] = to_number
@@ -615,8 +630,9 @@ def _cap_denial(
                 checks.append(
                     (
                         Rule.CN_ATTEMPTS_PER_NUMBER_PER_DAY,
-                        f"{to_number} call attempts to {facts.number} on {today.isoformat()} "
-                        f"({zone.key}); at most {per_number} a day to one number",
+                        f"{to_number} call attempts to {facts.number} about this debtor on "
+                        f"{today.isoformat()} ({zone.key}); at most {per_number} a day to one "
+                        "number",
                         tomorrow,
                     )
                 )

@@ -52,7 +52,7 @@ from dialer.faults import NO_FAULTS, Faults
 from dialer.launch import Launcher, LaunchResult
 from dialer.messages import Sender
 from dialer.outbox import Outbox
-from dialer.policy import PolicyProfile
+from dialer.profiles import PolicyBook
 from dialer.reconcile import Reconciler
 from dialer.sqlutil import rowcount
 from store.clock import Clock
@@ -214,7 +214,7 @@ class DialerWorker:
         *,
         settings: DialerSettings,
         campaigns: Sequence[CampaignSettings],
-        profile: PolicyProfile,
+        policy: PolicyBook,
         sender: Sender,
         worker_id: str,
         wait: Wait | None = None,
@@ -239,7 +239,7 @@ class DialerWorker:
             clock,
             settings=settings,
             campaigns=campaigns,
-            profile=profile,
+            policy=policy,
             sender=sender,
             worker_id=worker_id,
             wait=self.wait,
@@ -248,9 +248,7 @@ class DialerWorker:
         self.reconciler = Reconciler(
             db, telephony, clock, settings=settings, settling=self.settling, gone=self._gone
         )
-        self.outbox = Outbox(
-            db, telephony, clock, settings=settings, profile=profile, wait=self.wait
-        )
+        self.outbox = Outbox(db, telephony, clock, settings=settings, policy=policy, wait=self.wait)
         self.launcher = Launcher(
             db,
             clock,

@@ -9,7 +9,7 @@ import webhooks.status
 import webhooks.voice
 from dialer.attempts import Settling
 from duecall.settings import COMMAND_SECRETS, Settings
-from duecall.wiring import build_database, build_telephony
+from duecall.wiring import build_database, build_telephony, build_text_rules
 from ivr.session import Business, Flow
 from store.clock import Clock, SystemClock
 from store.db import Database
@@ -43,6 +43,7 @@ def create_app(
             public_url=settings.server.public_url,
         ),
     )
+    legal = settings.policy.built.legal(settings.business.kind)
     webhooks.voice.init_app(
         app,
         webhooks.voice.VoiceConfig(
@@ -55,9 +56,10 @@ def create_app(
                 ),
                 settings.languages,
                 settings.server.public_url,
+                legal,
             ),
-            opt_out_notices=settings.sms.opt_out_notice,
-            # Built on the first AMD verdict, not here: a web worker may never need it.
+            texts=build_text_rules(settings),
+            # Built on the first AMD verdict, not here: serving the hotline needs no account SID.
             telephony=lambda: build_telephony(settings),
         ),
     )

@@ -18,9 +18,10 @@ import click
 from rich.console import Console
 
 from campaigns.import_rows import ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL_COLUMNS, PAYMENT_COLUMNS
+from campaigns.legal import LegalProfiles
 from duecall import cli_audit, cli_dialer, cli_ivr, cli_reports, cli_sms, exitcodes
 from duecall.cli_context import CliContext, fail_config, pass_ctx
-from duecall.settings import COMMAND_SECRETS, SECRET_ENV, ConfigError
+from duecall.settings import COMMAND_SECRETS, SECRET_ENV, ConfigError, Settings
 from store.models import SUPPRESSION_KINDS
 
 
@@ -113,6 +114,47 @@ def check_config(obj: CliContext, command: str | None, live: bool) -> None:
             out.print(f"  {warning}", markup=False, soft_wrap=True)
     for note in production_notes(settings):
         out.print(f"note: {note}", markup=False, soft_wrap=True)
+    legal = settings.policy.built.legal(settings.business.kind)
+    for line in legal.describe():
+        out.print(f"policy: {line}", markup=False, soft_wrap=True)
+    out.print(f"policy: accounts by profile: {_accounts_by_profile(settings, legal)}")
+
+
+def _accounts_by_profile(settings: Settings, legal: LegalProfiles) -> str:
+    """How many accounts each profile covers (by the primary number), when a store is there;
+    never creates one and never fails the check."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from duecall.wiring import build_database
+    from store.db import sqlite_file
+    from store.models import Phone
+
+    path = sqlite_file(settings.database.url)
+    if path is not None and not path.exists():
+        return "no store to count (none at the configured URL)"
+    counts: dict[str, int] = dict.fromkeys(sorted(legal.profiles), 0)
+    chosen: dict[str, str] = {}
+    try:
+        db = build_database(settings, create=False)
+        try:
+            with db.session(readonly=True) as session:
+                numbers = session.scalars(
+                    select(Phone.number)
+                    .where(Phone.kind == "primary")
+                    .execution_options(yield_per=5000)
+                )
+                for number in numbers:
+                    # Numbers sharing a prefix share a country: ask libphonenumber once each.
+                    prefix = number[:7]
+                    if prefix not in chosen:
+                        chosen[prefix] = legal.name_for(number)
+                    counts[chosen[prefix]] += 1
+        finally:
+            db.dispose()
+    except SQLAlchemyError as exc:
+        return f"not counted ({type(exc).__name__})"
+    return ", ".join(f"{name} {count}" for name, count in counts.items())
 
 
 @cli.group("db")

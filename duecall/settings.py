@@ -37,6 +37,7 @@ from campaigns.config import CampaignSettings, PromiseSettings, SmsSettings
 from campaigns.sms import count_segments, render, worst_case_values
 from dialer.config import DialerSettings
 from dialer.policy import PolicyProfile
+from dialer.profiles import PolicyBook
 from ivr.config import IvrSettings
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
@@ -93,6 +94,10 @@ class BusinessSettings(_Section):
     A voicemail may name nothing but these (Reg F 1006.2(j)).
     """
 
+    #: ``first_party``: a card issuer collecting its own debts; ``third_party_collector``: an
+    #: agency collecting for it, bound by the FDCPA's disclosures (Reg F 1006.18(e)): every call
+    #: (after verification) and every text says it is from a debt collector.
+    kind: Literal["first_party", "third_party_collector"] = "first_party"
     name: str = "Northwind Card Services"
     agent_name: str = "Alex Morgan"
     callback_number: str = "+18005550100"
@@ -139,32 +144,59 @@ class ImportSettings(_Section):
 
 
 class PolicySettings(_Section):
-    """The contact policy: a shipped legal profile and any of its values overridden.
+    """The contact policy: shipped legal profiles, chosen per contact, their values overridden.
 
-    ``overrides`` takes any field of :class:`dialer.policy.PolicyProfile`, for example
-    ``{margin_minutes: 15, holidays: {US: [2026-12-25]}}``.
+    ``profile`` is the default; ``by_country`` maps the ISO country of the number contacted to
+    another profile (``{CN: cn_cba}``: a book with US and Chinese cardholders needs both).
+    ``overrides`` takes any field of :class:`dialer.policy.PolicyProfile` for the default
+    profile, for example ``{margin_minutes: 15, holidays: {US: [2026-12-25]}}``;
+    ``profiles.<name>`` the same for any profile.
     """
 
     profile: Literal["us_reg_f", "cn_cba"] = "us_reg_f"
+    # Chinese numbers are called under the China guideline unless configured otherwise.
+    by_country: dict[str, Literal["us_reg_f", "cn_cba"]] = Field(
+        default_factory=lambda: {"CN": "cn_cba"}
+    )
     overrides: dict[str, Any] = Field(default_factory=dict)
+    profiles: dict[Literal["us_reg_f", "cn_cba"], dict[str, Any]] = Field(default_factory=dict)
+
+    @field_validator("by_country")
+    @classmethod
+    def _countries(cls, value: dict[str, str]) -> dict[str, str]:
+        for country in value:
+            if len(country) != 2 or not country.isalpha():
+                raise ValueError(f"{country!r} is not an ISO 3166-1 alpha-2 country code")
+        return {country.upper(): name for country, name in value.items()}
 
     @model_validator(mode="after")
     def _builds(self) -> PolicySettings:
-        try:
-            PolicyProfile.named(self.profile, **self.overrides)
-        except ValidationError as exc:
-            raise ValueError(
-                "; ".join(
-                    f"overrides.{'.'.join(map(str, e['loc']))}: {_message(PolicyProfile, e)}"
-                    for e in exc.errors()
-                )
-            ) from None
+        for name in {self.profile, *self.by_country.values()}:
+            try:
+                self._profile(name)
+            except ValidationError as exc:
+                where = "overrides" if name == self.profile else f"profiles.{name}"
+                raise ValueError(
+                    "; ".join(
+                        f"{where}.{'.'.join(map(str, e['loc']))}: {_message(PolicyProfile, e)}"
+                        for e in exc.errors()
+                    )
+                ) from None
         return self
 
+    def _profile(self, name: str) -> PolicyProfile:
+        tuned = dict(self.profiles.get(name, {}))  # type: ignore[call-overload]
+        if name == self.profile:
+            tuned.update(self.overrides)
+        return PolicyProfile.named(name, **tuned)
+
     @cached_property
-    def built(self) -> PolicyProfile:
-        """The profile in force."""
-        return PolicyProfile.named(self.profile, **self.overrides)
+    def built(self) -> PolicyBook:
+        """The profiles in force, chosen per contact."""
+        return PolicyBook(
+            self._profile(self.profile),
+            {country: self._profile(name) for country, name in self.by_country.items()},
+        )
 
 
 class LoggingSettings(_Section):
@@ -229,6 +261,15 @@ class Settings(_Section):
                 )
             seen.add(campaign.name)
             for language, template in campaign.sms_template.items():
+                if (
+                    self.business.kind == "third_party_collector"
+                    and "{collector_disclosure}" not in template
+                ):
+                    problems.append(
+                        f"campaigns.{index}.sms_template.{language}: a third-party debt "
+                        "collector's every text must say it is from a debt collector: add "
+                        "{collector_disclosure} (Reg F 1006.18(e))"
+                    )
                 notice = self.sms.opt_out_notice.get(language)
                 values = {
                     **worst_case_values(language),

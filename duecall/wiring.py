@@ -11,6 +11,7 @@ from store.clock import Clock
 from store.db import Database
 from telephony.port import Telephony
 from telephony.twilio_adapter import TwilioAdapter
+from webhooks.effects import TextRules
 
 
 def build_database(settings: Settings, *, create: bool = True) -> Database:
@@ -49,6 +50,21 @@ def build_sender(settings: Settings) -> Sender:
         support_number=settings.business.support_number,
         opt_out_notice=settings.sms.opt_out_notice,
         max_segments=settings.sms.max_segments,
+        collector_disclosure=(
+            settings.sms.collector_disclosure
+            if settings.business.kind == "third_party_collector"
+            else {}
+        ),
+    )
+
+
+def build_text_rules(settings: Settings) -> TextRules:
+    """What every text the IVR's effects send carries: the opt-out notice and, for a
+    third-party collector under Regulation F, the debt-collector notice."""
+    return TextRules(
+        opt_out_notices=settings.sms.opt_out_notice,
+        legal=settings.policy.built.legal(settings.business.kind),
+        collector_notices=settings.sms.collector_disclosure,
     )
 
 
@@ -69,7 +85,7 @@ def build_worker(
         clock,
         settings=settings.dialer,
         campaigns=settings.campaigns,
-        profile=settings.policy.built,
+        policy=settings.policy.built,
         sender=build_sender(settings),
         worker_id=worker_id,
         wait=wait,

@@ -25,13 +25,16 @@ def _one_key(value: str) -> str:
 
 class MenuKeys(_Section):
     """The main menu's keys; the defaults are the README's (1 balance, 2 promise, 3 how to pay,
-    4 repayment plan, 5 fraud or lost card, 0 an agent, 9 repeat)."""
+    4 repayment plan, 5 fraud or lost card, 8 stop these calls, 0 an agent, 9 repeat)."""
 
     balance: str = "1"
     promise: str = "2"
     how_to_pay: str = "3"
     repayment_plan: str = "4"
     fraud: str = "5"
+    #: Stop these calls: a voice opt-out for the number calling (TCPA: revocation by any
+    #: reasonable means).
+    optout: str = "8"
     agent: str = "0"
     repeat: str = "9"
 

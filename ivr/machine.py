@@ -48,6 +48,7 @@ from ivr.session import (
     CallbackRequested,
     CallSession,
     Context,
+    ConversationHeld,
     Digits,
     Direction,
     Effect,
@@ -62,6 +63,7 @@ from ivr.session import (
     Turn,
     VerificationFailed,
     VerificationSucceeded,
+    VoiceOptOut,
 )
 
 
@@ -143,7 +145,7 @@ class CallFlow:
         if isinstance(event, Digits) and session.direction == "outbound" and not session.keyed:
             # A keypress proves a person is on the line (Reg F 1006.14(b)(2): a conversation).
             session = replace(session, keyed=True)
-            reply.effects.append(AttemptUpdate(connected=True))
+            reply.effects.append(AttemptUpdate(connected=True, conversation=True))
         if isinstance(event, NoInput) or (
             isinstance(event, Digits)
             and not event.value
@@ -205,9 +207,15 @@ class CallFlow:
                 else tuple(a for a in self._pool(session) if ctx.account(a) is not None)
             )
             reply.effects.append(VerificationFailed(failed))
+        # A locked account answers the same whichever factor was wrong (or none): nothing
+        # tells a caller trying numbers which one matched.
+        locked = any(
+            (found := ctx.account(account_id)) is not None and found.locked
+            for account_id in self._pool(session)
+        )
         session = replace(session, failures=failures, matched=None, misses=0)
         language = self.renderer.language(session)
-        if (facts is not None and facts.locked) or failures >= self.settings.lockout.per_call:
+        if locked or failures >= self.settings.lockout.per_call:
             # Disclosure is over for this call (three failures, or the account is locked to
             # agent-only verification after repeated failures across calls).
             reply.say(self.renderer.text(session, "verify_unavailable"), language)
@@ -231,8 +239,18 @@ class CallFlow:
         language = self.renderer.language(session)
         reply.effects.append(VerificationSucceeded(facts.account_id))
         reply.say(self.renderer.text(session, "verified"), language)
+        if facts.disclosure is not None:
+            # Said once the right party is verified, never before (Reg F 1006.18(e); CBA 2026).
+            reply.say(
+                self.renderer.text(
+                    session, facts.disclosure, business_name=self.flow.business.name
+                ),
+                language,
+            )
+        if session.direction == "inbound":
+            reply.effects.append(ConversationHeld(facts.account_id))
         if session.direction == "outbound":
-            reply.effects.append(AttemptUpdate(connected=True, outcome="rpc"))
+            reply.effects.append(AttemptUpdate(connected=True, conversation=True, outcome="rpc"))
             reply.say(
                 self.renderer.text(
                     session, "reminder_intro", business_name=self.flow.business.name
@@ -310,6 +328,10 @@ class CallFlow:
                 )
             )
             reply.say(self.renderer.text(session, "fraud_recorded"), language)
+            return self._to(session, ctx, reply)
+        if keys == menu.optout:
+            reply.effects.append(VoiceOptOut(account_id=facts.account_id, number=session.caller))
+            reply.say(self.renderer.text(session, "optout_confirmed"), language)
             return self._to(session, ctx, reply)
         if keys == menu.repeat:
             return self._to(session, ctx, reply)
@@ -395,7 +417,9 @@ class CallFlow:
         )
         if session.direction == "outbound":
             reply.effects.append(AttemptUpdate(outcome="promise"))
-        reply.say(self.renderer.text(session, "promise_recorded"), language)
+        # A text is promised only when one can reach them (consent on the number, no opt-out).
+        recorded = "promise_recorded_text" if facts.can_text else "promise_recorded"
+        reply.say(self.renderer.text(session, recorded), language)
         session = replace(
             session, promise_date=None, promise_amount=None, misses=0, state=State.MENU
         )
@@ -411,6 +435,19 @@ class CallFlow:
                 return self._miss(session, ctx, reply, "invalid")
             zone = ZoneInfo(facts.zone) if facts else ZoneInfo("UTC")
             preferred = _next_local(ctx.now, wanted, zone)
+            if facts is not None and not _inside_window(preferred, facts):
+                # Only a time we may call at (every zone of theirs inside the window): today's
+                # or the next day's, else the allowed range is said and the time asked again.
+                reply.say(
+                    self.renderer.text(
+                        session,
+                        "callback_outside_window",
+                        start=speech.clock(facts.window_start, language),
+                        end=speech.clock(facts.window_close, language),
+                    ),
+                    language,
+                )
+                return self._miss(session, ctx, reply, None)
             reply.say(
                 self.renderer.text(session, "callback_at", time=speech.clock(wanted, language)),
                 language,
@@ -437,7 +474,9 @@ class CallFlow:
         if keys == choice.decline:
             # Nothing about the account is said to someone who is not the cardholder
             # (15 U.S.C. 1692b, 12 CFR 1006.10; CBRC Art. 68: no collection from third parties).
-            reply.effects.append(AttemptUpdate(connected=True, outcome="wrong_party"))
+            reply.effects.append(
+                AttemptUpdate(connected=True, conversation=True, outcome="wrong_party")
+            )
             reply.say(self.renderer.text(session, "wrong_party"), self.renderer.language(session))
             return self._to(replace(session, state=State.WRONG_PARTY), ctx, reply)
         return self._miss(session, ctx, reply, "invalid")
@@ -448,7 +487,7 @@ class CallFlow:
         reply = _Reply()
         if isinstance(event, Digits):
             # Someone pressed a key while we waited for the verdict: a person.
-            reply.effects.append(AttemptUpdate(connected=True))
+            reply.effects.append(AttemptUpdate(connected=True, conversation=True))
             session = replace(session, keyed=True, state=State.RIGHT_PARTY)
             return self._to(session, ctx, reply)
         loops = session.hold_loops + 1
@@ -567,3 +606,12 @@ def _next_local(now: datetime, wanted: time, zone: ZoneInfo) -> datetime:
     if candidate <= local:
         candidate = datetime.combine(local.date() + timedelta(days=1), wanted, tzinfo=zone)
     return candidate.astimezone(UTC)
+
+
+def _inside_window(instant: datetime, facts: AccountFacts) -> bool:
+    """Whether ``instant`` is inside the calling window in every zone of the cardholder."""
+    for name in facts.zones or (facts.zone,):
+        local = instant.astimezone(ZoneInfo(name)).time()
+        if not facts.window_start <= local < facts.window_close:
+            return False
+    return True

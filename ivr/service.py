@@ -29,7 +29,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from campaigns.accounts import accounts_of_caller, cardholder
+from campaigns.accounts import accounts_of_caller, can_text, cardholder, text_number
+from campaigns.legal import LegalProfiles
 from ivr.machine import CallFlow
 from ivr.session import (
     PERSON_VERDICTS,
@@ -57,6 +58,7 @@ from store.audit import record_audit
 from store.models import Attempt
 from store.models_ivr import IvrSession, VerificationFailure, VerificationLock
 from store.privacy import mask_phone
+from telephony.zones import is_known_zone, number_zones
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +98,13 @@ class AmdRequest:
 class StoreDirectory:
     """:class:`ivr.session.AccountDirectory` over the store, for one request (cached)."""
 
-    def __init__(self, session: Session, now: datetime) -> None:
+    def __init__(
+        self, session: Session, now: datetime, legal: LegalProfiles, caller: str | None = None
+    ) -> None:
         self._session = session
         self._now = now
+        self._legal = legal
+        self._caller = caller
         self._cache: dict[str, AccountFacts | None] = {}
 
     def account(self, account_id: str) -> AccountFacts | None:
@@ -110,6 +116,15 @@ class StoreDirectory:
         found = cardholder(self._session, account_id, now=self._now)
         if found is None:
             return None
+        profile = self._legal.for_number(found.primary_number)
+        zones = tuple(
+            dict.fromkeys(
+                z
+                for z in (found.declared_zone, *number_zones(found.primary_number or ""))
+                if z and is_known_zone(z)
+            )
+        )
+        texted = text_number(self._session, account_id, self._caller)
         return AccountFacts(
             account_id=found.account_id,
             name=found.name,
@@ -124,6 +139,11 @@ class StoreDirectory:
             today=found.today,
             zone=found.zone,
             locked=_locked(self._session, account_id),
+            zones=zones or (found.zone,),
+            window_start=profile.window_start,
+            window_close=profile.window_close,
+            disclosure=profile.disclosure,
+            can_text=can_text(self._session, account_id, texted),
         )
 
 
@@ -174,7 +194,7 @@ class IvrService:
 
     def handle(self, s: Session, request: VoiceRequest, now: datetime) -> Served:
         """Serve one voice webhook: the TwiML to answer with and the step's effects."""
-        ctx = Context(now=now, directory=StoreDirectory(s, now))
+        ctx = Context(now=now, directory=StoreDirectory(s, now, self.flow.legal, request.caller))
         row = s.get(IvrSession, request.call_sid)
         if row is None:
             start = self._start_event(s, request.direction, request.caller, request.attempt_id)
@@ -232,7 +252,7 @@ class IvrService:
     def amd(self, s: Session, request: AmdRequest, now: datetime) -> AmdServed:
         """Apply an AMD verdict to the call's flow (the verdict itself is recorded on the
         attempt by the attempt lifecycle, through the callback's receive step)."""
-        ctx = Context(now=now, directory=StoreDirectory(s, now))
+        ctx = Context(now=now, directory=StoreDirectory(s, now, self.flow.legal, request.caller))
         row = s.get(IvrSession, request.call_sid)
         if row is None:
             # The verdict overtook the call's first request: open the session here.

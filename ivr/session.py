@@ -14,13 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
+from campaigns.legal import LegalProfile, LegalProfiles
 from ivr.catalogue import Catalogue, load_catalogues
 from ivr.config import IvrSettings
+
+#: A first-party creditor under Regulation F's hours, when no profiles are configured.
+DEFAULT_LEGAL = LegalProfiles(
+    default="us_reg_f",
+    profiles={"us_reg_f": LegalProfile("us_reg_f", time(8), time(20, 50))},
+)
 
 # Callback priorities: lower is more urgent (the desk serves them in this order).
 PRIORITY_FRAUD = 0
@@ -77,7 +84,15 @@ class Business:
 @dataclass(frozen=True)
 class AccountFacts:
     """One account as the flow needs it. ``balance`` is what is still owed (payments since the
-    balance date deducted); ``today`` the cardholder's local date; ``zone`` their IANA zone."""
+    balance date deducted); ``today`` the cardholder's local date; ``zone`` their IANA zone.
+
+    ``zones`` are every zone the cardholder may be in (the declared one and the number's: a
+    callback must fall inside the calling window in all of them), ``window_start`` and
+    ``window_close`` that window under the cardholder's legal profile, ``disclosure`` the
+    catalogue entry said after verification (None: none required), ``can_text`` whether a text
+    can reach them (consent on the number, no opt-out): the flow promises a confirmation text
+    only then.
+    """
 
     account_id: str
     name: str
@@ -92,6 +107,11 @@ class AccountFacts:
     today: date
     zone: str
     locked: bool = False
+    zones: tuple[str, ...] = ()
+    window_start: time = time(8)
+    window_close: time = time(20, 50)
+    disclosure: str | None = None
+    can_text: bool = True
 
 
 class AccountDirectory(Protocol):
@@ -123,6 +143,8 @@ class Flow:
     languages: tuple[str, ...]
     public_url: str
     catalogues: Mapping[str, Catalogue] = field(default_factory=dict)
+    #: The legal profile of each cardholder (its calling window, its disclosure).
+    legal: LegalProfiles = field(default_factory=lambda: DEFAULT_LEGAL)
 
     @classmethod
     def build(
@@ -131,10 +153,18 @@ class Flow:
         business: Business,
         languages: Sequence[str],
         public_url: str,
+        legal: LegalProfiles | None = None,
     ) -> Flow:
         """Load and check the catalogues of ``languages``; raises CatalogueError."""
         langs = tuple(languages)
-        return cls(settings, business, langs, public_url.rstrip("/"), load_catalogues(langs))
+        return cls(
+            settings,
+            business,
+            langs,
+            public_url.rstrip("/"),
+            load_catalogues(langs),
+            legal or DEFAULT_LEGAL,
+        )
 
 
 # --- the session ---------------------------------------------------------------------------------
@@ -321,7 +351,28 @@ class AttemptUpdate:
 
     answered_by: str | None = None
     connected: bool = False
+    #: A person verifiably talked (a key pressed, identity confirmed, verified): a conversation
+    #: no later answering-machine verdict undoes.
+    conversation: bool = False
     outcome: str | None = None
+
+
+@dataclass(frozen=True)
+class ConversationHeld:
+    """A cardholder who called the hotline verified: a conversation with the person, recorded
+    in the contact ledger (Reg F counts it whoever placed the call)."""
+
+    account_id: str
+
+
+@dataclass(frozen=True)
+class VoiceOptOut:
+    """The cardholder asked for no more calls (menu key 8): ``number`` is opted out of voice
+    (the account's, when the caller's number is unknown). TCPA: revocation by any reasonable
+    means."""
+
+    account_id: str
+    number: str | None
 
 
 Effect = (
@@ -331,6 +382,8 @@ Effect = (
     | CallbackRequested
     | FraudReported
     | AttemptUpdate
+    | ConversationHeld
+    | VoiceOptOut
 )
 
 

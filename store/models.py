@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
 from store.types import Money, UTCDateTime
 
@@ -201,6 +202,7 @@ class AuditLog(Base):
 
 
 ATTEMPT_CHANNELS = ("voice", "sms")
+ATTEMPT_DIRECTIONS = ("outbound", "inbound")
 
 
 class Attempt(Base):
@@ -215,6 +217,7 @@ class Attempt(Base):
     __tablename__ = "attempts"
     __table_args__ = (
         CheckConstraint(_in("channel", ATTEMPT_CHANNELS), name="channel"),
+        CheckConstraint(_in("direction", ATTEMPT_DIRECTIONS), name="direction"),
         UniqueConstraint("provider_sid"),
         Index(None, "customer_id", "created_at"),
         Index(None, "number", "created_at"),
@@ -236,6 +239,11 @@ class Attempt(Base):
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     answered_by: Mapped[str | None] = mapped_column(String(32))
     connected: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: ``outbound``: placed by duecall; ``inbound``: a call the cardholder made to the hotline.
+    direction: Mapped[str] = mapped_column(String(8), default="outbound", server_default="outbound")
+    #: A person verifiably talked (pressed keys, answered the right-party question, verified):
+    #: a telephone conversation (Reg F 1006.14(b)(2)(i)(B)) that no later AMD verdict undoes.
+    conversation: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     outcome: Mapped[str | None] = mapped_column(String(32))
     error_code: Mapped[int | None] = mapped_column(Integer)
     # Highest Twilio SequenceNumber applied, so a late or repeated callback never moves it back.

@@ -10,7 +10,11 @@ The IVR writes only its own tables; what else a step decides comes back as effec
 - a callback request: :func:`campaigns.callbacks.request_callback`;
 - a fraud or lost-card report: :func:`campaigns.fraud.report_fraud`;
 - what the call learnt about its reminder attempt: the attempt lifecycle
-  (:func:`dialer.attempts.apply_ivr_outcome`).
+  (:func:`dialer.attempts.apply_ivr_outcome`);
+- a hotline caller who verified: a conversation in the contact ledger
+  (:func:`dialer.attempts.record_inbound`), which the contact policy reads;
+- "stop these calls" (menu key 8): a voice opt-out for the number
+  (:func:`campaigns.suppressions.add_suppression`), honoured before the next call.
 
 Every write carries a dedupe key made of the CallSid and the step that decided it, so a request
 replayed after a lost race stores nothing twice.
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -27,22 +32,46 @@ from sqlalchemy.orm import Session
 from campaigns.accounts import text_number
 from campaigns.callbacks import CallbackWanted, request_callback
 from campaigns.fraud import report_fraud
+from campaigns.legal import LegalProfiles
 from campaigns.promises import NewPromise, record_promise
 from campaigns.sms import opt_out_notice, with_opt_out_notice
-from dialer.attempts import apply_ivr_outcome
+from campaigns.suppressions import add_suppression
+from dialer.attempts import apply_ivr_outcome, record_inbound
 from dialer.outbox import enqueue_sms
 from ivr.session import (
     AttemptUpdate,
     CallbackRequested,
     CallSession,
+    ConversationHeld,
     Effect,
     FraudReported,
     PromiseMade,
+    VoiceOptOut,
 )
+from store.models import Account
 
 log = logging.getLogger(__name__)
 
 ACTOR = "ivr"
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """What every text the IVR's effects send must carry: the opt-out notice per language
+    (``sms.opt_out_notice``), and, where the cardholder's legal profile says so, that it comes
+    from a debt collector (``sms.collector_disclosure``; a text is never a limited-content
+    message, Reg F 1006.18(e))."""
+
+    opt_out_notices: Mapping[str, str]
+    legal: LegalProfiles
+    collector_notices: Mapping[str, str] = field(default_factory=dict)
+
+    def body(self, text: str, language: str, number: str) -> str:
+        if self.legal.for_number(number).texts_need_collector_notice:
+            notice = self.collector_notices.get(language) or self.collector_notices.get("en-US")
+            if notice and notice not in text:
+                text = with_opt_out_notice(text, notice)
+        return with_opt_out_notice(text, opt_out_notice(self.opt_out_notices, language))
 
 
 def carry_out(
@@ -51,14 +80,14 @@ def carry_out(
     effects: Iterable[Effect],
     *,
     now: datetime,
-    opt_out_notices: Mapping[str, str],
+    texts: TextRules,
 ) -> None:
     """Hand each effect of the step that left the call in ``session`` to its owner."""
     for effect in effects:
         if session is None:  # effects always come with the session that decided them
             raise ValueError(f"an IVR effect without its call: {type(effect).__name__}")
         if isinstance(effect, PromiseMade):
-            _promise(s, session, effect, now, opt_out_notices)
+            _promise(s, session, effect, now, texts)
         elif isinstance(effect, CallbackRequested):
             book_callback(s, session.call_sid, effect, now=now, key=f"{session.step}")
         elif isinstance(effect, FraudReported):
@@ -79,7 +108,32 @@ def carry_out(
                 session.attempt_id,
                 answered_by=effect.answered_by,
                 connected=effect.connected,
+                conversation=effect.conversation,
                 outcome=effect.outcome,
+            )
+        elif isinstance(effect, ConversationHeld):
+            account = s.get(Account, effect.account_id)
+            if account is not None:
+                record_inbound(
+                    s,
+                    account,
+                    number=session.caller,
+                    call_sid=session.call_sid,
+                    conversation=True,
+                    now=now,
+                )
+        elif isinstance(effect, VoiceOptOut):
+            target = (
+                {"number": effect.number} if effect.number else {"account_id": effect.account_id}
+            )
+            add_suppression(
+                s,
+                kind="optout-voice",
+                reason="asked on the hotline to stop these calls (menu key)",
+                actor="cardholder",
+                source="ivr",
+                now=now,
+                **target,
             )
         else:  # an effect the IVR stores itself never reaches here
             raise TypeError(f"no owner for the IVR effect {type(effect).__name__}")
@@ -111,7 +165,7 @@ def _promise(
     session: CallSession,
     effect: PromiseMade,
     now: datetime,
-    notices: Mapping[str, str],
+    texts: TextRules,
 ) -> None:
     promise = record_promise(
         s,
@@ -138,7 +192,7 @@ def _promise(
         s,
         account_id=effect.account_id,
         number=number,
-        body=with_opt_out_notice(effect.sms_body, opt_out_notice(notices, effect.language)),
+        body=texts.body(effect.sms_body, effect.language, number),
         purpose="promise_confirmation",
         dedupe_key=f"ivr-sms:{session.call_sid}:{session.step}",
         now=now,

@@ -20,7 +20,7 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -34,7 +34,7 @@ from ivr.service import AmdRequest, IvrService, RequestKind, VoiceRequest
 from ivr.session import Direction, Flow
 from telephony import routes
 from telephony.port import Telephony
-from webhooks.effects import book_callback, carry_out
+from webhooks.effects import TextRules, book_callback, carry_out
 from webhooks.forms import call_sid, e164, twilio_form, word
 from webhooks.guard import Kind
 from webhooks.services import EXTENSION as SERVICES_EXTENSION
@@ -55,12 +55,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class VoiceConfig:
-    """What the voice routes need: the call flow, the opt-out notice per language for the texts
-    its effects send, and a way to build the carrier port for the AMD redirect (never at import
-    or app creation: serving the hotline needs no account SID)."""
+    """What the voice routes need: the call flow, what the texts its effects send must carry,
+    and a way to build the carrier port for the AMD redirect (never at import or app creation:
+    serving the hotline needs no account SID)."""
 
     flow: Flow
-    opt_out_notices: Mapping[str, str]
+    texts: TextRules
     telephony: Callable[[], Telephony] | None = None
 
 
@@ -69,7 +69,7 @@ class VoiceWiring:
     """The IVR service and, for the AMD redirect, a way to build the carrier port lazily."""
 
     service: IvrService
-    opt_out_notices: Mapping[str, str]
+    texts: TextRules
     telephony_factory: Callable[[], Telephony] | None = None
     _telephony: Telephony | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -87,7 +87,7 @@ class VoiceWiring:
 def init_app(app: Flask, config: VoiceConfig) -> None:
     """Register the voice routes and install the IVR's fault answer on the Twilio guard; the
     webhook services must already be installed."""
-    wiring = VoiceWiring(IvrService(config.flow), config.opt_out_notices, config.telephony)
+    wiring = VoiceWiring(IvrService(config.flow), config.texts, config.telephony)
     app.extensions[EXTENSION] = wiring
     hooks: WebhookServices = app.extensions[SERVICES_EXTENSION]
     # The guard's documented hook: what a voice caller hears when a view fails.
@@ -211,7 +211,7 @@ def _voice(direction: Direction) -> Response:
             served.session,
             served.effects,
             now=now,
-            opt_out_notices=wiring.opt_out_notices,
+            texts=wiring.texts,
         )
         return served.twiml
 
@@ -263,7 +263,7 @@ def amd() -> Response:
             served.session,
             served.effects,
             now=now,
-            opt_out_notices=wiring.opt_out_notices,
+            texts=wiring.texts,
         )
         return served.redirect_url
 

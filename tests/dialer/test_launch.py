@@ -35,7 +35,7 @@ def worker(
         clock,
         settings=settings.dialer,
         campaigns=settings.campaigns,
-        profile=settings.policy.built,
+        policy=settings.policy.built,
         sender=Sender("Northwind", "+18005550100", "+18005550100", settings.sms.opt_out_notice),
         worker_id=f"w-{id(settings)}",
         wait=lambda _s: True,

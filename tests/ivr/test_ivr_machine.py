@@ -191,7 +191,7 @@ def test_three_misses_in_a_row_hand_the_caller_to_an_agent() -> None:
     d = driver()
     d.start("CA7", Start("+12125550123", (EN.account_id,)))
     d.keys(verify_keys(EN))
-    turn = d.keys([None, "8"])
+    turn = d.keys([None, "7"])  # 7 is no menu key (8 is "stop these calls")
     assert turn.session.state == State.MENU and turn.session.misses == 2
     assert spoken(turn.twiml or "")[0] == "Sorry, that is not a valid choice."
     redirect = parse(turn.twiml or "").find("Redirect")
@@ -275,7 +275,7 @@ def test_a_person_is_asked_for_the_cardholder_by_first_name_and_nothing_else() -
     heard = " ".join(spoken(turn.twiml or ""))
     assert "This is a reminder from Northwind Card Services" in heard
     assert "Your balance is $4,823.17." in heard
-    assert AttemptUpdate(connected=True, outcome="rpc") in turn.effects
+    assert AttemptUpdate(connected=True, conversation=True, outcome="rpc") in turn.effects
 
 
 def test_a_wrong_party_hears_a_polite_goodbye_and_the_attempt_says_so() -> None:
@@ -285,7 +285,9 @@ def test_a_wrong_party_hears_a_polite_goodbye_and_the_attempt_says_so() -> None:
     assert turn.session.state == State.WRONG_PARTY
     assert [verb.tag for verb in parse(turn.twiml or "")] == ["Say", "Hangup"]
     assert "Marguerite" not in (turn.twiml or "")
-    assert AttemptUpdate(connected=True, outcome="wrong_party") in turn.effects
+    assert (
+        AttemptUpdate(connected=True, conversation=True, outcome="wrong_party") in turn.effects
+    )
 
 
 def test_an_amd_verdict_after_the_first_keypress_is_recorded_and_ignored() -> None:
