@@ -296,6 +296,33 @@ def _attempt_entries(
 ) -> list[Entry]:
     entries = []
     for a in attempts:
+        if a.direction == "inbound":
+            # The contact ledger's row of a hotline call: what the policy reads.
+            entries.append(
+                Entry(
+                    at=a.created_at,
+                    kind="conversation" if a.conversation else "hotline-ledger",
+                    summary=(
+                        f"hotline call from {m.phone(a.number)} in the contact ledger"
+                        + (
+                            ": a conversation, starting the 7-day quiet period "
+                            "(Reg F 1006.14(b)(2)(i)(B))"
+                            if a.conversation
+                            else ""
+                        )
+                    ),
+                    record=f"attempts#{a.id}",
+                    account_id=a.account_id,
+                    facts={
+                        "direction": a.direction,
+                        "conversation": a.conversation,
+                        "number": m.phone(a.number),
+                        "provider_sid": a.provider_sid,
+                        "created_at": _iso(a.created_at),
+                    },
+                )
+            )
+            continue
         what = "call" if a.channel == "voice" else "text"
         parts = [f"{a.purpose} {what} to {m.phone(a.number)}: {a.status}"]
         if a.outcome:
@@ -304,6 +331,8 @@ def _attempt_entries(
             parts.append(f"answered by {a.answered_by}")
         if a.connected:
             parts.append("connected")
+        if a.conversation:
+            parts.append("a conversation")
         if a.id in verified:
             parts.append("right party verified" if verified[a.id] else "not verified")
         if a.error_code is not None:
@@ -323,6 +352,7 @@ def _attempt_entries(
                     "outcome": a.outcome,
                     "answered_by": a.answered_by,
                     "connected": a.connected,
+                    "conversation": a.conversation,
                     "error_code": a.error_code,
                     "provider_sid": a.provider_sid,
                     "created_at": _iso(a.created_at),

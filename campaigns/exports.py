@@ -59,6 +59,9 @@ ATTEMPT_COLUMNS = (
     "ended_at",
     "duration_seconds",
     "campaign",
+    # Added at the end (columns are never reordered): a hotline call is an inbound row.
+    "direction",
+    "conversation",
 )
 OPTOUT_COLUMNS = (
     "id",
@@ -111,8 +114,12 @@ def _promises(since: datetime | None) -> Select[Any]:
 def _attempts(since: datetime | None) -> Select[Any]:
     query = (
         select(
-            *(getattr(Attempt, c) for c in ATTEMPT_COLUMNS if c != "campaign"),
+            *(getattr(Attempt, c) for c in ATTEMPT_COLUMNS[: ATTEMPT_COLUMNS.index("campaign")]),
             Contact.campaign,
+            *(
+                getattr(Attempt, c)
+                for c in ATTEMPT_COLUMNS[ATTEMPT_COLUMNS.index("campaign") + 1 :]
+            ),
         )
         .outerjoin(Contact, Contact.id == Attempt.contact_id)
         .order_by(Attempt.id)

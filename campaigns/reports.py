@@ -260,6 +260,8 @@ def _attempts(session: Session, day: ReportDay) -> tuple[AttemptLine, ...]:
     outcome = func.coalesce(Attempt.outcome, IN_FLIGHT)
     rows = session.execute(
         select(Attempt.channel, outcome, _today(Attempt.created_at, day), func.count())
+        # Calls and texts placed; the hotline's own calls are counted as hotline RPCs.
+        .where(Attempt.direction == "outbound")
         .group_by(Attempt.channel, outcome)
         .order_by(Attempt.channel, func.count().desc(), outcome)
     ).all()

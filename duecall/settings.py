@@ -143,6 +143,10 @@ class ImportSettings(_Section):
     max_age_years: int = Field(default=120, ge=1, le=150)
 
 
+ProfileName = Literal["us_reg_f", "cn_cba"]
+_CN_CBA: ProfileName = "cn_cba"
+
+
 class PolicySettings(_Section):
     """The contact policy: shipped legal profiles, chosen per contact, their values overridden.
 
@@ -155,9 +159,7 @@ class PolicySettings(_Section):
 
     profile: Literal["us_reg_f", "cn_cba"] = "us_reg_f"
     # Chinese numbers are called under the China guideline unless configured otherwise.
-    by_country: dict[str, Literal["us_reg_f", "cn_cba"]] = Field(
-        default_factory=lambda: {"CN": "cn_cba"}
-    )
+    by_country: dict[str, ProfileName] = Field(default_factory=lambda: {"CN": _CN_CBA})
     overrides: dict[str, Any] = Field(default_factory=dict)
     profiles: dict[Literal["us_reg_f", "cn_cba"], dict[str, Any]] = Field(default_factory=dict)
 

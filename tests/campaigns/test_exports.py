@@ -236,6 +236,8 @@ def test_attempts_export_full_numbers_and_the_campaign_through_the_contact(db: D
         "ended_at": "2026-11-29T14:02:00+00:00",
         "duration_seconds": 95,
         "campaign": "mid-stage-voice",
+        "direction": "outbound",
+        "conversation": False,
     }
     assert (found[1]["campaign"], found[1]["error_code"], found[1]["number"]) == (
         None,

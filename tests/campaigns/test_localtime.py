@@ -96,3 +96,30 @@ def test_the_ivr_reads_the_same_today(db: Database) -> None:
         seen = cardholder(s, "A1", now=EVENING_IN_NEW_YORK)
     assert seen is not None
     assert (seen.zone, seen.today) == ("America/New_York", date(2026, 12, 3))
+
+
+def test_a_promise_made_at_2030_in_new_york_for_today_and_paid_that_day_is_kept(
+    db: Database,
+) -> None:
+    # Made at 20:30 on the 3rd in New York (01:30 UTC on the 4th) for the 3rd, paid on the 3rd:
+    # the lifecycle counts payments from the day the promise was made, in the cardholder's
+    # calendar. In UTC's the promise was made on the 4th and the payment did not count.
+    with db.session() as s:
+        factories.add_account(s, "A1", NEW_YORK_NUMBER, timezone=None, balance="1500.00")
+        s.add(
+            Promise(
+                account_id="A1",
+                customer_id="A1",
+                promised_date=date(2026, 12, 3),
+                amount=Decimal("100.00"),
+                currency="USD",
+                status="open",
+                source="ivr",
+                created_at=EVENING_IN_NEW_YORK,
+                created_by="ivr",
+            )
+        )
+        s.add(factories.payment("P1", "A1", "100.00", paid_on=date(2026, 12, 3)))
+    with db.session() as s:
+        later = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)
+        assert evaluate_promises(s, now=later, grace_days=2) == PromiseCounts(kept=1)

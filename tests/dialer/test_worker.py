@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -119,3 +119,33 @@ def test_the_outbox_sends_the_confirmation_through_the_policy(rig: Rig) -> None:
         ]
     (message,) = rig.sim.messages.values()
     assert message.to == "+12125550161" and message.body.startswith("We noted your promise")
+
+
+def test_a_confirmation_the_window_defers_is_sent_when_it_opens(rig: Rig) -> None:
+    # The promise was made at 20:58 in New York (past the window's margin): the text is put
+    # back until 08:00 the next morning, then sent -- never dropped.
+    evening = datetime(2026, 11, 30, 1, 58, tzinfo=UTC)
+    rig.clock.set(evening)
+    with rig.db.session() as s:
+        s.add(
+            OutboxItem(
+                kind="sms.promise_confirmation",
+                account_id="A1",
+                number="+12125550161",
+                payload={"body": "We noted your promise. Reply STOP to opt out."},
+                dedupe_key="k-late",
+                status="pending",
+                created_at=evening,
+                available_at=evening,
+                tries=0,
+            )
+        )
+    report = rig.worker.outbox.run()
+    assert (report.sent, report.deferred, report.denied) == (0, 1, 0)
+    with rig.db.session(readonly=True) as s:
+        item = s.scalars(select(OutboxItem)).one()
+        assert item.status == "pending" and item.tries == 0
+        assert item.available_at == datetime(2026, 11, 30, 13, 0, tzinfo=UTC)  # 08:00 EST
+    rig.clock.set(datetime(2026, 11, 30, 13, 5, tzinfo=UTC))
+    assert rig.worker.outbox.run().sent == 1
+    assert [m.to for m in rig.sim.messages.values()] == ["+12125550161"]

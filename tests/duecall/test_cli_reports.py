@@ -334,6 +334,8 @@ def test_export_to_a_file_and_of_empty_tables(env: dict[str, str], tmp_path: Pat
             "ended_at",
             "duration_seconds",
             "campaign",
+            "direction",
+            "conversation",
         ]
     ]
     target = tmp_path / "promises.json"
