@@ -35,6 +35,8 @@ _KEEP_RE = re.compile(
 # The password of a URL's user information (``scheme://user:password@host``); the user name
 # stays, so the operator still sees which account a URL uses.
 _URL_PASSWORD_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:]*:)[^\s/?#@]+(@)")
+# libpq and psycopg also read a password from the query string (``...?password=secret``).
+_QUERY_PASSWORD_RE = re.compile(r"(?i)([?&;]password=)[^&;#\s]+")
 URL_PASSWORD_MASK = "***"  # noqa: S105 - the mask, not a password
 
 
@@ -112,8 +114,10 @@ def _mask_if_phone(match: re.Match[str]) -> str:
 
 def mask_url_passwords(text: str) -> str:
     """``text`` with the password of every URL in it replaced by ``***``
-    (``postgresql://app:secret@db/duecall`` -> ``postgresql://app:***@db/duecall``)."""
-    return _URL_PASSWORD_RE.sub(rf"\g<1>{URL_PASSWORD_MASK}\g<2>", text)
+    (``postgresql://app:secret@db/duecall`` -> ``postgresql://app:***@db/duecall``), and the
+    value of a ``password=`` query parameter too."""
+    text = _URL_PASSWORD_RE.sub(rf"\g<1>{URL_PASSWORD_MASK}\g<2>", text)
+    return _QUERY_PASSWORD_RE.sub(rf"\g<1>{URL_PASSWORD_MASK}", text)
 
 
 def _mask_numbers(text: str) -> str:

@@ -108,6 +108,10 @@ MASKED = [
         "https://AC0123456789abcdef0123456789abcdef:***@api.example.com/2010-04-01",
     ),
     ("url http://u:p@127.0.0.1:8080/x", "url http://u:***@127.0.0.1:8080/x"),
+    (
+        "postgresql+psycopg://app@db/duecall?password=s3cret&sslmode=require",
+        "postgresql+psycopg://app@db/duecall?password=***&sslmode=require",
+    ),
 ]
 
 
