@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,17 @@ def test_html_is_written_whole_and_escaped(
     text = page.read_text("utf-8")
     assert "<script" not in text and "&lt;script&gt;" in text
     assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+
+@pytest.mark.usefixtures("loose_umask")
+def test_the_html_page_is_private(db: Database, env: dict[str, str], tmp_path: Path) -> None:
+    seed_person(db)
+    page = tmp_path / "audit.html"
+    page.write_text("an older page", encoding="utf-8")
+    page.chmod(0o644)
+    code, _, err = invoke([NUMBER, "--html", str(page)], env)
+    assert code == 0, err
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600
 
 
 def test_an_unwritable_html_path_is_one_line_and_exit_2(
