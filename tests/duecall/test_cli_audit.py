@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from campaigns.config import SmsSettings
+from campaigns.inbound_sms import InboundSms, handle_inbound_sms
 from duecall.cli import cli
 from store.db import Database
 from tests.campaigns.test_audit import NUMBER, seed_person
@@ -169,3 +172,28 @@ def test_it_never_creates_a_database(env: dict[str, str], tmp_path: Path) -> Non
         "DUECALL_DATABASE_URL at one"
     )
     assert not missing.parent.exists()
+
+
+def test_the_table_prints_stored_text_as_text_without_control_characters(
+    db: Database, env: dict[str, str]
+) -> None:
+    seed_person(db, name="Jane [/]\x1b[2J Doe")
+    with db.session() as s:
+        handle_inbound_sms(
+            s,
+            InboundSms(
+                "SM" + "9" * 32,
+                NUMBER,
+                "+15005550006",
+                "[link=https://x.example]ok[/link]\x1b]0;t\x07",
+            ),
+            now=datetime(2026, 12, 5, 15, 0, tzinfo=UTC),
+            config=SmsSettings(),
+            business_name="Northwind Card Services",
+            support_number="+18005550100",
+        )
+    code, out, err = invoke([NUMBER], {**env, "COLUMNS": "250"})
+    assert code == 0, err
+    assert "(Jane [/][2J Doe, open" in out
+    assert "[link=https://x.example]ok[/link]]0;t" in out
+    assert not [ch for ch in out if (ord(ch) < 32 and ch != "\n") or 0x7F <= ord(ch) <= 0x9F]
