@@ -10,7 +10,12 @@ never rename or reorder them. Values are converted here, once, so CSV and JSON c
   value is ``None`` (JSON ``null``, an empty CSV field).
 
 Phone numbers are exported in full (E.164): an export feeds the bank's own systems, which match
-on them, unlike a log line or the audit trail, which are masked. Treat the files accordingly.
+on them, unlike a log line or the audit trail, which are masked. Treat the files accordingly
+(``--output`` files are created readable by their owner only).
+
+In CSV, a text cell a spreadsheet would take for a formula (``=...``, ``@...``, ``+1+1``) is
+written with a leading ``'`` (:func:`campaigns.csv_cells.safe_cell`); full E.164 numbers and
+plain decimals are written as they are. JSON is written as converted.
 
 Rows are read in id order with ``yield_per``, so an export of a million rows streams instead of
 sitting in memory (PostgreSQL reads through a server-side cursor).
@@ -26,6 +31,7 @@ from typing import Any, Literal
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from campaigns.csv_cells import safe_cell
 from store.models import Attempt, Promise, Suppression
 from store.models_dialer import Contact
 
@@ -99,6 +105,16 @@ def export_value(value: Any) -> Value:
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"cannot export a {type(value).__name__}")
+
+
+def csv_cell(value: Value) -> str:
+    """One exported value as a CSV cell: ``None`` empty, booleans ``true``/``false``, text that a
+    spreadsheet would run as a formula neutralised."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return safe_cell(str(value))
 
 
 def since_instant(day: date) -> datetime:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from campaigns.csv_cells import open_private, safe_cell
 from campaigns.import_fields import Row
 from campaigns.import_rows import ACCOUNT_COLUMNS, PAYMENT_COLUMNS
 
@@ -127,8 +128,20 @@ def _with_nearest(column: str, candidates: Sequence[str]) -> str:
     return f"{column} (did you mean `{near[0]}`?)" if near else column
 
 
+# The verification secrets: with a name and a number they pass the hotline's verification, so a
+# rejects file (which may be mailed to whoever fixes the data) never carries them. The line
+# number and account_id find the row in the source file; every other field is kept as it was.
+_MASKED_COLUMNS = {"card_last4": "****", "birth_date": "****-**-**"}
+
+
 class RejectsWriter:
-    """Writes ``FILE.rejects.csv`` lazily: only a run with rejects leaves one behind."""
+    """Writes ``FILE.rejects.csv`` lazily: only a run with rejects leaves one behind.
+
+    The file is readable by its owner only (0600). Each reject is ``line, column, reason`` and
+    the row's original fields, except that a non-empty ``card_last4`` is written ``****`` and a
+    non-empty ``birth_date`` ``****-**-**``; every cell that a spreadsheet would take for a
+    formula is neutralised (:func:`campaigns.csv_cells.safe_cell`).
+    """
 
     def __init__(self, source: Path, columns: Iterable[str]) -> None:
         self.path = source.with_name(source.name + ".rejects.csv")
@@ -140,22 +153,13 @@ class RejectsWriter:
 
     def write(self, row: Row) -> None:
         if self._writer is None:
-            self._handle = self.path.open("w", encoding="utf-8", newline="")
+            self._handle = open_private(self.path)
             self._writer = csv.writer(self._handle)
             self._writer.writerow(["line", "column", "reason", *self._columns])
+        fields = [_shown(column, row.raw.get(column) or "") for column in self._columns]
         for reject in row.errors:
             self._writer.writerow(
-                [
-                    reject.line,
-                    reject.column,
-                    reject.reason,
-                    *(
-                        (row.raw.get(c) or "")
-                        .encode("utf-8", "surrogateescape")
-                        .decode("utf-8", "replace")
-                        for c in self._columns
-                    ),
-                ]
+                [reject.line, safe_cell(reject.column), safe_cell(reject.reason), *fields]
             )
 
     def close(self) -> Path | None:
@@ -163,3 +167,10 @@ class RejectsWriter:
             return None
         self._handle.close()
         return self.path
+
+
+def _shown(column: str, value: str) -> str:
+    """One original field as the rejects file shows it: masked if secret, never a formula."""
+    if value and column in _MASKED_COLUMNS:
+        return _MASKED_COLUMNS[column]
+    return safe_cell(value.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))

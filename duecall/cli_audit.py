@@ -36,6 +36,7 @@ from campaigns.audit_view import local_times, render_html, subject_lines, timeli
 from dialer.timezones import resolve_zones
 from duecall import exitcodes
 from duecall.cli_context import CliContext, pass_ctx
+from duecall.terminal import plain
 from store.models import Account
 from telephony.numbers import InvalidNumberError, to_e164
 
@@ -155,7 +156,7 @@ def _print_table(console: Console, timeline: Timeline) -> None:
     """The header lines, the timeline table, then each entry's reason and facts."""
     subject = timeline.subject
     for line in subject_lines(subject):
-        console.print(Text(line), soft_wrap=True)
+        console.print(plain(line), soft_wrap=True)
     if timeline.since is not None:
         console.print(Text(f"since {timeline.since:%Y-%m-%d} 00:00 UTC"))
     table = Table(title=Text("Timeline", style="bold"), title_justify="left", box=box.SIMPLE_HEAD)
@@ -172,9 +173,9 @@ def _print_table(console: Console, timeline: Timeline) -> None:
             str(i),
             Text(f"{entry.at.astimezone(UTC):%Y-%m-%d %H:%M}"),
             *(Text(f"{local[name]:%m-%d %H:%M %Z}") for name in subject.zones),
-            Text(entry.kind),
-            Text(entry.summary),
-            Text(entry.rule or ""),
+            plain(entry.kind),
+            plain(entry.summary),
+            plain(entry.rule or ""),
         )
     if not timeline.entries:
         table.add_row("", Text("nothing recorded", style="dim"), *[""] * (len(subject.zones) + 3))
@@ -182,10 +183,10 @@ def _print_table(console: Console, timeline: Timeline) -> None:
     # The reason and facts are long; printed unwrapped after the table, so a line can be copied.
     for i, entry in enumerate(timeline.entries, start=1):
         if entry.reason:
-            console.print(Text(f"#{i} reason: {entry.reason}"), soft_wrap=True)
+            console.print(plain(f"#{i} reason: {entry.reason}"), soft_wrap=True)
         if entry.facts:
             facts = json.dumps(entry.facts, ensure_ascii=False, sort_keys=True)
-            console.print(Text(f"#{i} facts ({entry.record}): {facts}"), soft_wrap=True)
+            console.print(plain(f"#{i} facts ({entry.record}): {facts}"), soft_wrap=True)
 
 
 def _write_atomically(path: Path, content: str) -> None:

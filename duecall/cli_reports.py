@@ -205,12 +205,16 @@ def _cannot_write(path: Path, exc: OSError) -> NoReturn:
 def _atomic_output(path: Path) -> Iterator[IO[str]]:
     """A text stream to ``path`` that replaces it only when the block completes.
 
-    A reader of the file (the bank's loader) never sees half an export. A path that cannot be
-    written (no such folder, no permission) is one line on stderr and exit 2.
+    A reader of the file (the bank's loader) never sees half an export. The file is readable by
+    its owner only (0600) from its first byte: it holds full phone numbers, balances and
+    promises. A path that cannot be written (no such folder, no permission) is one line on
+    stderr and exit 2.
     """
+    from campaigns.csv_cells import open_private
+
     partial = path.with_name(f".{path.name}.partial")
     try:
-        stream = partial.open("w", encoding="utf-8", newline="")
+        stream = open_private(partial)
     except OSError as exc:
         _cannot_write(path, exc)
     try:
@@ -227,23 +231,17 @@ def _atomic_output(path: Path) -> Iterator[IO[str]]:
 # --------------------------------------------------------------------------- exports
 
 
-def _csv_value(value: Value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _write_rows(
     stream: IO[str], fmt: str, columns: tuple[str, ...], rows: Iterator[dict[str, Value]]
 ) -> None:
     """Write ``rows`` as CSV (header row first) or as one JSON array, a row at a time."""
     if fmt == "csv":
+        from campaigns.exports import csv_cell
+
         writer = csv.writer(stream)
         writer.writerow(columns)
         for row in rows:
-            writer.writerow([_csv_value(row[c]) for c in columns])
+            writer.writerow([csv_cell(row[c]) for c in columns])
         return
     stream.write("[")
     separator = "\n"

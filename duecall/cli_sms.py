@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from duecall.cli_context import CliContext, pass_ctx
+from duecall.terminal import plain
 
 
 def register(cli: click.Group) -> None:
@@ -39,18 +41,24 @@ def inbox_command(obj: CliContext, include_handled: bool, done_id: int | None, a
             )
             return
         rows = inbox(session, include_handled=include_handled)
-        table = Table(title=f"SMS inbox ({len(rows)})", title_justify="left")
+        table = Table(title=Text(f"SMS inbox ({len(rows)})"), title_justify="left")
         columns = ("id", "received (UTC)", "answer by", "from", "account", "message", "handled")
         for column in columns:
-            table.add_column(column)
+            table.add_column(Text(column))
         for row in rows:
+            # Every cell is plain text: the message is the cardholder's own (see duecall.terminal).
             table.add_row(
-                str(row.id),
-                f"{row.received_at:%Y-%m-%d %H:%M}",
-                f"{row.due_at:%Y-%m-%d}" if row.due_at else "",
-                mask_phone(row.number),
-                row.account_id or "?",
-                row.body,
-                f"{row.handled_by} {row.handled_at:%m-%d %H:%M}" if row.handled_at else "",
+                *(
+                    plain(cell)
+                    for cell in (
+                        str(row.id),
+                        f"{row.received_at:%Y-%m-%d %H:%M}",
+                        f"{row.due_at:%Y-%m-%d}" if row.due_at else "",
+                        mask_phone(row.number),
+                        row.account_id or "?",
+                        row.body,
+                        f"{row.handled_by} {row.handled_at:%m-%d %H:%M}" if row.handled_at else "",
+                    )
+                )
             )
         Console(highlight=False).print(table)

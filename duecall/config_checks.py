@@ -13,7 +13,7 @@ import ipaddress
 import re
 from urllib.parse import urlsplit
 
-from duecall.settings import Settings
+from duecall.settings import Settings, url_has_password
 
 __all__ = ["production_notes", "production_problems"]
 
@@ -32,6 +32,7 @@ def production_problems(settings: Settings) -> list[str]:
     ``key.path: message``; [] when none."""
     return [
         *_secret_shapes(settings),
+        *_database_password(settings),
         *_public_url(settings),
         *_twilio(settings),
     ]
@@ -76,6 +77,20 @@ def _secret_shapes(settings: Settings) -> list[str]:
             f"{_from(settings, 'TWILIO_AUTH_TOKEN')} {_shape(token.get_secret_value(), '', 32)}"
         )
     return problems
+
+
+def _database_password(settings: Settings) -> list[str]:
+    """A database URL with a password belongs in a file (``DUECALL_DATABASE_URL_FILE``, a
+    systemd credential), not in a variable: unit files, ``systemctl show`` and every child
+    process's environment show a variable. (The config file refuses one outright.)"""
+    if not url_has_password(settings.database.url):
+        return []
+    if settings.origins.get("database.url") == "DUECALL_DATABASE_URL_FILE":
+        return []
+    return [
+        "database.url: carries a password in DUECALL_DATABASE_URL; put the URL in a file named "
+        "by DUECALL_DATABASE_URL_FILE instead (deploy/systemd: LoadCredential=)"
+    ]
 
 
 def _unreachable(host: str) -> str | None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import yaml
 from pydantic import (
@@ -39,6 +39,7 @@ from dialer.config import DialerSettings
 from dialer.policy import PolicyProfile
 from dialer.profiles import PolicyBook
 from ivr.config import IvrSettings
+from store.privacy import mask_url_passwords
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 LANGUAGES = ("en-US", "zh-CN")
@@ -85,6 +86,10 @@ class ServerSettings(_Section):
             raise ValueError("must be an absolute http(s) URL such as https://duecall.example.com")
         if parts.query or parts.fragment:
             raise ValueError("must not carry a query string or fragment")
+        if _has_user_info(value):
+            # Twilio proves itself with X-Twilio-Signature, checked against this URL; a password
+            # in it would be one more secret in a config file, a unit file and every log line.
+            raise ValueError("must not carry a user name or password (user:password@host)")
         return value.rstrip("/")
 
 
@@ -129,6 +134,11 @@ class TwilioSettings(_Section):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be scheme://host[:port], for example http://127.0.0.1:8080")
+        if _has_user_info(value):
+            raise ValueError(
+                "must not carry a user name or password (user:password@host): the credentials "
+                "come from TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+            )
         return value.rstrip("/")
 
 
@@ -392,11 +402,26 @@ def _pop_secrets(node: Any, path: tuple[str, ...], problems: list[str]) -> None:
                 _pop_secrets(node[key], key_path, problems)
 
 
-def _url_password(url: str) -> bool:
+def url_has_password(url: str) -> bool:
+    """True when ``url`` carries a password: ``user:password@host``, or the ``password``
+    parameter libpq and psycopg also read from the query string."""
     try:
-        return bool(urlsplit(url).password)
+        parts = urlsplit(url)
+        return bool(parts.password) or any(
+            key.lower() == "password" and value
+            for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        )
     except ValueError:
         return False
+
+
+def _has_user_info(url: str) -> bool:
+    """True when ``url`` names a user or a password before its host (``user:pw@host``)."""
+    try:
+        parts = urlsplit(url)
+        return parts.username is not None or parts.password is not None
+    except ValueError:
+        return "@" in url
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -501,7 +526,7 @@ def load_settings(
             raw.pop(reserved)
     _pop_secrets(raw, (), problems)
     db_url = raw.get("database", {}).get("url") if isinstance(raw.get("database"), dict) else None
-    if isinstance(db_url, str) and _url_password(db_url):
+    if isinstance(db_url, str) and url_has_password(db_url):
         problems.append(
             "database.url: contains a password; put the URL in DUECALL_DATABASE_URL "
             "(or DUECALL_DATABASE_URL_FILE) instead"
@@ -532,5 +557,6 @@ def load_settings(
         problems.extend(_format_validation(exc))
 
     if problems or settings is None:
-        raise ConfigError(problems)
+        # No message quotes a URL today; if one ever does, its password is not printed.
+        raise ConfigError([mask_url_passwords(problem) for problem in problems])
     return settings

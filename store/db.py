@@ -20,6 +20,7 @@ not leave an empty one behind at a mistyped path.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -83,11 +84,39 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
+def create_private_file(path: Path) -> None:
+    """Make ``path`` an empty file readable and writable by its owner only (0600), and each
+    folder above it that is missing private to its owner (0700); an existing file or folder is
+    left as it is (its mode is the operator's choice).
+
+    The store holds every cardholder's number, balance and verification digits. The file is
+    created here, before SQLite opens it, because SQLite would create it with the umask's mode
+    (usually 0644, readable by every local user); SQLite gives the ``-wal`` and ``-shm`` files
+    the mode of the database file, so they are private too.
+    """
+    missing = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # made by another process in between: not ours to change
+        folder.chmod(0o700)  # the mode exactly, whatever the umask
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 def make_engine(
     url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000, create: bool = True
 ) -> Engine:
     """Create an engine; for SQLite, install the pragmas above and, when ``create``, make the
-    file's folder (without it, a missing file is an error at connect time and nothing is made)."""
+    file and its folder private to their owner (:func:`create_private_file`); without
+    ``create``, a missing file is an error at connect time and nothing is made."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
@@ -95,7 +124,7 @@ def make_engine(
     path = sqlite_file(url)
     target: str | URL = url
     if path is not None and create:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        create_private_file(path)
     elif path is not None:
         # mode=rw opens an existing file for writing and never creates one.
         uri = f"file:{quote(str(path.resolve()))}"

@@ -95,3 +95,13 @@ def db(empty_db: Database) -> Database:
 def clock() -> FixedClock:
     """2026-11-29 15:00 UTC: a Sunday afternoon in New York, late evening in Shanghai."""
     return FixedClock(datetime(2026, 11, 29, 15, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def loose_umask() -> Iterator[None]:
+    """Umask 000 for the test: a file duecall writes is private only if duecall makes it so."""
+    previous = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(previous)

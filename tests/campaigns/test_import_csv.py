@@ -4,6 +4,7 @@ and the rejects file."""
 from __future__ import annotations
 
 import csv
+import stat
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,66 @@ def test_the_rejects_file_appears_only_when_a_row_is_rejected(tmp_path: Path) ->
             ["line", "column", "reason", "id", "amount"],
             ["3", "amount", "must not be negative", "p\ufffd1", "-1"],
         ]
+
+
+@pytest.mark.usefixtures("loose_umask")
+def test_the_rejects_file_is_private_masks_verification_secrets_and_neutralises_formulas(
+    tmp_path: Path,
+) -> None:
+    source = write(tmp_path, "")
+    columns = ("account_id", "phone", "balance", "card_last4", "birth_date", "name")
+    writer = RejectsWriter(source, columns)
+    bad = Row(
+        7,
+        {
+            "account_id": "A-17",
+            "phone": "+1 415 555 0123",
+            "balance": "-12.50",
+            "card_last4": "4242",
+            "birth_date": "1980-01-31",
+            "name": '=HYPERLINK("https://evil.example","fix me")',
+        },
+    )
+    bad.reject("balance", "must not be negative")
+    bad.reject("name", "@SUM(A1:A2) is not a name")
+    writer.write(bad)
+    empty = Row(8, {"account_id": "+14155550123", "card_last4": "", "birth_date": ""})
+    empty.reject("card_last4", "missing")
+    writer.write(empty)
+    path = writer.close()
+    assert path is not None
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    with path.open(encoding="utf-8", newline="") as handle:
+        got = list(csv.reader(handle))
+    assert got[1:] == [
+        [
+            "7",
+            "balance",
+            "must not be negative",
+            "A-17",
+            "'+1 415 555 0123",
+            "-12.50",
+            "****",
+            "****-**-**",
+            '\'=HYPERLINK("https://evil.example","fix me")',
+        ],
+        [
+            "7",
+            "name",
+            "'@SUM(A1:A2) is not a name",
+            "A-17",
+            "'+1 415 555 0123",
+            "-12.50",
+            "****",
+            "****-**-**",
+            '\'=HYPERLINK("https://evil.example","fix me")',
+        ],
+        # An empty secret stays empty (masking it would hide that it was missing); a plain
+        # E.164 number is data, not a formula.
+        ["8", "card_last4", "missing", "+14155550123", "", "", "", "", ""],
+    ]
+    assert "4242" not in path.read_text(encoding="utf-8")
+    assert "1980" not in path.read_text(encoding="utf-8")
 
 
 def test_an_unknown_column_suggests_the_nearest_valid_column_the_header_lacks(

@@ -315,6 +315,33 @@ def test_check_config_never_prints_a_secret(tmp_path: Path) -> None:
     assert code == 2  # the malformed SID and token, with --live
 
 
+def test_check_config_refuses_credentials_in_urls_and_never_prints_them(tmp_path: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(LIVE_YAML, "utf-8")
+    base: dict[str, str | None] = {
+        "DUECALL_CONFIG": str(config),
+        "TWILIO_ACCOUNT_SID": SID,
+        "TWILIO_AUTH_TOKEN": TOKEN,
+    }
+    refused = {
+        "DUECALL_PUBLIC_URL": "https://ops:pw-in-public-url@duecall.bank.com",
+        "DUECALL_TWILIO_API_URL": f"https://{SID}:{TOKEN}@api.bank.com",
+    }
+    for name, url in refused.items():
+        code, out, err = check(["check-config"], {**base, name: url})
+        assert code == 2
+        assert "must not carry a user name or password" in err
+        assert url not in out + err and "pw-in-public-url" not in out + err
+        assert TOKEN not in out + err
+    # A database password in the variable: a warning, an error with --live, never shown.
+    db = {**base, "DUECALL_DATABASE_URL": "postgresql+psycopg://duecall:pw-in-db@db/duecall"}
+    code, out, err = check(["check-config"], db)
+    assert code == 0 and "database.url: carries a password" in out
+    code, out, err = check(["check-config", "--live"], db)
+    assert code == 2 and "database.url: carries a password" in err
+    assert "pw-in-db" not in out + err
+
+
 def test_importing_the_wrong_kind_of_file_names_the_right_command(
     env: dict[str, str], tmp_path: Path
 ) -> None:

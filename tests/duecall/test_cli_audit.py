@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from campaigns.config import SmsSettings
+from campaigns.inbound_sms import InboundSms, handle_inbound_sms
 from duecall.cli import cli
 from store.db import Database
 from tests.campaigns.test_audit import NUMBER, seed_person
@@ -107,6 +111,17 @@ def test_html_is_written_whole_and_escaped(
     assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
 
 
+@pytest.mark.usefixtures("loose_umask")
+def test_the_html_page_is_private(db: Database, env: dict[str, str], tmp_path: Path) -> None:
+    seed_person(db)
+    page = tmp_path / "audit.html"
+    page.write_text("an older page", encoding="utf-8")
+    page.chmod(0o644)
+    code, _, err = invoke([NUMBER, "--html", str(page)], env)
+    assert code == 0, err
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600
+
+
 def test_an_unwritable_html_path_is_one_line_and_exit_2(
     db: Database, env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -157,3 +172,28 @@ def test_it_never_creates_a_database(env: dict[str, str], tmp_path: Path) -> Non
         "DUECALL_DATABASE_URL at one"
     )
     assert not missing.parent.exists()
+
+
+def test_the_table_prints_stored_text_as_text_without_control_characters(
+    db: Database, env: dict[str, str]
+) -> None:
+    seed_person(db, name="Jane [/]\x1b[2J Doe")
+    with db.session() as s:
+        handle_inbound_sms(
+            s,
+            InboundSms(
+                "SM" + "9" * 32,
+                NUMBER,
+                "+15005550006",
+                "[link=https://x.example]ok[/link]\x1b]0;t\x07",
+            ),
+            now=datetime(2026, 12, 5, 15, 0, tzinfo=UTC),
+            config=SmsSettings(),
+            business_name="Northwind Card Services",
+            support_number="+18005550100",
+        )
+    code, out, err = invoke([NUMBER], {**env, "COLUMNS": "250"})
+    assert code == 0, err
+    assert "(Jane [/][2J Doe, open" in out
+    assert "[link=https://x.example]ok[/link]]0;t" in out
+    assert not [ch for ch in out if (ord(ch) < 32 and ch != "\n") or 0x7F <= ord(ch) <= 0x9F]

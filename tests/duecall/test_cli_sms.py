@@ -46,3 +46,39 @@ def test_the_inbox_shows_when_each_text_must_be_answered(env: dict[str, str], db
     (line,) = [row for row in result.stdout.splitlines() if "Can I pay next week?" in row]
     assert "2026-12-04 15:00" in line and "2026-12-18" in line  # 10 business days on
     assert "SMS inbox (1)" in result.stdout
+
+
+def test_the_inbox_prints_cardholders_text_as_text(env: dict[str, str], db_url: str) -> None:
+    bodies = {
+        "SM1": "pay [/] later",
+        "SM2": "[link=https://evil.example]click[/link]",
+        "SM3": "\x1b[31mred\x1b]8;;https://evil.example\x07here\x1b]8;;\x07 \x9b2J end",
+        "SM4": "my card is 4242 4242 4242 4242",
+        "SM5": "[bold]loud[/bold] and [red]",
+    }
+    db = Database(db_url)
+    try:
+        with db.session() as s:
+            for sid, body in bodies.items():
+                handle_inbound_sms(
+                    s,
+                    InboundSms(sid, "+14155550123", "+15005550006", body),
+                    now=RECEIVED,
+                    config=SmsSettings(),
+                    business_name="Northwind Card Services",
+                    support_number="+18005550100",
+                )
+    finally:
+        db.dispose()
+    result = CliRunner().invoke(cli, ["sms", "inbox"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "SMS inbox (5)" in out
+    assert "pay [/] later" in out
+    assert "[link=https://evil.example]click[/link]" in out
+    assert "[bold]loud[/bold] and [red]" in out
+    assert "my card is [card ****4242]" in out  # the redaction marker, not eaten as markup
+    assert "4242 4242" not in out
+    # Escape sequences are stripped to their printable rest; no control character is left.
+    assert "[31mred]8;;https://evil.example" in out
+    assert not [ch for ch in out if (ord(ch) < 32 and ch != "\n") or 0x7F <= ord(ch) <= 0x9F]

@@ -172,3 +172,17 @@ def test_a_secret_from_a_file_is_named_by_the_file_variable(tmp_path: Path) -> N
         "TWILIO_AUTH_TOKEN: not an auth token (32 hex digits): the value (from "
         "TWILIO_AUTH_TOKEN_FILE) has 7 characters, not 32"
     ]
+
+
+def test_a_database_password_in_a_variable_is_a_problem_in_a_file_it_is_not(
+    tmp_path: Path,
+) -> None:
+    url = "postgresql+psycopg://duecall:s3cret@db.bank.internal/duecall"
+    got = production_problems(settings(tmp_path, DUECALL_DATABASE_URL=url))
+    assert got == [
+        "database.url: carries a password in DUECALL_DATABASE_URL; put the URL in a file named "
+        "by DUECALL_DATABASE_URL_FILE instead (deploy/systemd: LoadCredential=)"
+    ]
+    url_file = tmp_path / "database_url"
+    url_file.write_text(url + "\n", encoding="utf-8")
+    assert production_problems(settings(tmp_path, DUECALL_DATABASE_URL_FILE=str(url_file))) == []

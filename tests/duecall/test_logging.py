@@ -1,4 +1,5 @@
-"""duecall's logging setup: plain lines off a terminal, and masking on every line."""
+"""duecall's logging setup: plain lines off a terminal, and masking on every line (every
+record's message passes store.privacy.mask_text)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from duecall.logging import PlainTextFilter, configure_logging
+from duecall.logging import MaskingFilter, PlainTextFilter, configure_logging
 
 # What werkzeug logs for a request answered 201: the request line coloured bold magenta.
 COLOURED = "\x1b[35m\x1b[1mPOST /2010-04-01/Accounts/AC1/Calls.json HTTP/1.1\x1b[0m"
@@ -98,3 +99,21 @@ def test_phone_numbers_are_still_masked_on_a_plain_line() -> None:
     written = stream.getvalue()
     assert "+14155550123" not in written
     assert "calling +1******0123" in written
+
+
+def _filtered(msg: str, *args: object) -> str:
+    record = logging.LogRecord("duecall", logging.INFO, __file__, 1, msg, args, None)
+    assert MaskingFilter().filter(record)
+    return record.getMessage()
+
+
+def test_the_filter_masks_url_encoded_numbers_and_url_passwords() -> None:
+    assert _filtered("%s %s", "GET /x?From=%2B12125550123", "x") == "GET /x?From=%2B1******0123 x"
+    assert _filtered("db postgresql://a:pw@h/d at 2026-12-03 20:55:01") == (
+        "db postgresql://a:***@h/d at 2026-12-03 20:55:01"
+    )
+
+
+def test_the_filter_leaves_timestamps_addresses_and_sids_alone() -> None:
+    line = "2026-12-03 20:55:01 10.1.2.3:5000 CAab4111111111111111abcdef12345678"
+    assert _filtered(line) == line

@@ -249,3 +249,42 @@ def test_one_curly_quote_makes_an_english_template_ucs2(tmp_path: Path) -> None:
     curly = "campaigns:" + CAMPAIGN.format(name="a", en=plain + "’", zh="您好")
     got = problems(write(tmp_path, curly + "sms:\n  max_segments: 2\n"))
     assert got and got[0].startswith("campaigns.0.sms_template.en-US: up to 3 UCS-2 segments")
+
+
+@pytest.mark.parametrize(
+    ("variable", "url", "key"),
+    [
+        ("DUECALL_PUBLIC_URL", "https://user:s3cret@duecall.example.com", "server.public_url"),
+        ("DUECALL_PUBLIC_URL", "https://user@duecall.example.com", "server.public_url"),
+        (
+            "DUECALL_TWILIO_API_URL",
+            "https://AC0123456789abcdef0123456789abcdef:s3cret@api.example.com",
+            "twilio.api_url",
+        ),
+    ],
+)
+def test_credentials_in_the_public_or_api_url_are_refused_and_never_printed(
+    tmp_path: Path, variable: str, url: str, key: str
+) -> None:
+    got = problems(write(tmp_path, ""), {variable: url})
+    assert len(got) == 1 and got[0].startswith(f"{key}: must not carry a user name or password")
+    assert "s3cret" not in got[0] and "AC0123" not in got[0]
+    # The same in the config file.
+    section, field = key.split(".")
+    got = problems(write(tmp_path, f'{section}:\n  {field}: "{url}"\n'))
+    assert len(got) == 1 and got[0].startswith(f"{key}: must not carry a user name or password")
+    assert "s3cret" not in got[0]
+
+
+def test_a_database_password_in_the_query_string_is_a_password_too(tmp_path: Path) -> None:
+    got = problems(
+        write(tmp_path, "database:\n  url: postgresql+psycopg://u@db/duecall?password=s3cret\n")
+    )
+    assert got[0].startswith("database.url: contains a password")
+    assert all("s3cret" not in problem for problem in got)
+
+
+def test_a_url_quoted_in_a_config_error_has_its_password_masked(tmp_path: Path) -> None:
+    # A URL written where a key belongs (a colon too many) is named as an unknown key.
+    got = problems(write(tmp_path, "server:\n  https://ops:s3cret@duecall.example.com: 1\n"))
+    assert got == ["server.https://ops:***@duecall.example.com: unknown key"]

@@ -55,3 +55,77 @@ def test_card_numbers_are_redacted_only_when_luhn_valid() -> None:
 def test_payload_masking_blanks_secret_keys_and_masks_numbers() -> None:
     masked = mask_mapping({"From": "+14155550123", "Digits": "19800101"}, frozenset({"Digits"}))
     assert masked == {"From": "+1******0123", "Digits": "***"}
+
+
+SID = "CA0123456789abcdef0123456789abcdef"
+# A SID whose digit run passes the Luhn check: must not be taken for a card number.
+LUHN_SID = "CAab4111111111111111abcdef12345678"
+
+# Lines a log may carry as they are: nothing in them is a person's number or card.
+READABLE = [
+    "2026-12-03 20:55:01",
+    "2026-12-03 20:55:01,123 INFO dialer: tick",
+    "2026-12-03T20:55:01+00:00",
+    "2026-12-03T20:55:01.250Z",
+    "window 2026-12-03 20:55 to 2026-12-03 21:00",
+    "20261203T205501Z",
+    "20261203T2055",
+    "127.0.0.1",
+    "10.1.2.3:5000",
+    "192.168.100.200:5000 POST /twilio/voice",
+    "client 203.0.113.254 port 443",
+    f"call {SID} completed",
+    f"message SM0123456789abcdef0123456789abcdef to {SID}",
+    f"sid {LUHN_SID}",
+    "/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Calls.json",
+    "attempt 123456 run 42",
+    "version 3.11.9",
+    "https://api.twilio.com/2010-04-01",
+    "postgresql+psycopg://duecall@/duecall?host=/run/postgresql",
+]
+
+# Lines that carry a number, a card or a password, and what is left of each.
+MASKED = [
+    ("calling +14155550123", "calling +1******0123"),
+    ("calling +1 415 555 0123", "calling +1******0123"),
+    ("calling 4155550123", "calling ******0123"),
+    ("calling 415.555.0123", "calling ******0123"),
+    ("from +8613812345678", "from +86*******5678"),
+    ("POST /twilio/voice?From=%2B12125550123", "POST /twilio/voice?From=%2B1******0123"),
+    ("To=%2b447700900123&CallSid=" + SID, "To=%2B44******0123&CallSid=" + SID),
+    ("From=%2B8613812345678&Body=hi", "From=%2B86*******5678&Body=hi"),
+    (
+        "2026-12-03 20:55:01 call +14155550123 from 10.1.2.3:5000",
+        "2026-12-03 20:55:01 call +1******0123 from 10.1.2.3:5000",
+    ),
+    (f"{SID} to +14155550123", f"{SID} to +1******0123"),
+    ("card 4111 1111 1111 1111 please", "card [card ****1111] please"),
+    ("card 4111111111111111", "card [card ****1111]"),
+    ("postgresql://app:s3cret@db.internal/duecall", "postgresql://app:***@db.internal/duecall"),
+    (
+        "https://AC0123456789abcdef0123456789abcdef:0123456789abcdef0123456789abcdef"
+        "@api.example.com/2010-04-01",
+        "https://AC0123456789abcdef0123456789abcdef:***@api.example.com/2010-04-01",
+    ),
+    ("url http://u:p@127.0.0.1:8080/x", "url http://u:***@127.0.0.1:8080/x"),
+    (
+        "postgresql+psycopg://app@db/duecall?password=s3cret&sslmode=require",
+        "postgresql+psycopg://app@db/duecall?password=***&sslmode=require",
+    ),
+]
+
+
+@pytest.mark.parametrize("line", READABLE)
+def test_timestamps_addresses_and_sids_stay_readable(line: str) -> None:
+    assert mask_text(line) == line
+
+
+@pytest.mark.parametrize(("line", "masked"), MASKED)
+def test_numbers_cards_and_url_passwords_are_masked(line: str, masked: str) -> None:
+    assert mask_text(line) == masked
+
+
+def test_a_luhn_valid_e164_number_is_masked_as_a_number_not_a_card() -> None:
+    assert luhn_valid("8613812345678")
+    assert redact_card_numbers("+8613812345678") == "+8613812345678"
+    assert mask_text("+8613812345678") == "+86*******5678"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,41 @@ def test_sqlite_file_names_the_file_of_a_sqlite_url_only() -> None:
     assert sqlite_file("sqlite://") is None
     assert sqlite_file("sqlite:///:memory:") is None
     assert sqlite_file("postgresql+psycopg://postgres@127.0.0.1:5432/test") is None
+
+
+@pytest.mark.usefixtures("loose_umask")
+def test_a_new_sqlite_store_its_wal_and_shm_and_its_new_folders_are_private(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "var" / "stores" / "p.db"
+    db = Database(f"sqlite:///{path}")
+    try:
+        with db.session() as s:
+            s.execute(text("CREATE TABLE t (x INTEGER)"))
+            s.execute(text("INSERT INTO t VALUES (1)"))
+        with db.engine.connect():
+            modes = {
+                p.name: stat.S_IMODE(p.stat().st_mode)
+                for p in (path.parent.parent, path.parent, path, *path.parent.glob("p.db-*"))
+            }
+    finally:
+        db.dispose()
+    assert modes == {
+        "var": 0o700,
+        "stores": 0o700,
+        "p.db": 0o600,
+        "p.db-wal": 0o600,
+        "p.db-shm": 0o600,
+    }
+
+
+@pytest.mark.usefixtures("loose_umask")
+def test_an_existing_store_file_and_folder_keep_their_modes(tmp_path: Path) -> None:
+    path = tmp_path / "shared" / "p.db"
+    path.parent.mkdir(mode=0o750)
+    path.parent.chmod(0o750)
+    path.touch(mode=0o640)
+    path.chmod(0o640)
+    Database(f"sqlite:///{path}").dispose()
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o750
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
