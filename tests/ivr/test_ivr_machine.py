@@ -285,9 +285,7 @@ def test_a_wrong_party_hears_a_polite_goodbye_and_the_attempt_says_so() -> None:
     assert turn.session.state == State.WRONG_PARTY
     assert [verb.tag for verb in parse(turn.twiml or "")] == ["Say", "Hangup"]
     assert "Marguerite" not in (turn.twiml or "")
-    assert (
-        AttemptUpdate(connected=True, conversation=True, outcome="wrong_party") in turn.effects
-    )
+    assert AttemptUpdate(connected=True, conversation=True, outcome="wrong_party") in turn.effects
 
 
 def test_an_amd_verdict_after_the_first_keypress_is_recorded_and_ignored() -> None:
