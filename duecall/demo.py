@@ -384,8 +384,9 @@ def _keep_running(out: Console, settings: Settings, database_url: str) -> int:
     out.print(
         f"\nthe hotline is up at {public}/twilio/voice and the local carrier at "
         "http://127.0.0.1:8765. Place a call through the carrier:\n"
-        f"  curl -u {DEMO_SID}:{DEMO_TOKEN} -d From=+15005550009 -d To=+15005550006 "
-        "-d Keys=1,hangup http://127.0.0.1:8765/_simulator/inbound/calls\n"
+        f"  curl -u {DEMO_SID}:{DEMO_TOKEN} --data-urlencode From=+15005550009 "
+        "--data-urlencode To=+15005550006 --data-urlencode Keys=1,hangup "
+        "http://127.0.0.1:8765/_simulator/inbound/calls\n"
         "and read it as it plays (calls run in real time here) with\n"
         f"  curl -u {DEMO_SID}:{DEMO_TOKEN} "
         "http://127.0.0.1:8765/_simulator/calls/<CallSid>/transcript\n"

@@ -73,14 +73,17 @@ def afternoon_zone(now: datetime) -> tuple[str, Callable[[int], str]]:
 
 
 def seed_accounts(db: Database, numbers: list[str], zone: str, *, prefix: str = "S") -> list[str]:
-    """One open, 45-days-past-due account per number (numbers may repeat), in one transaction."""
+    """One open, 45-days-past-due account per number, in one transaction. Accounts that share
+    a number are one person's cards (one customer): the per-number caps count per debtor."""
     now = datetime.now(UTC)
     ids = [f"{prefix}{i:05d}" for i in range(len(numbers))]
+    owner: dict[str, str] = {}
     with db.session() as s:
-        for account_id in ids:
+        for account_id, number in zip(ids, numbers, strict=True):
             s.add(
                 factories.account(
                     account_id,
+                    customer_id=owner.setdefault(number, account_id),
                     now=now,
                     timezone=zone,
                     balance="500.00",

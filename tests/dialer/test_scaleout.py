@@ -39,7 +39,7 @@ from tests.dialer.scaleout_rig import (
 pytestmark = pytest.mark.slow
 
 ACCOUNTS = 2000
-SHARED = 8  # accounts (different people) behind one number
+SHARED = 8  # one person's cards behind one number (the per-number cap is per debtor)
 PER_NUMBER_PER_DAY = 3
 CPS = 25.0
 MAX_CONCURRENT = 25
