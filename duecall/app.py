@@ -32,7 +32,7 @@ def create_app(
     app.config["SECRET_KEY"] = settings.secret("DUECALL_SECRET_KEY")
     app.config["DUECALL_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    database = db or build_database(settings)
+    database = db or build_database(settings, web=True)
     guard = TwilioGuard(settings.secret("TWILIO_AUTH_TOKEN"), settings.server.public_url)
     install(
         app,

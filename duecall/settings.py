@@ -63,6 +63,12 @@ class DatabaseSettings(_Section):
     echo: bool = False
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     pool_size: int = Field(default=5, ge=1)
+    #: Opening a connection (or waiting for one from the pool) gives up after this.
+    connect_timeout_seconds: int = Field(default=5, ge=2, le=60)
+    #: The web process's longest statement or lock wait (PostgreSQL ``statement_timeout`` and
+    #: ``lock_timeout``; SQLite's busy timeout): Twilio waits 15 s for a webhook's answer, and
+    #: the fault barrier still needs time to apologise.
+    web_timeout_ms: int = Field(default=4_000, ge=100, le=10_000)
 
     @field_validator("url")
     @classmethod

@@ -8,19 +8,31 @@ from dialer.messages import Sender
 from dialer.worker import DialerWorker
 from duecall.settings import Settings
 from store.clock import Clock
-from store.db import Database
+from store.db import Database, Limits
 from telephony.port import Telephony
 from telephony.twilio_adapter import TwilioAdapter
 from webhooks.effects import TextRules
 
 
-def build_database(settings: Settings, *, create: bool = True) -> Database:
-    """The store of ``settings``; ``create=False`` never makes a SQLite file or its folder."""
+def build_database(settings: Settings, *, create: bool = True, web: bool = False) -> Database:
+    """The store of ``settings``; ``create=False`` never makes a SQLite file or its folder.
+
+    ``web``: the web process's store, whose every wait is bounded by
+    ``database.web_timeout_ms`` so a stalled database costs a webhook an apology, never its
+    answer (the worker and the CLI may wait as long as a lock takes)."""
+    d = settings.database
     return Database(
-        settings.database.url,
-        echo=settings.database.echo,
-        busy_timeout_ms=settings.database.sqlite_busy_timeout_ms,
+        d.url,
+        echo=d.echo,
+        busy_timeout_ms=min(d.sqlite_busy_timeout_ms, d.web_timeout_ms)
+        if web
+        else d.sqlite_busy_timeout_ms,
         create=create,
+        limits=Limits(
+            connect_seconds=d.connect_timeout_seconds,
+            statement_ms=d.web_timeout_ms if web else None,
+            pool_size=d.pool_size,
+        ),
     )
 
 

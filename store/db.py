@@ -24,6 +24,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -39,10 +40,18 @@ class Database:
     """An engine and its session factory, built once per process from a URL."""
 
     def __init__(
-        self, url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000, create: bool = True
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        busy_timeout_ms: int = 30_000,
+        create: bool = True,
+        limits: Limits | None = None,
     ) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms, create=create)
+        self.engine = make_engine(
+            url, echo=echo, busy_timeout_ms=busy_timeout_ms, create=create, limits=limits
+        )
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
         self._readonly_sessions = sessionmaker(
             bind=self.engine.execution_options(**{_READONLY: True}), expire_on_commit=False
@@ -111,15 +120,39 @@ def create_private_file(path: Path) -> None:
         os.close(fd)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How long the store may keep a caller waiting (None: as long as it takes).
+
+    The web process must answer Twilio within 15 seconds whatever the database does, or the
+    cardholder hears dead air: a stalled database has to become an error quickly, which the
+    fault barrier turns into an apology and a callback. ``connect_seconds`` bounds opening a
+    connection (a host that accepts and never answers) and waiting for one from the pool;
+    ``statement_ms`` bounds each statement and each lock wait on PostgreSQL
+    (``statement_timeout``, ``lock_timeout``); SQLite's lock wait is the busy timeout.
+    ``pool_size`` is PostgreSQL's connections per process.
+    """
+
+    connect_seconds: int | None = None
+    statement_ms: int | None = None
+    pool_size: int = 5
+
+
 def make_engine(
-    url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000, create: bool = True
+    url: str,
+    *,
+    echo: bool = False,
+    busy_timeout_ms: int = 30_000,
+    create: bool = True,
+    limits: Limits | None = None,
 ) -> Engine:
     """Create an engine; for SQLite, install the pragmas above and, when ``create``, make the
     file and its folder private to their owner (:func:`create_private_file`); without
-    ``create``, a missing file is an error at connect time and nothing is made."""
+    ``create``, a missing file is an error at connect time and nothing is made. ``limits``
+    bound the waits (see :class:`Limits`)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True, future=True)
+        return _postgresql_engine(url, echo=echo, limits=limits or Limits())
 
     path = sqlite_file(url)
     target: str | URL = url
@@ -153,5 +186,30 @@ def make_engine(
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgresql_engine(url: str, *, echo: bool, limits: Limits) -> Engine:
+    connect_args: dict[str, Any] = {}
+    options: dict[str, Any] = {"pool_size": limits.pool_size}
+    if limits.connect_seconds is not None:
+        # libpq's connect_timeout is whole seconds, at least 2.
+        connect_args["connect_timeout"] = max(2, limits.connect_seconds)
+        options["pool_timeout"] = limits.connect_seconds
+    engine = create_engine(
+        url, echo=echo, pool_pre_ping=True, connect_args=connect_args, future=True, **options
+    )
+    if limits.statement_ms is not None:
+        timeout = int(limits.statement_ms)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Set per connection, not in the URL's options (which may carry a search_path).
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"SET statement_timeout = {timeout}")
+            cursor.execute(f"SET lock_timeout = {timeout}")
+            cursor.close()
+            dbapi_connection.commit()
 
     return engine
