@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, delete, select, tuple_
+from sqlalchemy import and_, case, delete, literal_column, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -66,9 +66,7 @@ def upsert_accounts(
 ) -> tuple[int, int]:
     """Upsert one batch; returns (inserted, updated). The caller commits."""
     ids = [a["account_id"] for a in accounts]
-    existing = set(
-        session.scalars(select(Account.account_id).where(Account.account_id.in_(ids))).all()
-    )
+    postgres = session.get_bind().dialect.name == "postgresql"
     stmt = _insert(session, Account.__table__)
     updatable = [c for c in accounts[0] if c != "account_id"]
     stmt = stmt.on_conflict_do_update(
@@ -79,18 +77,32 @@ def upsert_accounts(
             "updated_at": stmt.excluded.updated_at,
         },
     )
-    session.execute(
-        stmt,
-        [
-            {**a, "import_batch_id": batch_id, "created_at": now, "updated_at": now}
-            for a in accounts
-        ],
-    )
+    values = [
+        {**a, "import_batch_id": batch_id, "created_at": now, "updated_at": now} for a in accounts
+    ]
+    existing: set[str]
+    if postgres:
+        # The upsert itself says which rows it inserted (xmax is 0 only on a fresh row version).
+        # A separate "which of these ids exist?" query per batch was the quadratic part: after a
+        # few batches psycopg prepares it and PostgreSQL's generic plan for ``IN ($1 ... $500)``
+        # is a sequential scan comparing each row with every parameter, so each batch cost
+        # O(table x batch) (60,000 rows: 56 s of the import's 76 s).
+        returned = session.execute(
+            stmt.returning(Account.__table__.c.account_id, literal_column("xmax = 0")),
+            values,
+        ).all()
+        existing = {account_id for account_id, fresh in returned if not fresh}
+    else:
+        existing = set(
+            session.scalars(select(Account.account_id).where(Account.account_id.in_(ids))).all()
+        )
+        session.execute(stmt, values)
 
     # The file is the source of truth for an account's numbers: an alternate number that is no
     # longer listed is removed.
+    # Only an account that existed before this batch can have one: a first load deletes nothing.
     keep_alt = {p["account_id"] for p in phones if p["kind"] == "alt"}
-    drop_alt = [i for i in ids if i not in keep_alt]
+    drop_alt = [i for i in ids if i in existing and i not in keep_alt]
     if drop_alt:
         session.execute(delete(Phone).where(Phone.account_id.in_(drop_alt), Phone.kind == "alt"))
 
