@@ -36,10 +36,11 @@ from campaigns.localtime import earliest_today
 from campaigns.segments import next_window, segment_query
 from dialer.config import DialerSettings
 from dialer.faults import NO_FAULTS, Faults
-from dialer.sqlutil import insert_select_ignoring_conflicts, plan_by_index, rowcount
+from dialer.sqlutil import insert_select_ignoring_conflicts, rowcount
 from store.clock import Clock
 from store.db import Database
 from store.models_dialer import CampaignRun, Contact
+from store.planning import plan_by_index
 from store.types import UTCDateTime
 
 log = logging.getLogger(__name__)

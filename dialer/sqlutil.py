@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Result, Select, text
+from sqlalchemy import CursorResult, Result, Select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,27 +47,6 @@ def insert_select_ignoring_conflicts(
     )
     # SQLAlchemy reports an INSERT's rowcount only when asked to keep it.
     return rowcount(session.execute(statement, execution_options={"preserve_rowcount": True}))
-
-
-def plan_by_index(session: Session | Connection) -> None:
-    """On PostgreSQL, plan the rest of this transaction by its indexes: no sequential scan, no
-    sort while another plan exists (``SET LOCAL``, so it ends with the transaction).
-
-    For the statements of a chunked walk along an index (a launch's window, its segment), whose
-    cost must not grow with the table. The planner judges a table by its statistics, and a table
-    being loaded or never analyzed looks small: it then reads the whole table and sorts it for
-    each chunk, and a launch becomes quadratic.
-    """
-    dialect = (
-        session.get_bind().dialect.name if isinstance(session, Session) else session.dialect.name
-    )
-    if dialect == "postgresql":
-        session.execute(
-            text(
-                "SELECT set_config('enable_seqscan', 'off', true),"
-                " set_config('enable_sort', 'off', true)"
-            )
-        )
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -17,10 +17,10 @@ from sqlalchemy import event, text
 from campaigns.config import CampaignSettings, SegmentSettings
 from campaigns.segments import segment_chunk
 from dialer.launch import launch
-from dialer.sqlutil import plan_by_index
 from store.clock import FixedClock
 from store.db import Database
 from store.migrate import upgrade
+from store.planning import plan_by_index
 from tests.factories import add_account
 
 
