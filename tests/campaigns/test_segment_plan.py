@@ -21,7 +21,7 @@ from store.clock import FixedClock
 from store.db import Database
 from store.migrate import upgrade
 from store.planning import plan_by_index
-from tests.factories import add_account
+from tests import factories
 
 
 def test_the_segment_chunk_walks_the_primary_key_without_a_sort(tmp_path: Path) -> None:
@@ -156,7 +156,9 @@ def test_on_sqlite_the_contacts_insert_searches_a_window_of_the_primary_key(
     clock = FixedClock(datetime(2026, 11, 29, 12, tzinfo=UTC))
     with db.session() as session:
         for i in range(30):
-            add_account(session, f"A{i:04d}", f"+1212555{i:04d}", now=clock.now(), days_past_due=45)
+            factories.add_account(
+                session, f"A{i:04d}", f"+1212555{i:04d}", now=clock.now(), days_past_due=45
+            )
     window, (statement, parameters) = _launch_statements(db, chunk=10)
     assert window[0].startswith("SELECT max(")
     with db.engine.connect() as conn:
