@@ -8,7 +8,8 @@ from bench import import_bench, launch_bench
 
 
 def main() -> int:
-    """`python -m bench [import|launch] [options]`: one benchmark, or all with defaults."""
+    """`python -m bench [import|launch] [options]`: one benchmark, or all with their default
+    sizes (``--database URL``, the one option they share, is handed to each)."""
     args = sys.argv[1:]
     benches = {"import": import_bench.main, "launch": launch_bench.main}
     if args and args[0] in benches:

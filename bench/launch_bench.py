@@ -19,14 +19,15 @@ import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from sqlalchemy import event, text
+from sqlalchemy import bindparam, event, text
 from sqlalchemy.engine import Connection
 
+from bench.scratch import engine_name, peak_rss_mb, scratch_db
 from campaigns.config import CampaignSettings
 from dialer.launch import launch
 from store.clock import FixedClock
 from store.db import Database
-from store.migrate import upgrade
+from store.types import UTCDateTime
 
 NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 
@@ -50,34 +51,43 @@ class LockWatch:
             self.longest = max(self.longest, time.perf_counter() - started)
 
 
+_SERIES = {
+    # Rows generated inside the database: seeding a million accounts costs no Python memory,
+    # so the peak RSS reported is the launch's own.
+    "sqlite": "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < :n - 1)",
+    "postgresql": "WITH s(i) AS (SELECT generate_series(0, :n - 1))",
+}
+_ID = {"sqlite": "printf('B%08d', i)", "postgresql": "'B' || lpad(i::text, 8, '0')"}
+_NUMBER = {
+    "sqlite": "printf('+1212555%04d', i % 10000)",
+    "postgresql": "'+1212555' || lpad((i % 10000)::text, 4, '0')",
+}
+
+
 def _seed(db: Database, count: int) -> None:
-    stamp = NOW.replace(tzinfo=None).isoformat(sep=" ")
+    dialect = db.engine.dialect.name
+    series, account_id, number = _SERIES[dialect], _ID[dialect], _NUMBER[dialect]
+    yes = "1" if dialect == "sqlite" else "true"
     with db.session() as s:
-        conn = s.connection()
-        conn.exec_driver_sql(
-            "INSERT INTO accounts (account_id, customer_id, name, language, timezone, currency,"
-            " balance, minimum_due, due_date, days_past_due, card_last4, birth_date, status,"
-            " balance_as_of, created_at, updated_at) VALUES "
-            "(?, ?, 'Bench Person', 'en-US', NULL, 'USD', 50000, 2500, ?, ?, '4242', ?, 'open',"
-            " ?, ?, ?)",
-            [
-                (
-                    f"B{i:08d}",
-                    f"B{i:08d}",
-                    date(2026, 11, 1).isoformat(),
-                    30 + i % 60,
-                    date(1980, 1, 1).isoformat(),
-                    date(2026, 11, 30).isoformat(),
-                    stamp,
-                    stamp,
-                )
-                for i in range(count)
-            ],
+        params = {"n": count, "now": NOW, "due": date(2026, 11, 1), "born": date(1980, 1, 1)}
+        params["as_of"] = date(2026, 11, 30)
+        s.execute(
+            text(
+                f"{series} INSERT INTO accounts (account_id, customer_id, name, language,"
+                " timezone, currency, balance, minimum_due, due_date, days_past_due, card_last4,"
+                " birth_date, status, balance_as_of, created_at, updated_at)"
+                f" SELECT {account_id}, {account_id}, 'Bench Person', 'en-US', NULL, 'USD', 50000,"
+                " 2500, :due, 30 + i % 60, '4242', :born, 'open', :as_of, :now, :now FROM s"
+            ).bindparams(bindparam("now", type_=UTCDateTime)),
+            params,
         )
-        conn.exec_driver_sql(
-            "INSERT INTO phones (account_id, kind, number, voice_consent, sms_consent,"
-            " created_at, updated_at) VALUES (?, 'primary', ?, 1, 1, ?, ?)",
-            [(f"B{i:08d}", f"+1212555{i % 10000:04d}", stamp, stamp) for i in range(count)],
+        s.execute(
+            text(
+                f"{series} INSERT INTO phones (account_id, kind, number, voice_consent,"
+                " sms_consent, created_at, updated_at)"
+                f" SELECT {account_id}, 'primary', {number}, {yes}, {yes}, :now, :now FROM s"
+            ).bindparams(bindparam("now", type_=UTCDateTime)),
+            {"n": count, "now": NOW},
         )
 
 
@@ -122,23 +132,41 @@ def _launch(db: Database, chunk: int) -> tuple[float, float, int]:
     return time.perf_counter() - start, watch.longest, result.contacts
 
 
+def _sizes(text: str) -> list[int]:
+    return [int(part.replace("_", "")) for part in text.split(",") if part.strip()]
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench launch")
-    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--database", default=None, help="a PostgreSQL URL (default: SQLite)")
+    parser.add_argument(
+        "--accounts", type=_sizes, default=[100_000, 1_000_000], help="sizes, e.g. 100000,1000000"
+    )
     parser.add_argument("--chunk", type=int, default=1000)
     args = parser.parse_args(argv)
+    engine = engine_name(args.database)
+    print(f"campaign launch, chunks of {args.chunk:,} accounts ({engine})")
+    rates: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        naive_db = Database(f"sqlite:///{Path(tmp) / 'naive.db'}")
-        duecall_db = Database(f"sqlite:///{Path(tmp) / 'duecall.db'}")
-        for db in (naive_db, duecall_db):
-            upgrade(db)
-            _seed(db, args.accounts)
-        naive_time, naive_lock = _one_statement(naive_db)
-        took, longest, contacts = _launch(duecall_db, args.chunk)
-        naive_db.dispose()
-        duecall_db.dispose()
-    print(f"campaign launch, {args.accounts:,} accounts, {contacts:,} in the segment (SQLite)")
-    print(f"  one INSERT ... SELECT: {naive_time:7.2f} s, lock held {naive_lock * 1000:6.0f} ms")
-    print(f"  duecall launch:        {took:7.2f} s, longest write {longest * 1000:6.0f} ms")
-    print(f"  time ratio launch / one statement:     {took / naive_time:6.1f}x")
-    print(f"  longest write / one statement's lock:  {longest / naive_lock:6.2f}")
+        workdir = Path(tmp)
+        for accounts in args.accounts:
+            with scratch_db(args.database, workdir, "naive") as naive_db:
+                _seed(naive_db, accounts)
+                naive_time, naive_lock = _one_statement(naive_db)
+            with scratch_db(args.database, workdir, "launch") as duecall_db:
+                _seed(duecall_db, accounts)
+                took, longest, contacts = _launch(duecall_db, args.chunk)
+            rates.append(contacts / took)
+            print(f"  {accounts:,} accounts, {contacts:,} in the segment")
+            naive_ms = naive_lock * 1000
+            print(f"    one INSERT ... SELECT: {naive_time:7.2f} s, lock held {naive_ms:6.0f} ms")
+            print(
+                f"    duecall launch:        {took:7.2f} s, longest write {longest * 1000:6.0f} ms,"
+                f" {contacts / took:,.0f} contacts/s"
+            )
+            print(f"    time ratio launch / one statement:    {took / naive_time:6.1f}x")
+            print(f"    longest write / one statement's lock: {longest / naive_lock:6.2f}")
+            print(f"    peak RSS of the process so far:       {peak_rss_mb():6.0f} MB")
+    if len(rates) > 1:
+        sizes = f"{args.accounts[-1]:,} / rate at {args.accounts[0]:,}"
+        print(f"  rate at {sizes}: {rates[-1] / rates[0]:.2f}  (linear ~1)")

@@ -21,6 +21,7 @@ from store.audit import record_audit
 from store.clock import Clock
 from store.db import Database
 from store.models import Account, ImportBatch, Payment, Phone
+from store.planning import plan_by_index
 
 __all__ = [
     "ImportResult",
@@ -66,9 +67,6 @@ def upsert_accounts(
 ) -> tuple[int, int]:
     """Upsert one batch; returns (inserted, updated). The caller commits."""
     ids = [a["account_id"] for a in accounts]
-    existing = set(
-        session.scalars(select(Account.account_id).where(Account.account_id.in_(ids))).all()
-    )
     stmt = _insert(session, Account.__table__)
     updatable = [c for c in accounts[0] if c != "account_id"]
     stmt = stmt.on_conflict_do_update(
@@ -79,18 +77,24 @@ def upsert_accounts(
             "updated_at": stmt.excluded.updated_at,
         },
     )
-    session.execute(
-        stmt,
-        [
-            {**a, "import_batch_id": batch_id, "created_at": now, "updated_at": now}
-            for a in accounts
-        ],
+    values = [
+        {**a, "import_batch_id": batch_id, "created_at": now, "updated_at": now} for a in accounts
+    ]
+    # Which of these ids exist, found by the primary key. Unguarded, this query made the import
+    # quadratic on PostgreSQL: after a few batches psycopg prepares it, and the generic plan
+    # chosen while the table was small -- a sequential scan comparing every row with each of the
+    # 500 ids -- stays as the table grows (60,000 rows: 56 s of the import's 76 s).
+    plan_by_index(session)
+    existing = set(
+        session.scalars(select(Account.account_id).where(Account.account_id.in_(ids))).all()
     )
+    session.execute(stmt, values)
 
     # The file is the source of truth for an account's numbers: an alternate number that is no
     # longer listed is removed.
+    # Only an account that existed before this batch can have one: a first load deletes nothing.
     keep_alt = {p["account_id"] for p in phones if p["kind"] == "alt"}
-    drop_alt = [i for i in ids if i not in keep_alt]
+    drop_alt = [i for i in ids if i in existing and i not in keep_alt]
     if drop_alt:
         session.execute(delete(Phone).where(Phone.account_id.in_(drop_alt), Phone.kind == "alt"))
 

@@ -27,19 +27,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from campaigns.config import CampaignSettings
 from campaigns.localtime import earliest_today
-from campaigns.segments import segment_chunk
+from campaigns.segments import next_window, segment_query
 from dialer.config import DialerSettings
 from dialer.faults import NO_FAULTS, Faults
-from dialer.sqlutil import insert_ignoring_conflicts, rowcount
+from dialer.sqlutil import insert_select_ignoring_conflicts, rowcount
 from store.clock import Clock
 from store.db import Database
 from store.models_dialer import CampaignRun, Contact
+from store.planning import plan_by_index
+from store.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +347,8 @@ def _snapshot(
     actor: str,
     faults: Faults,
 ) -> int:
-    """Copy the segment into contacts, ``chunk`` accounts per transaction; returns the total.
+    """Copy the segment into contacts, a window of ``chunk`` accounts (in account_id order, in the
+    segment or not) per transaction; returns the total.
 
     Stops (returning the total so far) when the run is no longer snapshotting or another worker
     has become its writer.
@@ -367,45 +370,47 @@ def _snapshot(
                 )
                 return run.contacts_total
             cursor = run.snapshot_cursor
-            members = segment_chunk(
-                session,
+            plan_by_index(session)
+            window = next_window(session, after=cursor, size=chunk)
+            # Per-account zones are not read in bulk: a promise dated on or after the earliest
+            # date on Earth may still be due for its cardholder (dispatch checks each one's own
+            # date again).
+            members = segment_query(
                 campaign.segment,
-                # Per-account zones are not read in bulk: a promise dated on or after the
-                # earliest date on Earth may still be due for its cardholder (dispatch checks
-                # each one's own date again).
                 today=earliest_today(now),
                 after=cursor,
-                limit=chunk,
+                through=window.through,
             )
-            insert_ignoring_conflicts(
+            # The window's members go from the segment query into contacts inside the database:
+            # no row travels through Python, so a chunk costs one statement however many it
+            # holds.
+            added = insert_select_ignoring_conflicts(
                 session,
                 Contact,
+                members.with_only_columns(
+                    literal(run_id),
+                    literal(campaign.name),
+                    *members.selected_columns,
+                    literal(campaign.first_channel),
+                    literal(campaign.priority),
+                    literal("pending"),
+                    literal(run.slot_at if run.trigger != "manual" else now, UTCDateTime),
+                    literal(0),
+                    literal(now, UTCDateTime),
+                    literal(now, UTCDateTime),
+                ),
                 [
-                    {
-                        "run_id": run_id,
-                        "campaign": campaign.name,
-                        "account_id": m.account_id,
-                        "customer_id": m.customer_id,
-                        "number": m.number,
-                        "language": m.language,
-                        "channel": campaign.first_channel,
-                        "priority": campaign.priority,
-                        "state": "pending",
-                        "next_attempt_at": run.slot_at if run.trigger != "manual" else now,
-                        "attempts_made": 0,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for m in members
+                    *("run_id", "campaign", "account_id", "customer_id", "language", "number"),
+                    *("channel", "priority", "state", "next_attempt_at", "attempts_made"),
+                    *("created_at", "updated_at"),
                 ],
                 ["run_id", "account_id"],
             )
-            if members:
-                cursor = members[-1].account_id
-                run.snapshot_cursor = cursor
-                run.contacts_total += len(members)
+            if window.end is not None:
+                run.snapshot_cursor = window.end
+            run.contacts_total += added
             run.snapshot_heartbeat_at = now
-            if len(members) < chunk:
+            if not window.full:
                 run.status = "active"
                 run.snapshot_done_at = now
                 log.info(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result
+from sqlalchemy import CursorResult, Result, Select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,26 @@ def insert_ignoring_conflicts(
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(model).on_conflict_do_nothing(index_elements=list(keys))
     session.execute(statement, list(rows))
+
+
+def insert_select_ignoring_conflicts(
+    session: Session,
+    model: type[Base],
+    rows: Select[Any],
+    columns: Sequence[str],
+    keys: Sequence[str],
+) -> int:
+    """``INSERT INTO model (columns) SELECT ...`` skipping rows that collide on the unique
+    ``keys``, done by the database in one statement; returns how many rows it inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(model)
+        .from_select(list(columns), rows)
+        .on_conflict_do_nothing(index_elements=list(keys))
+    )
+    # SQLAlchemy reports an INSERT's rowcount only when asked to keep it.
+    return rowcount(session.execute(statement, execution_options={"preserve_rowcount": True}))
 
 
 def rowcount(result: Result[Any]) -> int:
