@@ -15,6 +15,7 @@ import phonenumbers
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from dialer.outcomes import REFUSED
 from dialer.policy import (
     Attempt as PastAttempt,
 )
@@ -103,6 +104,8 @@ def load_history(
         ).where(
             Attempt.created_at >= since,
             or_(Attempt.customer_id == account.customer_id, Attempt.number == number),
+            # Refused by Twilio on the spot: nothing rang, so no cap counts it.
+            Attempt.outcome.is_distinct_from(REFUSED),
         )
     ).all()
     return ContactHistory(
