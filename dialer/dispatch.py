@@ -278,7 +278,7 @@ class Dispatcher:
             return "failed"
         if isinstance(prepared, str):
             return prepared
-        self.faults.hit("after_attempt_commit")
+        self.faults.hit("after_attempt_commit", prepared.channel)
         return self._place(prepared)
 
     def _wait_until(self, slot: datetime) -> bool:
@@ -454,7 +454,7 @@ class Dispatcher:
             log.exception("attempt %s: placing failed unexpectedly", prepared.attempt_id)
             self._record_unknown(prepared)
             return "unknown"
-        self.faults.hit("after_request_before_sid")
+        self.faults.hit("after_request_before_sid", prepared.channel)
         now = self.clock.now()
         with self.db.session() as session:
             attempt = session.get(Attempt, prepared.attempt_id, with_for_update=True)
@@ -468,7 +468,7 @@ class Dispatcher:
                 .where(DialerWorkerLease.worker_id == self.worker_id)
                 .values(placed=DialerWorkerLease.placed + 1)
             )
-        self.faults.hit("after_sid_stored")
+        self.faults.hit("after_sid_stored", prepared.channel)
         log.info(
             "attempt %s: %s to %s placed (%s)",
             prepared.attempt_id,
