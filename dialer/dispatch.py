@@ -309,6 +309,9 @@ class Dispatcher:
             if channel == "voice":
                 # The budget row's lock serialises this count between PostgreSQL workers.
                 budget_row(session, VOICE_BUDGET, now)
+                # Read the time again under the lock: every call that ended before this count
+                # then ended before this attempt's created_at, as the stored rows tell it.
+                now = self.clock.now()
                 if calls_in_flight(session, now) >= self.settings.max_concurrent_calls:
                     unclaim(contact, now)
                     return "released"
