@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from campaigns.accounts import has_consent
 from campaigns.legal import country_of
 from campaigns.suppressions import active_suppressions
+from dialer.outcomes import REFUSED
 from dialer.policy import (
     Attempt as PastAttempt,
 )
@@ -77,6 +78,8 @@ def load_history(
         ).where(
             Attempt.created_at >= since,
             or_(Attempt.customer_id == account.customer_id, Attempt.number == number),
+            # Refused by Twilio on the spot: nothing rang, so no cap counts it.
+            Attempt.outcome.is_distinct_from(REFUSED),
         )
     ).all()
     return ContactHistory(

@@ -9,7 +9,8 @@ class AutoPauseSettings(BaseModel):
     """When a campaign pauses itself (and says why in the log and in ``campaign list``).
 
     Each is a count of consecutive events, shared by every worker through the store; 0 turns the
-    check off. An authentication failure at Twilio (20003) pauses every campaign at once.
+    check off. An authentication failure at Twilio (20003) pauses every campaign at once; a
+    storm of refused requests pauses every campaign until a probe request gets through.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -24,6 +25,13 @@ class AutoPauseSettings(BaseModel):
     #: callback: Twilio's callbacks are not reaching duecall (403s on a wrong public URL or auth
     #: token, a proxy, DNS).
     missing_callbacks_in_a_row: int = Field(default=10, ge=0)
+    #: REST requests in a row that Twilio refused (20429 / 429, 10004, 22005) or left unanswered
+    #: (a 5xx, a dropped connection, a timeout), counted across every campaign and worker: Twilio
+    #: is having a bad day, so every campaign pauses until a probe request succeeds.
+    transient_failures_in_a_row: int = Field(default=20, ge=0)
+    #: While paused for that reason, how often each worker sends its probe (a one-call list, a
+    #: cheap authenticated GET); never before the ``Retry-After`` Twilio last asked for.
+    probe_interval_seconds: float = Field(default=30.0, ge=0.1, le=3600)
 
 
 class DialerSettings(BaseModel):

@@ -16,6 +16,14 @@ For each contact, in this order (the README's "Data flow": record, commit, then 
    is closed), said not now (retried later), refused our credentials (every campaign paused), or
    left the outcome unknown -- then the attempt stays open without a SID, counts toward every
    cap, and the contact is not dialed again until the reconciler has resolved it.
+
+A bad carrier day: a request Twilio definitely refused (20429 / 429, 10004, 22005, a connection
+that never opened) closes its attempt as ``refused`` -- no cap counts it, no retry of the
+campaign's is used, the contact is tried again after ``transient_retry_seconds``. A
+``Retry-After`` holds the shared budgets (:func:`dialer.pacing.hold`) so every worker waits, and
+this worker gives the rest of its claims back untouched. Refused and unanswered requests in a row
+are counted for the account; ``autopause.transient_failures_in_a_row`` of them pause every
+campaign until a probe request gets through (:mod:`dialer.carrier`).
 """
 
 from __future__ import annotations
@@ -42,12 +50,14 @@ from dialer.compliance import check_contact
 from dialer.config import DialerSettings
 from dialer.faults import NO_FAULTS, Faults
 from dialer.messages import Sender, SmsTooLongError, reminder_text
-from dialer.outcomes import BAD_NUMBER, NOT_PLACED, OPTED_OUT
+from dialer.outcomes import BAD_NUMBER, NOT_PLACED, OPTED_OUT, REFUSED
 from dialer.pacing import (
     SMS_BUDGET,
     VOICE_BUDGET,
     budget_row,
     calls_in_flight,
+    held,
+    hold,
     reserve_slot,
 )
 from dialer.policy import Decision, Rule
@@ -286,6 +296,13 @@ class Dispatcher:
         if slot is None or not self._wait_until(slot):
             self._release(contact_id, token)
             return "released"
+        with self.db.session(readonly=True) as session:
+            held_until = held(session, budget, self.clock.now())
+        if held_until is not None:
+            # Another worker heard a Retry-After while this one waited for its slot.
+            self._halted = True
+            self._release(contact_id, token)
+            return "released"
         try:
             prepared = self._prepare(contact_id, token, channel)
         except Exception:
@@ -297,7 +314,7 @@ class Dispatcher:
             return "failed"
         if isinstance(prepared, str):
             return prepared
-        self.faults.hit("after_attempt_commit")
+        self.faults.hit("after_attempt_commit", prepared.channel)
         return self._place(prepared)
 
     def _wait_until(self, slot: datetime) -> bool:
@@ -328,6 +345,9 @@ class Dispatcher:
             if channel == "voice":
                 # The budget row's lock serialises this count between PostgreSQL workers.
                 budget_row(session, VOICE_BUDGET, now)
+                # Read the time again under the lock: every call that ended before this count
+                # then ended before this attempt's created_at, as the stored rows tell it.
+                now = self.clock.now()
                 if calls_in_flight(session, now) >= self.settings.max_concurrent_calls:
                     unclaim(contact, now)
                     return "released"
@@ -459,9 +479,12 @@ class Dispatcher:
         except TransientError as exc:
             if exc.outcome_unknown:
                 self._record_unknown(prepared)
-                return "unknown"
-            self._record_failure(prepared, NOT_PLACED, exc.code)
-            return "failed"
+                result = "unknown"
+            else:
+                self._record_failure(prepared, REFUSED, exc.code)
+                result = "failed"
+            self._carrier_trouble(exc)
+            return result
         except ValueError as exc:
             # Refused before anything was sent (a malformed number in the store).
             log.error("attempt %s: not sent: %s", prepared.attempt_id, exc)
@@ -472,7 +495,7 @@ class Dispatcher:
             log.exception("attempt %s: placing failed unexpectedly", prepared.attempt_id)
             self._record_unknown(prepared)
             return "unknown"
-        self.faults.hit("after_request_before_sid")
+        self.faults.hit("after_request_before_sid", prepared.channel)
         now = self.clock.now()
         with self.db.session() as session:
             attempt = session.get(Attempt, prepared.attempt_id, with_for_update=True)
@@ -480,12 +503,13 @@ class Dispatcher:
                 return "placed"
             attempts.mark_placed(attempt, sid=info_sid, status=info_status, now=now)
             control.reset(session, prepared.campaign, "invalid_number_streak", now)
+            control.reset(session, ALL_CAMPAIGNS, "transient_streak", now)
             session.execute(
                 update(DialerWorkerLease)
                 .where(DialerWorkerLease.worker_id == self.worker_id)
                 .values(placed=DialerWorkerLease.placed + 1)
             )
-        self.faults.hit("after_sid_stored")
+        self.faults.hit("after_sid_stored", prepared.channel)
         log.info(
             "attempt %s: %s to %s placed (%s)",
             prepared.attempt_id,
@@ -494,6 +518,30 @@ class Dispatcher:
             info_sid,
         )
         return "placed"
+
+    def _carrier_trouble(self, exc: TransientError) -> None:
+        """Twilio refused a request or left it unanswered: honour its Retry-After for every
+        worker, and count it toward the account-wide pause."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            if exc.retry_after:
+                until = now + timedelta(seconds=exc.retry_after)
+                hold(session, (VOICE_BUDGET, SMS_BUDGET), until=until, now=now)
+            paused = control.bump_transient(
+                session,
+                threshold=self.settings.autopause.transient_failures_in_a_row,
+                label=_label(exc),
+                retry_after=exc.retry_after,
+                now=now,
+            )
+        if exc.retry_after or paused:
+            # The rest of this tick's claims go back untouched: dialing them now would only
+            # be refused again.
+            self._halted = True
+            log.warning(
+                "Twilio asked to wait %s s; this tick's other contacts are given back",
+                f"{exc.retry_after:g}" if exc.retry_after else "-",
+            )
 
     def _record_unknown(self, prepared: _Prepared) -> None:
         with self.db.session() as session:
@@ -564,6 +612,16 @@ def _sms(telephony: Telephony, prepared: _Prepared) -> tuple[str, str]:
         )
     )
     return info.sid, info.status
+
+
+def _label(exc: TransientError) -> str:
+    """What Twilio answered, for the pause's reason: a telling code (10004, 22005), else the
+    HTTP status (429, 503), else that nothing came back."""
+    if exc.code is not None and exc.code not in (20429, 20500, 20503):
+        return str(exc.code)
+    if exc.status is not None:
+        return str(exc.status)
+    return "no response"
 
 
 def _close(contact: Contact, reason: str, now: datetime) -> str:

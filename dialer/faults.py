@@ -10,6 +10,10 @@ goodbye, exactly like a host losing power or the OOM killer. The points:
 - ``after_sid_stored`` -- the SID is stored; only the callbacks remain;
 - ``mid_launch`` -- a launch's snapshot has committed some chunks, not all.
 
+The three points of a dial are reached by calls and texts alike; ``sms_after_attempt_commit``,
+``sms_after_request_before_sid`` and ``sms_after_sid_stored`` count and fire on texts only (the
+dispatcher's SMS sends), so a mixed campaign can be killed in the middle of a text.
+
 ``DUECALL_CLAIM_JITTER_MS=<ms>`` sleeps a random 0..ms before each claim, so in a test one fast
 worker cannot take every contact.
 
@@ -38,6 +42,9 @@ POINTS = frozenset(
         "after_request_before_sid",
         "after_sid_stored",
         "mid_launch",
+        "sms_after_attempt_commit",
+        "sms_after_request_before_sid",
+        "sms_after_sid_stored",
     }
 )
 
@@ -93,15 +100,18 @@ class Faults:
     def __bool__(self) -> bool:
         return self.point is not None or self.claim_jitter_ms > 0
 
-    def hit(self, point: str) -> None:
-        """Reached ``point``: SIGKILL this process if it is the armed point's n-th time."""
-        if point != self.point:
+    def hit(self, point: str, channel: str | None = None) -> None:
+        """Reached ``point`` (of a dial on ``channel``): SIGKILL this process if it is the
+        armed point's n-th time."""
+        if self.point is None:
+            return
+        if point != self.point and (channel is None or f"{channel}_{point}" != self.point):
             return
         with self._lock:
             self._seen += 1
             fire = self._seen == self.nth
         if fire:
-            log.warning("fault injection: SIGKILL at %s (#%d)", point, self.nth)
+            log.warning("fault injection: SIGKILL at %s (#%d)", self.point, self.nth)
             for handler in logging.getLogger().handlers:
                 handler.flush()
             os.kill(os.getpid(), signal.SIGKILL)

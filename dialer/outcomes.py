@@ -35,6 +35,11 @@ OPTED_OUT = "opted_out"
 #: Attempts that never reached the carrier: they neither use a retry nor count toward the run's
 #: maximum (the contact policy still counts them, conservatively, as calls).
 NOT_PLACED = "not_placed"
+#: Attempts Twilio definitely refused (a rate limit, 20429 / 429, 10004, 22005, or a connection
+#: that never opened): no call can have rung, so unlike ``not_placed`` the contact policy does
+#: not count them either (``dialer.compliance.load_history``). Settled like ``not_placed``.
+REFUSED = "refused"
+UNPLACED = frozenset({NOT_PLACED, REFUSED})
 
 Verdict = Literal[
     "connected", "wrong_party", "bad_number", "busy", "no_answer", "failed", "machine", "not_placed"
@@ -43,7 +48,7 @@ Verdict = Literal[
 
 def call_verdict(attempt: Attempt) -> Verdict:
     """Classify a final call attempt for the retry policy."""
-    if attempt.outcome == NOT_PLACED:
+    if attempt.outcome in UNPLACED:
         return "not_placed"
     if attempt.outcome in IVR_CLOSING_OUTCOMES:
         return "wrong_party"
@@ -97,12 +102,12 @@ def settle(
 
     run_status = session.scalar(select(CampaignRun.status).where(CampaignRun.id == contact.run_id))
     if attempt.channel == "sms":
-        if attempt.outcome == NOT_PLACED and run_status != "superseded":
+        if attempt.outcome in UNPLACED and run_status != "superseded":
             return _retry(contact, now + transient_retry)
         if sms_may_retry(attempt) and run_status != "superseded":
             sent = _sms_history(session, contact.id)
             retries_used = sum(1 for a in sent if sms_may_retry(a)) - 1
-            made = sum(1 for a in sent if a.outcome != NOT_PLACED)
+            made = sum(1 for a in sent if a.outcome not in UNPLACED)
             rule = campaign.retry.sms_undelivered
             if retries_used < rule.max and made < campaign.max_attempts:
                 return _retry(contact, now + timedelta(minutes=rule.delay_minutes))

@@ -9,6 +9,10 @@ the database, not in memory. The reservation is atomic across processes: the row
 ``SELECT ... FOR UPDATE`` (on SQLite the ``BEGIN IMMEDIATE`` write lock), so two workers never get
 the same slot; the dispatcher also holds that lock while it counts the calls in flight and
 records the attempt, which makes the concurrency limit hold across workers too.
+
+When Twilio answers ``Retry-After``, the worker that heard it :func:`hold` s every budget: the
+next slot moves past it, and a slot some worker reserved before is checked against
+``held_until`` once its wait is over (:func:`held`), so no worker sends before Twilio said.
 """
 
 from __future__ import annotations
@@ -55,6 +59,22 @@ def reserve_slot(
         return None
     row.next_slot_at = slot + timedelta(seconds=1 / rate)
     return slot
+
+
+def hold(session: Session, names: Sequence[str], *, until: datetime, now: datetime) -> None:
+    """Make every worker wait until ``until`` before using budgets ``names`` (never shortens a
+    wait already in force)."""
+    for name in names:
+        row = budget_row(session, name, now)
+        if row.held_until is None or row.held_until < until:
+            row.held_until = until
+        row.next_slot_at = max(row.next_slot_at, until)
+
+
+def held(session: Session, name: str, now: datetime) -> datetime | None:
+    """Until when budget ``name`` is held (a ``Retry-After``), or None when it is not now."""
+    until = session.scalar(select(PacingBudget.held_until).where(PacingBudget.name == name))
+    return until if until is not None and until > now else None
 
 
 def calls_in_flight(session: Session, now: datetime) -> int:

@@ -12,6 +12,9 @@ Jobs (memory job store, built from the configuration at start; explicit ids):
 - ``reconcile`` and ``outbox`` -- on their intervals, likewise coalesced. The reconcile job also
   finishes the snapshots of runs whose writer is gone.
 - ``heartbeat`` -- renews this worker's lease (a row of ``dialer_workers``) three times per lease.
+- ``carrier-probe`` -- every ``autopause.probe_interval_seconds``: while a storm of refused
+  requests has every campaign paused, one cheap request to Twilio; an answer resumes them
+  (:mod:`dialer.carrier`).
 
 The lease (:class:`WorkerLease`) is how the workers sharing a store know who is alive. It lasts
 ``dialer.claim_timeout_seconds`` -- the time after which a worker's claims were always presumed
@@ -46,6 +49,7 @@ from sqlalchemy.orm import Session
 
 from campaigns.config import CampaignSettings
 from dialer.attempts import Settling
+from dialer.carrier import CarrierProbe
 from dialer.config import DialerSettings
 from dialer.dispatch import Dispatcher, Wait
 from dialer.faults import NO_FAULTS, Faults
@@ -249,6 +253,7 @@ class DialerWorker:
             db, telephony, clock, settings=settings, settling=self.settling, gone=self._gone
         )
         self.outbox = Outbox(db, telephony, clock, settings=settings, policy=policy, wait=self.wait)
+        self.carrier = CarrierProbe(db, telephony, clock, settings=settings, worker_id=worker_id)
         self.launcher = Launcher(
             db,
             clock,
@@ -372,6 +377,13 @@ class DialerWorker:
             id="reconcile",
             name="reconcile",
             misfire_grace_time=s.reconcile_interval_seconds,
+        )
+        scheduler.add_job(
+            self._guarded("carrier-probe", self.carrier.run),
+            trigger=IntervalTrigger(seconds=s.autopause.probe_interval_seconds),
+            id="carrier-probe",
+            name="carrier probe",
+            misfire_grace_time=max(1, int(s.autopause.probe_interval_seconds)),
         )
         scheduler.add_job(
             self._guarded("outbox", self.outbox.run),

@@ -167,6 +167,12 @@ class CampaignControl(Base):
     invalid_number_streak: Mapped[int] = mapped_column(Integer, default=0)
     denial_streak: Mapped[int] = mapped_column(Integer, default=0)
     missing_callback_streak: Mapped[int] = mapped_column(Integer, default=0)
+    #: Requests Twilio refused or left unanswered in a row (counted on the ``"*"`` row: a rate
+    #: limit is account-wide).
+    transient_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: What an automatic pause waits for: ``"carrier"`` is lifted by a successful probe request
+    #: (dialer.carrier); None for every other pause, lifted only by ``campaign resume``.
+    paused_for: Mapped[str | None] = mapped_column(String(16))
 
 
 class PacingBudget(Base):
@@ -180,6 +186,9 @@ class PacingBudget(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     next_slot_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Twilio asked every worker to wait until then (``Retry-After``): a slot reserved earlier
+    #: is not used before it.
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class DialerWorkerLease(Base):

@@ -77,7 +77,12 @@ class TransientError(TelephonyError):
 
     ``outcome_unknown`` is true when the request may have reached Twilio and been executed (a
     read timeout, a dropped connection, a 5xx): before placing the same call again the caller must
-    reconcile, for example with ``Telephony.list_calls``, or it may call a cardholder twice.
+    reconcile, for example with ``Telephony.list_calls``, or it may call a cardholder twice. When
+    false, Twilio definitely did nothing (it answered with a refusal, or the connection never
+    opened).
+
+    ``retry_after`` is the wait in seconds the carrier asked for (its ``Retry-After`` header), or
+    None when it gave none.
     """
 
     def __init__(
@@ -89,6 +94,7 @@ class TransientError(TelephonyError):
         carrier_message: str | None = None,
         more_info: str | None = None,
         outcome_unknown: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(
             message,
@@ -98,6 +104,7 @@ class TransientError(TelephonyError):
             more_info=more_info,
         )
         self.outcome_unknown = outcome_unknown
+        self.retry_after = retry_after
 
 
 class PermanentError(TelephonyError):

@@ -13,8 +13,10 @@ things the rest of the code must not care about:
 from __future__ import annotations
 
 import logging
+import math
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -49,7 +51,7 @@ from telephony.port import (
     is_e164,
 )
 
-__all__ = ["RewritingHttpClient", "TwilioAdapter", "classify_twilio_error"]
+__all__ = ["RewritingHttpClient", "TwilioAdapter", "classify_twilio_error", "parse_retry_after"]
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,32 @@ _PERMANENT_CODES = frozenset(
 )
 
 
+#: The longest ``Retry-After`` believed: a larger or garbled one is capped here, so a misbehaving
+#: proxy cannot park the dialer for a day.
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP-date; RFC 9110
+    10.2.3), capped at :data:`MAX_RETRY_AFTER_SECONDS`; None when absent or unreadable."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
 def classify_twilio_error(
     *,
     status: int | None,
@@ -122,11 +150,13 @@ def classify_twilio_error(
     message: str,
     carrier_message: str | None = None,
     more_info: str | None = None,
+    retry_after: float | None = None,
 ) -> TelephonyError:
     """Return the exception for a Twilio error response; never raises.
 
     The Twilio code decides when it is known; otherwise the HTTP status does (401 configuration;
-    429 and 5xx transient; any other 4xx :class:`UnclassifiedError`, code kept).
+    429 and 5xx transient; any other 4xx :class:`UnclassifiedError`, code kept). ``retry_after``
+    (seconds, from the response's header) is kept on a :class:`TransientError`.
     """
     details: dict[str, Any] = {
         "code": code,
@@ -141,10 +171,10 @@ def classify_twilio_error(
     if code in _PERMANENT_CODES:
         return PermanentError(message, **details)
     if code in _TRANSIENT_CODES or status == 429:
-        return TransientError(message, outcome_unknown=False, **details)
+        return TransientError(message, outcome_unknown=False, retry_after=retry_after, **details)
     if status is not None and status >= 500:
         # A 5xx may come after the call was created (a gateway timing out on the way back).
-        return TransientError(message, outcome_unknown=True, **details)
+        return TransientError(message, outcome_unknown=True, retry_after=retry_after, **details)
     return UnclassifiedError(message, **details)
 
 
@@ -175,6 +205,15 @@ class RewritingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the SDK is
             raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
         super().__init__(timeout=float(timeout), logger=log)
         self.api_url = _parse_api_url(api_url) if api_url else None
+        # The SDK's exceptions drop the response headers; the dialer's threads share this
+        # client, so each keeps the headers of its own last response.
+        self._local = threading.local()
+
+    @property
+    def last_headers(self) -> Mapping[str, str]:
+        """The headers of this thread's last response (empty before any, or after a failure)."""
+        headers: Mapping[str, str] | None = getattr(self._local, "headers", None)
+        return headers or {}
 
     def rewrite(self, url: str) -> str:
         """Return the URL to request for the SDK's ``url``."""
@@ -196,7 +235,8 @@ class RewritingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the SDK is
         allow_redirects: bool = False,
     ) -> Response:
         """Send the request to the rewritten URL, with the configured timeout."""
-        return super().request(
+        self._local.headers = None
+        response: Response = super().request(
             method,
             self.rewrite(url),
             params=params,
@@ -206,6 +246,8 @@ class RewritingHttpClient(TwilioHttpClient):  # type: ignore[misc]  # the SDK is
             timeout=timeout,
             allow_redirects=allow_redirects,
         )
+        self._local.headers = response.headers
+        return response
 
     def log_request(self, kwargs: dict[str, Any]) -> None:
         parts = urlsplit(str(kwargs.get("url", "")))
@@ -585,7 +627,8 @@ class TwilioAdapter:
         try:
             yield
         except (TwilioRestException, TwilioServiceException) as exc:
-            error = _from_twilio_exception(exc, context)
+            retry_after = parse_retry_after(self.http_client.last_headers.get("Retry-After"))
+            error = _from_twilio_exception(exc, context, retry_after)
         except requests.exceptions.RequestException as exc:
             kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "failed"
             error = TransientError(
@@ -627,7 +670,9 @@ def _describe(action: str, *, attempt_id: int | None, sid: str | None, to: str |
 
 
 def _from_twilio_exception(
-    exc: TwilioRestException | TwilioServiceException, context: str
+    exc: TwilioRestException | TwilioServiceException,
+    context: str,
+    retry_after: float | None = None,
 ) -> TelephonyError:
     status = _as_int(getattr(exc, "status", None))
     code = _as_int(getattr(exc, "code", None))
@@ -655,4 +700,5 @@ def _from_twilio_exception(
         message=message,
         carrier_message=carrier_message,
         more_info=more_info,
+        retry_after=retry_after,
     )

@@ -138,6 +138,90 @@ def test_a_worker_killed_at_any_point_loses_nothing_and_dials_nothing_twice(
     assert concurrency_violations(rows.attempts, MAX_CONCURRENT) == []
 
 
+#: SMS point -> which text it fires on.
+SMS_KILL_POINTS = {
+    "sms_after_attempt_commit": 6,
+    "sms_after_request_before_sid": 6,
+    "sms_after_sid_stored": 6,
+}
+SMS_TEMPLATE = "{business_name}: {first_name}, your payment of {minimum_due} is past due."
+
+
+@pytest.fixture
+def sms_rig(pg_url: str, tmp_path: Path) -> Iterator[tuple[Database, Carrier, Workers, str]]:
+    now = datetime.now(UTC)
+    zone, number = afternoon_zone(now)
+    db = migrated(pg_url)
+    seed_accounts(db, [number(i) for i in range(ACCOUNTS)], zone)
+    config = dialer_config(now=now, dialer={"sms_per_second": CPS, "snapshot_chunk": 10})
+    (campaign,) = config["campaigns"]
+    config["campaigns"] = [
+        {
+            **{k: v for k, v in campaign.items() if k != "retry"},
+            "channel": "sms",
+            "sms_template": {"en-US": SMS_TEMPLATE},
+            "retry": {"sms_undelivered": {"delay_minutes": 60, "max": 1}},
+        }
+    ]
+    try:
+        for carrier in start_carrier(db, config):
+            for workers in start_workers(pg_url, carrier.url, config, tmp_path):
+                yield db, carrier, workers, zone
+    finally:
+        db.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point", list(SMS_KILL_POINTS))
+def test_a_worker_killed_in_the_middle_of_a_text_sends_nothing_twice(
+    point: str, sms_rig: tuple[Database, Carrier, Workers, str]
+) -> None:
+    db, carrier, workers, _zone = sms_rig
+    doomed = workers.start("doomed", DUECALL_FAULT=f"{point}:{SMS_KILL_POINTS[point]}")
+    try:
+        assert doomed.wait(60) == -signal.SIGKILL
+    except Exception:
+        print(workers.log_of("doomed")[-3000:])
+        raise
+    assert f"SIGKILL at {point}" in workers.log_of("doomed")
+    at_death = stored(db)
+    last = max(at_death.attempts, key=lambda a: a.id)
+    assert last.channel == "sms"
+    if point == "sms_after_attempt_commit":
+        assert last.provider_sid is None and last.status == "created"
+    # (After the request, a status callback may already have linked the SID the worker never
+    # stored: the race the ?attempt= parameter exists for.)
+
+    workers.start("r1")
+    workers.start("r2")
+    try:
+        wait_until_settled(db, ACCOUNTS)
+    except AssertionError:
+        for name in workers.procs:
+            print(f"--- {name}\n{workers.log_of(name)[-3000:]}")
+        raise
+    assert set(workers.stop_all().values()) <= {0, -signal.SIGKILL}
+
+    rows = stored(db)
+    sent = Counter(m.to for m in list(carrier.sim.messages.values()))
+    assert all(n == 1 for n in sent.values()), f"a number texted twice: {sent}"
+    assert all(a.final for a in rows.attempts)
+    by_contact = Counter(a.contact_id for a in rows.attempts)
+    assert set(by_contact.values()) == {1}, "no text is ever sent again after a crash"
+    reasons = Counter(c.closed_reason for c in rows.contacts)
+    if point == "sms_after_attempt_commit":
+        # Whether the request left cannot be told (no lookup of texts by number): the attempt
+        # is closed unresolved and never resent -- a missing reminder, not a duplicate one.
+        (orphan,) = [a for a in rows.attempts if a.id == last.id]
+        assert (orphan.status, orphan.outcome) == ("unknown", "unresolved")
+        assert len(sent) == ACCOUNTS - 1 and reasons["sms_unresolved"] == 1
+    else:
+        # The SID never stored was linked by the status callbacks' ?attempt=.
+        assert len(sent) == ACCOUNTS
+        assert {a.provider_sid for a in rows.attempts} == set(carrier.sim.messages)
+        assert reasons == Counter({"sms_delivered": ACCOUNTS})
+
+
 def test_the_fault_spec_is_read_from_the_environment() -> None:
     assert not Faults.from_env({})
     faults = Faults.from_env({"DUECALL_FAULT": "after_claim:3", "DUECALL_CLAIM_JITTER_MS": "20"})
@@ -146,6 +230,11 @@ def test_the_fault_spec_is_read_from_the_environment() -> None:
     faults.hit("after_sid_stored")  # another point: nothing happens
     faults.hit("after_claim")
     faults.hit("after_claim")  # the 1st and 2nd time: nothing happens either
+    sms = Faults.from_env({"DUECALL_FAULT": "sms_after_attempt_commit:2"})
+    sms.hit("after_attempt_commit", "voice")  # a call: not counted
+    sms.hit("after_attempt_commit", "voice")
+    sms.hit("after_attempt_commit", "sms")  # the 1st text: nothing happens
+    assert sms._seen == 1
     for bad in ("nowhere", "after_claim:x", "after_claim:0"):
         with pytest.raises(FaultSpecError):
             Faults.from_env({"DUECALL_FAULT": bad})

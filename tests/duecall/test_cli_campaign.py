@@ -10,6 +10,7 @@ import yaml
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from dialer import control
 from duecall.cli import cli
 from duecall.cli_dialer import age_text
 from store.clock import SystemClock
@@ -121,3 +122,23 @@ def test_a_heartbeat_a_little_in_the_future_is_listed_as_0s_ago(
         "dialer workers: 1 running: other-host:4242 (heartbeat 0s ago, claimed 3, placed 2)" in out
     )
     assert "-0s" not in out
+
+
+def test_a_carrier_storm_pause_is_listed_with_its_reason_and_resume_all_clears_it(
+    env: dict[str, str], db: Database
+) -> None:
+    now = datetime.now(UTC)
+    with db.session() as s:
+        for _ in range(20):
+            control.bump_transient(s, threshold=20, label="429", retry_after=30, now=now)
+    out = run(env, "campaign", "list")[1]
+    assert (
+        "paused (all: Twilio is refusing requests (429 x20, last Retry-After 30 s); "
+        "resumes by itself when a probe succeeds)"
+    ) in row(out, "voice-mid")
+    assert run(env, "campaign", "resume", "--all")[0] == 0
+    assert "paused" not in run(env, "campaign", "list")[1]
+    with db.session(readonly=True) as s:
+        carrier = s.get(CampaignControl, "*")
+        assert carrier is not None
+        assert (carrier.paused, carrier.paused_for, carrier.transient_streak) == (False, None, 0)

@@ -38,7 +38,7 @@ from telephony.port import (
     OutboundSms,
     Telephony,
 )
-from telephony.twilio_adapter import TwilioAdapter, classify_twilio_error
+from telephony.twilio_adapter import TwilioAdapter, classify_twilio_error, parse_retry_after
 from tests.contract.twilio_contract import assert_request_conforms
 from tests.contract.twilio_payloads import (
     ACCOUNT_SID,
@@ -541,6 +541,40 @@ def test_a_rejected_rate_limited_request_was_not_executed(twilio: responses.Requ
         make_adapter().place_call(OutboundCall(to=CARDHOLDER, attempt_id=1))
 
     assert raised.value.outcome_unknown is False
+
+
+def test_a_rate_limited_request_carries_the_retry_after_twilio_asked_for(
+    twilio: responses.RequestsMock,
+) -> None:
+    twilio.post(
+        f"{TWILIO}{CALLS_PATH}",
+        json=error_json(20429, 429, "Too Many Requests"),
+        status=429,
+        headers={"Retry-After": "30"},
+    )
+    twilio.post(
+        f"{TWILIO}{CALLS_PATH}", json=error_json(20429, 429, "Too Many Requests"), status=429
+    )
+    adapter = make_adapter()
+
+    with pytest.raises(TransientError) as first:
+        adapter.place_call(OutboundCall(to=CARDHOLDER, attempt_id=1))
+    with pytest.raises(TransientError) as second:
+        adapter.place_call(OutboundCall(to=CARDHOLDER, attempt_id=2))
+
+    assert (first.value.retry_after, first.value.outcome_unknown) == (30.0, False)
+    assert second.value.retry_after is None, "a header is never carried over to the next request"
+
+
+def test_retry_after_is_read_as_seconds_or_a_date_and_capped() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert parse_retry_after("2", now) == 2.0
+    assert parse_retry_after("Tue, 01 Dec 2026 12:00:45 GMT", now) == 45.0
+    assert parse_retry_after("Tue, 01 Dec 2026 11:00:00 GMT", now) == 0.0
+    assert parse_retry_after("86400", now) == 3600.0
+    assert parse_retry_after("-5", now) == 0.0
+    for unreadable in (None, "", "soon", "nan", "inf"):
+        assert parse_retry_after(unreadable, now) is None
 
 
 def test_a_5xx_without_a_twilio_body_is_transient_with_an_unknown_outcome(
