@@ -46,12 +46,14 @@ def _schema(base: str) -> Iterator[str]:
 
 
 def main(argv: list[str]) -> None:
-    """`python -m bench chaos [--contacts N] [--seed S] [--database-url URL]`."""
+    """`python -m bench chaos [--contacts N] [--seed S] [--database URL]`."""
     parser = argparse.ArgumentParser(prog="python -m bench chaos")
     parser.add_argument("--contacts", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--database",
         "--database-url",
+        dest="database_url",
         default=os.environ.get("DUECALL_TEST_DATABASE_URL", "").strip() or DEFAULT_URL,
     )
     args = parser.parse_args(argv)
