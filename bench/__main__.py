@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from bench import chaos_bench, import_bench, launch_bench
+from bench import chaos_bench, dispatch_bench, import_bench, launch_bench
 
 
 def main() -> int:
-    """`python -m bench [import|launch|chaos] [options]`: one benchmark, or all with their
+    """`python -m bench [import|launch|dispatch|chaos] [options]`: one benchmark, or all with their
     default sizes (``--database URL``, the option they share, is handed to each)."""
     args = sys.argv[1:]
     benches = {
         "import": import_bench.main,
         "launch": launch_bench.main,
+        "dispatch": dispatch_bench.main,
         "chaos": chaos_bench.main,
     }
     if args and args[0] in benches:

@@ -46,6 +46,11 @@ class DialerSettings(BaseModel):
     sms_per_second: float = Field(default=1.0, gt=0, le=100)
     #: Calls in flight at once (placed and not yet ended), across every worker.
     max_concurrent_calls: int = Field(default=10, ge=1, le=10_000)
+    #: REST requests one worker keeps open at once: each create waits for Twilio's answer
+    #: (100-300 ms over the internet), so one at a time caps a worker at a few calls per second
+    #: whatever ``calls_per_second`` says. Each attempt is still recorded and committed, paced
+    #: and policy-checked before its request leaves.
+    place_concurrency: int = Field(default=4, ge=1, le=64)
     #: How often the dispatch tick runs, in seconds; one tick places at most a tick's worth of
     #: each budget.
     tick_seconds: float = Field(default=1.0, ge=0.05, le=60)

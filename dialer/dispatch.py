@@ -32,6 +32,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -184,6 +185,7 @@ class Dispatcher:
         self.wait = wait
         self.settling = Settling.of(settings, campaigns)
         self._halted = False
+        self._pool: ThreadPoolExecutor | None = None
         self.faults = faults
         self.claims = Claims(db, worker_id=worker_id, wait=wait, faults=faults)
         #: Set by the worker once it registered (``None``: an unregistered, in-process caller).
@@ -235,23 +237,38 @@ class Dispatcher:
                 continue
             claimed = self.claims.by_share(channel, slots, weights, run_ids, now)
             report.claimed += len(claimed)
+            placing: list[tuple[str, Future[str]]] = []
             for index, (contact_id, token, campaign_name) in enumerate(claimed):
                 if self._halted:
                     for rest_id, rest_token, _ in claimed[index:]:
                         self._release(rest_id, rest_token)
                         report.released += 1
                     break
-                result = self._dial_one(contact_id, token, channel)
-                setattr(report, result, getattr(report, result) + 1)
-                if result == "placed":
-                    count = report.by_campaign.get(campaign_name, 0)
-                    report.by_campaign[campaign_name] = count + 1
-                elif result == "deferred":
-                    rule = self._deferred_rule
-                    report.deferred_by_rule[rule] = report.deferred_by_rule.get(rule, 0) + 1
+                outcome = self._dial_one(contact_id, token, channel)
+                if isinstance(outcome, Future):
+                    placing.append((campaign_name, outcome))
+                    continue
+                self._count(report, outcome, campaign_name)
+            # Every request of the tick has its answer (and its SID stored) before the next.
+            for campaign_name, future in placing:
+                self._count(report, future.result(), campaign_name)
         if report.claimed:
             self._log_tick(report, now)
         return report
+
+    def _count(self, report: TickReport, result: str, campaign_name: str) -> None:
+        setattr(report, result, getattr(report, result) + 1)
+        if result == "placed":
+            report.by_campaign[campaign_name] = report.by_campaign.get(campaign_name, 0) + 1
+        elif result == "deferred":
+            rule = self._deferred_rule
+            report.deferred_by_rule[rule] = report.deferred_by_rule.get(rule, 0) + 1
+
+    def close(self) -> None:
+        """Wait for the requests in flight, then let the placing threads go."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def _log_tick(self, report: TickReport, now: datetime) -> None:
         """Log a busy tick: at INFO when its line is new, else at DEBUG (INFO once a minute).
@@ -279,7 +296,10 @@ class Dispatcher:
 
     # --- one contact --------------------------------------------------------------------------
 
-    def _dial_one(self, contact_id: int, token: str, channel: Channel) -> str:
+    def _dial_one(self, contact_id: int, token: str, channel: Channel) -> str | Future[str]:
+        """Pace, check, record and commit one contact, then place it: at once, or -- with
+        ``place_concurrency`` above 1 -- on a placing thread, returning its future, so the next
+        contact is paced and recorded while this request waits for Twilio's answer."""
         budget, rate = (
             (VOICE_BUDGET, self.settings.calls_per_second)
             if channel == "voice"
@@ -315,6 +335,20 @@ class Dispatcher:
         if isinstance(prepared, str):
             return prepared
         self.faults.hit("after_attempt_commit", prepared.channel)
+        if self.settings.place_concurrency <= 1:
+            return self._place(prepared)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(
+                self.settings.place_concurrency, thread_name_prefix="dialer-place"
+            )
+        return self._pool.submit(self._place_unless_halted, prepared)
+
+    def _place_unless_halted(self, prepared: _Prepared) -> str:
+        """A queued request whose worker has since been told to stop (credentials refused, a
+        Retry-After, a lost lease): the attempt is closed as never placed, the contact retried."""
+        if self._halted:
+            self._record_failure(prepared, NOT_PLACED, None)
+            return "failed"
         return self._place(prepared)
 
     def _wait_until(self, slot: datetime) -> bool:

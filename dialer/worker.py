@@ -420,6 +420,7 @@ class DialerWorker:
         self.stopping.set()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=True)
+        self.dispatcher.close()
         if self.lease is not None:
             self.lease.release()
         log.info("dialer %s stopped", self.worker_id)

@@ -51,3 +51,8 @@ def test_the_launch_benchmark_runs(engine: str, request: pytest.FixtureRequest) 
     # Every seeded account is in the benchmark's segment, and the launch took each one.
     assert "200 accounts, 200 in the segment" in out
     assert "contacts/s" in out and "peak RSS" in out
+
+
+def test_the_dispatch_benchmark_runs() -> None:
+    out = _bench("dispatch", "--contacts", "20", "--latency", "0.05", "--concurrency", "4")
+    assert "ratio worker / bare" in out

@@ -52,6 +52,9 @@ def settings_for(
                 "calls_per_second": 5,
                 "sms_per_second": 5,
                 "tick_seconds": 1,
+                # One request at a time unless a test asks: the simulator's order of calls is
+                # then the order the contacts were dialed.
+                "place_concurrency": 1,
                 **(dialer or {}),
             },
             "secrets": {
