@@ -456,10 +456,12 @@ def serve(
 ) -> None:
     """Run the web process: Twilio webhooks, under gunicorn.
 
+    Run `duecall db upgrade` first. GET /healthz answers {"status": "ok"}.
+
     gunicorn with duecall's server settings (sync workers, a 20 s timeout, an access log
     without query strings: duecall/gunicorn_config.py, which deploy/gunicorn.conf.py uses
     too); each worker builds its own app. --dev runs Flask's own server instead, one process,
-    for trying things. Run `duecall db upgrade` first. GET /healthz answers {"status": "ok"}.
+    for trying things.
 
     \b
     Reads from the environment:
