@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
 from campaigns.localtime import cardholder_zone
@@ -101,20 +102,24 @@ def accounts_of_caller(session: Session, number: str | None) -> tuple[str, ...]:
     several (a shared family number) match, so the caller keys an account number instead."""
     if not number or not number.startswith("+"):
         return ()
-    customers = session.scalars(
+    # One round trip: every account of every customer with the number, then "exactly one".
+    rows = session.connection().execute(_accounts_of_caller_statement(), {"number": number}).all()
+    if len({customer for _, customer in rows}) != 1:
+        return ()
+    return tuple(account_id for account_id, _ in rows)
+
+
+@functools.cache
+def _accounts_of_caller_statement() -> Select[str, str]:
+    customers = (
         select(Account.customer_id)
         .join(Phone, Phone.account_id == Account.account_id)
-        .where(Phone.number == number)
-        .distinct()
-    ).all()
-    if len(customers) != 1:
-        return ()
-    return tuple(
-        session.scalars(
-            select(Account.account_id)
-            .where(Account.customer_id == customers[0])
-            .order_by(Account.account_id)
-        ).all()
+        .where(Phone.number == bindparam("number"))
+    )
+    return (
+        select(Account.account_id, Account.customer_id)
+        .where(Account.customer_id.in_(customers))
+        .order_by(Account.account_id)
     )
 
 
@@ -126,6 +131,10 @@ def text_number(session: Session, account_id: str, caller: str | None) -> str | 
             select(Phone.number, Phone.kind).where(Phone.account_id == account_id)
         ).all()
     )
+    return _text_number(numbers, caller)
+
+
+def _text_number(numbers: dict[str, str], caller: str | None) -> str | None:
     if caller and caller in numbers:
         return caller
     return next((n for n, kind in numbers.items() if kind == "primary"), None)
@@ -153,6 +162,91 @@ def can_text(session: Session, account_id: str, number: str | None) -> bool:
     if not number or not has_consent(session, account_id=account_id, number=number, channel="sms"):
         return False
     return not (active_suppressions(session, number=number, account_id=account_id) & _NO_TEXT)
+
+
+@dataclass(frozen=True)
+class CardholderContact:
+    """A cardholder as a call sees them (:func:`cardholder`), where a text about the account
+    goes (:func:`text_number`) and whether one may reach it there (:func:`can_text`)."""
+
+    cardholder: Cardholder
+    text_number: str | None
+    can_text: bool
+
+
+def cardholder_contact(
+    session: Session, account_id: str, caller: str | None, *, now: datetime
+) -> CardholderContact | None:
+    """:func:`cardholder`, :func:`text_number` and :func:`can_text` at once, in two or three
+    statements instead of seven: the IVR reads them on nearly every step of a call. Reads the
+    account and its phones as flushed (no autoflush: nothing in a call step writes them)."""
+    # Core statements on the session's connection: they load no entities, so the ORM's layer
+    # would only add its cost.
+    connection = session.connection()
+    row = connection.execute(_contact_statement(), {"account_id": account_id}).first()
+    if row is None:
+        return None
+    phones = connection.execute(_phones_statement(), {"account_id": account_id}).all()
+    numbers = {number: kind for number, kind, _ in phones}  # as text_number reads them
+    sms_consent: dict[str, bool] = {}
+    for number, _, consent in phones:
+        sms_consent.setdefault(number, bool(consent))  # as has_consent reads it
+    primary = next((number for number, kind, _ in phones if kind == "primary"), None)
+    texted = _text_number(numbers, caller)
+    allowed = bool(texted and sms_consent.get(texted)) and not (
+        active_suppressions(session, number=texted or "", account_id=account_id) & _NO_TEXT
+    )
+    zone = cardholder_zone(row.timezone, primary)
+    return CardholderContact(
+        Cardholder(
+            account_id=row.account_id,
+            customer_id=row.customer_id,
+            name=row.name,
+            language=row.language,
+            currency=row.currency,
+            balance=max(row.balance - row.paid, Decimal("0.00")),
+            minimum_due=row.minimum_due,
+            due_date=row.due_date,
+            last4=row.card_last4,
+            birth_date=row.birth_date,
+            status=row.status,
+            zone=zone.key,
+            today=now.astimezone(zone).date(),
+            primary_number=primary,
+            declared_zone=row.timezone,
+        ),
+        texted,
+        allowed,
+    )
+
+
+@functools.cache
+def _contact_statement() -> Select[Any]:
+    # Built once: constructing the statement costs more than running it from the cache.
+    return select(
+        Account.account_id,
+        Account.customer_id,
+        Account.name,
+        Account.language,
+        Account.currency,
+        Account.balance,
+        paid_since_as_of().label("paid"),
+        Account.minimum_due,
+        Account.due_date,
+        Account.card_last4,
+        Account.birth_date,
+        Account.status,
+        Account.timezone,
+    ).where(Account.account_id == bindparam("account_id"))
+
+
+@functools.cache
+def _phones_statement() -> Select[str, str, bool]:
+    return (
+        select(Phone.number, Phone.kind, Phone.sms_consent)
+        .where(Phone.account_id == bindparam("account_id"))
+        .order_by(Phone.id)
+    )
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ stamps ``removed_at``, so the history can answer whether a number was suppressed
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from store.audit import record_audit
@@ -137,12 +138,21 @@ def list_suppressions(
 
 def active_suppressions(session: Session, *, number: str, account_id: str) -> frozenset[str]:
     """The kinds of every suppression in force on ``number`` or on ``account_id``."""
-    kinds = session.scalars(
+    kinds = session.scalars(_active_statement(), {"number": number, "account_id": account_id})
+    return frozenset(kinds.all())
+
+
+@functools.cache
+def _active_statement() -> Select[str]:
+    # Built once: the IVR asks on nearly every step, and building costs more than running.
+    return (
         select(Suppression.kind)
         .where(
             Suppression.removed_at.is_(None),
-            or_(Suppression.number == number, Suppression.account_id == account_id),
+            or_(
+                Suppression.number == bindparam("number"),
+                Suppression.account_id == bindparam("account_id"),
+            ),
         )
         .distinct()
-    ).all()
-    return frozenset(kinds)
+    )

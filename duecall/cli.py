@@ -431,12 +431,37 @@ def simulator_command(
 @cli.command("serve")
 @click.option("--host", default=None, help="Default: server.host (127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Default: server.port (5000).")
+@click.option(
+    "--bind",
+    "binds",
+    multiple=True,
+    metavar="ADDRESS",
+    help="HOST:PORT or unix:PATH, repeatable (default: the host and port above).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: DUECALL_WEB_WORKERS, else 2 x cores + 1, at most 8).",
+)
+@click.option("--dev", is_flag=True, help="Flask's development server instead, for trying things.")
 @pass_ctx
-def serve(obj: CliContext, host: str | None, port: int | None) -> None:
-    """Run the web process: Twilio webhooks (use a WSGI server such as gunicorn in production).
+def serve(
+    obj: CliContext,
+    host: str | None,
+    port: int | None,
+    binds: tuple[str, ...],
+    workers: int | None,
+    dev: bool,
+) -> None:
+    """Run the web process: Twilio webhooks, under gunicorn.
 
-    Flask's own server, for trying things. Run `duecall db upgrade` first. GET /healthz
-    answers {"status": "ok"}.
+    Run `duecall db upgrade` first. GET /healthz answers {"status": "ok"}.
+
+    gunicorn with duecall's server settings (sync workers, a 20 s timeout, an access log
+    without query strings: duecall/gunicorn_config.py, which deploy/gunicorn.conf.py uses
+    too); each worker builds its own app. --dev runs Flask's own server instead, one process,
+    for trying things.
 
     \b
     Reads from the environment:
@@ -451,17 +476,31 @@ def serve(obj: CliContext, host: str | None, port: int | None) -> None:
                            to redirect an answered reminder call on its
                            answering-machine verdict (the simulator's URL
                            when trying things locally)
+      DUECALL_WEB_WORKERS, FORWARDED_ALLOW_IPS
+                           as in deploy/gunicorn.conf.py
     """
+    import os
+
     from duecall.app import create_app
 
     settings = obj.require("serve")
-    app = create_app(settings)
-    app.run(
-        host=host or settings.server.host,
-        port=port or settings.server.port,
-        threaded=True,
-        use_reloader=False,
-    )
+    address = host or settings.server.host
+    listen = port or settings.server.port
+    if dev:
+        create_app(settings).run(host=address, port=listen, threaded=True, use_reloader=False)
+        return
+    from duecall import web_server
+    from duecall.gunicorn_config import server_settings
+
+    try:
+        options = server_settings(os.environ)
+    except ValueError as exc:
+        fail_config([str(exc)])
+    options["bind"] = list(binds) or [f"{address}:{listen}"]
+    if workers is not None:
+        options["workers"] = workers
+    # Each worker builds its own app after the fork: no connection crosses a fork.
+    web_server.run(lambda: create_app(settings), options)
 
 
 @cli.command("demo")

@@ -89,6 +89,8 @@ class CallFlow:
         self.flow = flow
         self.settings = flow.settings
         self.renderer = Renderer(flow)
+        # The settings are frozen: the menu's keys are read once, not on every keypress.
+        self._menu_keys = frozenset(self.settings.keys.menu.model_dump().values())
 
     # public -------------------------------------------------------------------------------------
 
@@ -285,7 +287,7 @@ class CallFlow:
         language = self.renderer.language(session)
         if facts is None:  # the verified account vanished (deleted mid-call)
             return self._exhausted(session, ctx, reply)
-        if keys not in set(menu.model_dump().values()):
+        if keys not in self._menu_keys:
             return self._miss(session, ctx, reply, "invalid")
         session = replace(session, misses=0)
         if keys == menu.balance:

@@ -36,6 +36,8 @@ class Renderer:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
         self.settings = flow.settings
+        # The settings are frozen: the menu's keys are read once, not on every menu prompt.
+        self._menu_keys = flow.settings.keys.menu.model_dump()
 
     def render(
         self,
@@ -176,7 +178,7 @@ class Renderer:
         language = self.language(session)
         choice = keys.choice
         if state == State.MENU:
-            return [(self.text(session, "menu", **keys.menu.model_dump()), language)]
+            return [(self.text(session, "menu", **self._menu_keys), language)]
         if state == State.AGENT_OFFER:
             return [(self.text(session, "agent_offer", agent=choice.agent), language)]
         if state == State.RIGHT_PARTY:

@@ -19,18 +19,20 @@ same document back and stores nothing, and anything older gets the current docum
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Insert, Select, Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import VoiceResponse
 
-from campaigns.accounts import accounts_of_caller, can_text, cardholder, text_number
-from campaigns.legal import LegalProfiles
+from campaigns.accounts import accounts_of_caller, cardholder_contact
+from campaigns.legal import LegalProfile, LegalProfiles
 from ivr.machine import CallFlow
 from ivr.session import (
     PERSON_VERDICTS,
@@ -99,11 +101,19 @@ class StoreDirectory:
     """:class:`ivr.session.AccountDirectory` over the store, for one request (cached)."""
 
     def __init__(
-        self, session: Session, now: datetime, legal: LegalProfiles, caller: str | None = None
+        self,
+        session: Session,
+        now: datetime,
+        legal: LegalProfiles,
+        caller: str | None = None,
+        *,
+        profile_of: Callable[[str | None], LegalProfile] | None = None,
     ) -> None:
         self._session = session
         self._now = now
         self._legal = legal
+        # The legal profile of a number (the service passes a cached one).
+        self._profile_of = profile_of or legal.for_number
         self._caller = caller
         self._cache: dict[str, AccountFacts | None] = {}
 
@@ -113,18 +123,12 @@ class StoreDirectory:
         return self._cache[account_id]
 
     def _load(self, account_id: str) -> AccountFacts | None:
-        found = cardholder(self._session, account_id, now=self._now)
-        if found is None:
+        contact = cardholder_contact(self._session, account_id, self._caller, now=self._now)
+        if contact is None:
             return None
-        profile = self._legal.for_number(found.primary_number)
-        zones = tuple(
-            dict.fromkeys(
-                z
-                for z in (found.declared_zone, *number_zones(found.primary_number or ""))
-                if z and is_known_zone(z)
-            )
-        )
-        texted = text_number(self._session, account_id, self._caller)
+        found = contact.cardholder
+        profile = self._profile_of(found.primary_number)
+        zones = _zones(found.declared_zone, found.primary_number)
         return AccountFacts(
             account_id=found.account_id,
             name=found.name,
@@ -143,23 +147,104 @@ class StoreDirectory:
             window_start=profile.window_start,
             window_close=profile.window_close,
             disclosure=profile.disclosure,
-            can_text=can_text(self._session, account_id, texted),
+            can_text=contact.can_text,
         )
+
+
+@functools.lru_cache(maxsize=4096)
+def _zones(declared: str | None, number: str | None) -> tuple[str, ...]:
+    """Every known zone of a cardholder: the declared one and the number's. Cached: parsing a
+    number costs tens of microseconds, and a call's steps ask about the same number."""
+    return tuple(
+        dict.fromkeys(z for z in (declared, *number_zones(number or "")) if z and is_known_zone(z))
+    )
 
 
 def _locked(session: Session, account_id: str) -> bool:
     """Whether the account is locked to agent-only verification (the IVR's own table)."""
+    # Core statements run on the session's connection: the ORM's layer adds nothing to a
+    # statement that loads no entities, but costs as much as running it.
+    found = session.connection().execute(_locked_statement(), {"account_id": account_id})
+    return found.first() is not None
+
+
+@functools.cache
+def _locked_statement() -> Select[int]:
+    # Built once, like the session statements below: building one costs more than running it.
     return (
-        session.scalar(
-            select(VerificationLock.id)
-            .where(
-                VerificationLock.account_id == account_id,
-                VerificationLock.cleared_at.is_(None),
-            )
-            .limit(1)
+        select(VerificationLock.id)
+        .where(
+            VerificationLock.account_id == bindparam("account_id"),
+            VerificationLock.cleared_at.is_(None),
         )
-        is not None
+        .limit(1)
     )
+
+
+@dataclass(frozen=True)
+class _Row:
+    """The stored session of one call, as a step reads it (``ivr_sessions``)."""
+
+    call_sid: str
+    data: dict[str, Any]
+    last_key: str | None
+    last_twiml: str
+    updated_at: datetime
+    version: int
+
+
+@functools.cache
+def _select_session() -> Select[Any]:
+    return select(
+        IvrSession.call_sid,
+        IvrSession.data,
+        IvrSession.last_key,
+        IvrSession.last_twiml,
+        IvrSession.updated_at,
+        IvrSession.version,
+    ).where(IvrSession.call_sid == bindparam("call_sid"))
+
+
+_SESSIONS = cast(Table, IvrSession.__table__)
+
+
+@functools.cache
+def _insert_session() -> Insert:
+    return insert(_SESSIONS)
+
+
+@functools.cache
+def _update_session() -> Update:
+    # The version check the ORM's version counter made: the row changes only if nobody changed
+    # it since it was read; a rowcount of 0 means a concurrent step won (StaleDataError).
+    table = _SESSIONS
+    return (
+        update(table)
+        .where(table.c.call_sid == bindparam("b_call_sid"))
+        .where(table.c.version == bindparam("b_version"))
+    )
+
+
+def _read(s: Session, call_sid: str) -> _Row | None:
+    found = s.connection().execute(_select_session(), {"call_sid": call_sid}).first()
+    return None if found is None else _Row(*found)
+
+
+def _write(s: Session, row: _Row, values: dict[str, Any]) -> None:
+    """Update ``row`` with ``values`` (and the next version) if nobody changed it since read."""
+    result = s.connection().execute(
+        _update_session(),
+        {
+            **values,
+            "version": row.version + 1,
+            "b_call_sid": row.call_sid,
+            "b_version": row.version,
+        },
+    )
+    if result.rowcount != 1:
+        raise StaleDataError(
+            f"ivr_sessions {row.call_sid}: version {row.version} changed by a concurrent step"
+        )
 
 
 @dataclass(frozen=True)
@@ -171,6 +256,20 @@ class Served:
     twiml: str
     session: CallSession | None = None
     effects: tuple[Effect, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A voice request decided on a read of the store (:meth:`IvrService.decide`): either the
+    answer, with nothing to store (``served``), or the step's ``turn`` to store, over ``row``
+    (the session as read, ``before``) or as the call's first session (``row`` None)."""
+
+    request: VoiceRequest
+    served: Served | None = None
+    turn: Turn | None = None
+    row: _Row | None = None
+    before: CallSession | None = None
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -189,13 +288,24 @@ class IvrService:
     def __init__(self, flow: Flow) -> None:
         self.flow = flow
         self.machine = CallFlow(flow)
+        # A number's legal profile means parsing it: cached, as a call's steps repeat it.
+        self._profile_of = functools.lru_cache(maxsize=4096)(flow.legal.for_number)
+
+    def _directory(self, s: Session, now: datetime, caller: str | None) -> StoreDirectory:
+        return StoreDirectory(s, now, self.flow.legal, caller, profile_of=self._profile_of)
 
     # voice requests -----------------------------------------------------------------------------
 
     def handle(self, s: Session, request: VoiceRequest, now: datetime) -> Served:
         """Serve one voice webhook: the TwiML to answer with and the step's effects."""
-        ctx = Context(now=now, directory=StoreDirectory(s, now, self.flow.legal, request.caller))
-        row = s.get(IvrSession, request.call_sid)
+        return self.store(s, self.decide(s, request, now), now)
+
+    def decide(self, s: Session, request: VoiceRequest, now: datetime) -> Decision:
+        """Read the call's session and run the step: what to answer and what to store. Only
+        reads; :meth:`store` writes (a concurrent step in between is caught there by the
+        version check or the primary key)."""
+        ctx = Context(now=now, directory=self._directory(s, now, request.caller))
+        row = _read(s, request.call_sid)
         if row is None:
             start = self._start_event(s, request.direction, request.caller, request.attempt_id)
             if start is None:
@@ -204,47 +314,63 @@ class IvrService:
                     request.call_sid,
                     request.attempt_id,
                 )
-                return Served(_hangup())
+                return Decision(request, Served(_hangup()))
             turn = self.machine.start(request.call_sid, request.direction, start, ctx)
-            self._insert(s, turn, request, now)
-            return self._served(s, turn, now)
+            return Decision(request, turn=turn)
         session = CallSession.from_json(row.data)
         key = f"{request.step}:{request.kind}"
         if request.step is not None and request.step == session.step - 1 and row.last_key == key:
             # The request that produced the current document, again (Twilio retried it): the
             # same document, nothing stored twice.
             log.info("ivr %s: replay of step %s (%s)", request.call_sid, request.step, key)
-            return Served(row.last_twiml, session)
+            return Decision(request, Served(row.last_twiml, session))
         if self._stale(row, now):
             # An abandoned call: a replayed request gets nothing but a hangup.
-            return Served(_hangup(), session)
+            return Decision(request, Served(_hangup(), session))
         if request.kind == "show" and request.step == session.step:
             # The AMD verdict's redirect to the current document (the voicemail, the question).
-            return Served(row.last_twiml, session)
+            return Decision(request, Served(row.last_twiml, session))
         if session.state in TERMINAL_STATES:
-            return Served(_hangup(), session)
+            return Decision(request, Served(_hangup(), session))
         if request.step is None:
             # A first request again: the first document while the call is still there, else
             # (the call moved on, perhaps past verification) nothing.
-            return Served(row.last_twiml if session.step <= 1 else _hangup(), session)
+            return Decision(
+                request, Served(row.last_twiml if session.step <= 1 else _hangup(), session)
+            )
         if request.step == session.step:
             turn = self.machine.advance(session, self._event(request), ctx)
             if turn.twiml is None:  # cannot happen for voice events; answer the current prompt
-                return Served(row.last_twiml, session)
-            self._update(s, row, session, turn, request, key, now)
-            return self._served(s, turn, now)
+                return Decision(request, Served(row.last_twiml, session))
+            return Decision(request, turn=turn, row=row, before=session, key=key)
         if request.kind == "hold":
             # A hold loop overtaken by the AMD verdict: wait for the REST redirect, which
             # interrupts this, else fetch the current document.
             response = VoiceResponse()
             response.pause(length=1)
             response.redirect(self.machine.url(session), method="POST")
-            return Served(str(response), session)
+            return Decision(request, Served(str(response), session))
         # A request for a step the call has left: Twilio never sends one, a replay does.
         log.info("ivr %s: request for old step %s answered with a hangup", request.call_sid, key)
-        return Served(_hangup(), session)
+        return Decision(request, Served(_hangup(), session))
 
-    def _stale(self, row: IvrSession, now: datetime) -> bool:
+    def store(self, s: Session, decision: Decision, now: datetime) -> Served:
+        """Store what :meth:`decide` decided: the call's session (a concurrent step for the
+        same call fails here: StaleDataError or IntegrityError, and the whole is run again)
+        and the IVR's own effects; the other effects come back for their owners."""
+        if decision.served is not None:
+            return decision.served
+        turn = decision.turn
+        assert turn is not None, "a decision stores a turn or answers without one"
+        if decision.row is None or decision.before is None:
+            self._insert(s, turn, decision.request, now)
+        else:
+            self._update(
+                s, decision.row, decision.before, turn, decision.request, decision.key, now
+            )
+        return self._served(s, turn, now)
+
+    def _stale(self, row: _Row, now: datetime) -> bool:
         """Whether the call's session has not moved for longer than any call lasts."""
         ttl = timedelta(minutes=self.flow.settings.session_ttl_minutes)
         return row.updated_at < now - ttl
@@ -252,8 +378,8 @@ class IvrService:
     def amd(self, s: Session, request: AmdRequest, now: datetime) -> AmdServed:
         """Apply an AMD verdict to the call's flow (the verdict itself is recorded on the
         attempt by the attempt lifecycle, through the callback's receive step)."""
-        ctx = Context(now=now, directory=StoreDirectory(s, now, self.flow.legal, request.caller))
-        row = s.get(IvrSession, request.call_sid)
+        ctx = Context(now=now, directory=self._directory(s, now, request.caller))
+        row = _read(s, request.call_sid)
         if row is None:
             # The verdict overtook the call's first request: open the session here.
             start = self._start_event(s, "outbound", request.caller, request.attempt_id)
@@ -270,9 +396,7 @@ class IvrService:
         turn = self.machine.advance(session, AmdVerdict(request.answered_by), ctx)
         key = f"{session.step}:amd"
         if turn.twiml is None:
-            row.data = turn.session.to_json()
-            row.updated_at = now
-            s.flush()
+            _write(s, row, {"data": turn.session.to_json(), "updated_at": now})
             served = self._served(s, turn, now)
             return AmdServed(None, served.session, served.effects)
         self._update(
@@ -291,7 +415,7 @@ class IvrService:
 
     def fault_language(self, s: Session, call_sid: str) -> tuple[CallSession | None, str | None]:
         """The session of ``call_sid`` (if any) and the language to apologise in."""
-        row = s.get(IvrSession, call_sid)
+        row = _read(s, call_sid)
         if row is None:
             return None, None
         session = CallSession.from_json(row.data)
@@ -367,33 +491,44 @@ class IvrService:
             return HoldTick()
         return NoInput()
 
-    def _insert(self, s: Session, turn: Turn, request: VoiceRequest, now: datetime) -> IvrSession:
+    def _insert(self, s: Session, turn: Turn, request: VoiceRequest, now: datetime) -> _Row:
         session = turn.session
-        row = IvrSession(
-            call_sid=session.call_sid,
-            direction=session.direction,
-            state=session.state.value,
-            step=session.step,
-            language=session.language,
-            account_id=session.account_id,
-            attempt_id=session.attempt_id,
-            verified=session.verified,
-            data=session.to_json(),
-            last_key=f"{request.step}:{request.kind}",
-            last_twiml=_twiml(turn),
-            last_request=stored_request(request.params, secret=False),
-            created_at=now,
-            updated_at=now,
+        data = session.to_json()
+        twiml = _twiml(turn)
+        # A Core INSERT, not the ORM's unit of work: one statement either way, and a concurrent
+        # first request for the same call fails here (IntegrityError) and is retried.
+        s.connection().execute(
+            _insert_session(),
+            {
+                "call_sid": session.call_sid,
+                "direction": session.direction,
+                "state": session.state.value,
+                "step": session.step,
+                "language": session.language,
+                "account_id": session.account_id,
+                "attempt_id": session.attempt_id,
+                "verified": session.verified,
+                "data": data,
+                "last_key": f"{request.step}:{request.kind}",
+                "last_twiml": twiml,
+                "last_request": stored_request(request.params, secret=False),
+                "version": 1,  # where the ORM's version counter starts
+                "created_at": now,
+                "updated_at": now,
+            },
         )
-        s.add(row)
-        s.flush()  # a concurrent first request for the same call fails here and is retried
-        log.info("ivr %s: %s call opened in %s", session.call_sid, session.direction, row.state)
-        return row
+        log.info(
+            "ivr %s: %s call opened in %s",
+            session.call_sid,
+            session.direction,
+            session.state.value,
+        )
+        return _Row(session.call_sid, data, f"{request.step}:{request.kind}", twiml, now, 1)
 
     def _update(
         self,
         s: Session,
-        row: IvrSession,
+        row: _Row,
         before: CallSession,
         turn: Turn,
         request: VoiceRequest,
@@ -401,17 +536,25 @@ class IvrService:
         now: datetime,
     ) -> None:
         after = turn.session
-        row.state = after.state.value
-        row.step = after.step
-        row.language = after.language
-        row.account_id = after.account_id
-        row.verified = after.verified
-        row.data = after.to_json()
-        row.last_key = key
-        row.last_twiml = _twiml(turn)
-        row.last_request = stored_request(request.params, secret=before.state in SECRET_STATES)
-        row.updated_at = now
-        s.flush()  # the version check: a concurrent step for this call fails here, is retried
+        # The version check: a concurrent step for this call fails here, and is retried.
+        _write(
+            s,
+            row,
+            {
+                "state": after.state.value,
+                "step": after.step,
+                "language": after.language,
+                "account_id": after.account_id,
+                "verified": after.verified,
+                "data": after.to_json(),
+                "last_key": key,
+                "last_twiml": _twiml(turn),
+                "last_request": stored_request(
+                    request.params, secret=before.state in SECRET_STATES
+                ),
+                "updated_at": now,
+            },
+        )
         log.info("ivr %s: step %s %s -> %s", after.call_sid, before.step, before.state, after.state)
 
     def _served(self, s: Session, turn: Turn, now: datetime) -> Served:
@@ -510,10 +653,17 @@ def stored_request(params: Mapping[str, str], *, secret: bool) -> dict[str, str]
         if key == "Digits" and secret:
             stored[key] = "***"
         elif key in _NUMBER_PARAMS:
-            stored[key] = mask_phone(value)
+            stored[key] = _masked(value)
         else:
             stored[key] = value
     return stored
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked(number: str) -> str:
+    # mask_phone parses the number (tens of microseconds); a call's steps and every call to
+    # the hotline repeat the same few numbers (From and Caller, To and Called).
+    return mask_phone(number)
 
 
 def _twiml(turn: Turn) -> str:
@@ -529,6 +679,7 @@ def _hangup() -> str:
 __all__ = [
     "AmdRequest",
     "AmdServed",
+    "Decision",
     "IvrService",
     "Served",
     "StoreDirectory",

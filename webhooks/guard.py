@@ -97,27 +97,31 @@ class TwilioGuard:
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(view)
             def wrapped(*args: Any, **kwargs: Any) -> Any:
-                if request.content_length is not None and (request.content_length > self.max_body):
-                    # Refused before the body is read (Twilio's requests are a few KB).
-                    abort(413)
-                if not self.is_valid():
-                    log.warning(
-                        "rejected %s %s: missing or invalid X-Twilio-Signature (checked URL %s)",
-                        request.method,
-                        request.path,
-                        self.url_for_request(),
-                    )
-                    abort(403)
-                try:
-                    return view(*args, **kwargs)
-                except Exception:
-                    call = request.values.get("CallSid") or request.values.get("MessageSid") or "-"
-                    log.exception("webhook %s failed for %s", request.path, call)
-                    return self._fault(kind)
+                return self.call(kind, view, *args, **kwargs)
 
             return wrapped
 
         return decorate
+
+    def call(self, kind: Kind, view: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run ``view`` behind the guard (what :meth:`webhook` wraps a view in)."""
+        if request.content_length is not None and (request.content_length > self.max_body):
+            # Refused before the body is read (Twilio's requests are a few KB).
+            abort(413)
+        if not self.is_valid():
+            log.warning(
+                "rejected %s %s: missing or invalid X-Twilio-Signature (checked URL %s)",
+                request.method,
+                request.path,
+                self.url_for_request(),
+            )
+            abort(403)
+        try:
+            return view(*args, **kwargs)
+        except Exception:
+            call = request.values.get("CallSid") or request.values.get("MessageSid") or "-"
+            log.exception("webhook %s failed for %s", request.path, call)
+            return self._fault(kind)
 
     def _fault(self, kind: Kind) -> Response:
         if kind == "voice":

@@ -101,12 +101,13 @@ def _wiring() -> VoiceWiring:
 
 
 def _twilio(kind: Kind) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The app's guard around a view (looked up per request: the guard belongs to the app)."""
+    """The app's guard around a view (looked up per request: the guard belongs to the app; no
+    decorator is built per request)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
-            return services().guard.webhook(kind)(view)(*args, **kwargs)
+            return services().guard.call(kind, view, *args, **kwargs)
 
         return wrapped
 
