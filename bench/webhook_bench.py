@@ -45,9 +45,10 @@ from statistics import median
 from urllib.parse import urlencode
 
 from flask import Flask, Response
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import func, insert, select
 from twilio.request_validator import RequestValidator
 
+from bench.scratch import scratch_url
 from store.db import Database
 from store.migrate import upgrade
 from store.models import Account, Attempt, CallbackRequest, Phone
@@ -90,26 +91,6 @@ def bare_app() -> Flask:
 
 
 # --- the store -----------------------------------------------------------------------------------
-
-
-@contextmanager
-def bench_store(url: str | None, tmp: Path) -> Iterator[str]:
-    """A fresh store: a SQLite file in ``tmp``, or a schema of its own in the PostgreSQL
-    database ``url`` (dropped afterwards)."""
-    if url is None or url.startswith("sqlite"):
-        yield url or f"sqlite:///{tmp / 'bench.db'}"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    try:
-        yield f"{url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def _number(i: int) -> str:
@@ -569,7 +550,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> dict[st
     began = time.perf_counter()
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="webhook-bench-")))
-        url = stack.enter_context(bench_store(args.database, tmp))
+        url = stack.enter_context(scratch_url(args.database, tmp, "webhook"))
         db = Database(url)
         stack.callback(db.dispose)
         upgrade(db)
