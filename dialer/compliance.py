@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from campaigns.accounts import has_consent
 from campaigns.legal import country_of
 from campaigns.suppressions import active_suppressions
-from dialer.outcomes import REFUSED
+from dialer.outcomes import NEVER_SENT
 from dialer.policy import (
     Attempt as PastAttempt,
 )
@@ -78,8 +78,8 @@ def load_history(
         ).where(
             Attempt.created_at >= since,
             or_(Attempt.customer_id == account.customer_id, Attempt.number == number),
-            # Refused by Twilio on the spot: nothing rang, so no cap counts it.
-            Attempt.outcome.is_distinct_from(REFUSED),
+            # Refused by Twilio on the spot, or never sent: nothing rang, so no cap counts it.
+            or_(Attempt.outcome.is_(None), Attempt.outcome.not_in(NEVER_SENT)),
         )
     ).all()
     return ContactHistory(

@@ -51,7 +51,7 @@ from dialer.compliance import check_contact
 from dialer.config import DialerSettings
 from dialer.faults import NO_FAULTS, Faults
 from dialer.messages import Sender, SmsTooLongError, reminder_text
-from dialer.outcomes import BAD_NUMBER, NOT_PLACED, OPTED_OUT, REFUSED
+from dialer.outcomes import BAD_NUMBER, NOT_PLACED, OPTED_OUT, REFUSED, WITHHELD
 from dialer.pacing import (
     SMS_BUDGET,
     VOICE_BUDGET,
@@ -345,9 +345,10 @@ class Dispatcher:
 
     def _place_unless_halted(self, prepared: _Prepared) -> str:
         """A queued request whose worker has since been told to stop (credentials refused, a
-        Retry-After, a lost lease): the attempt is closed as never placed, the contact retried."""
+        Retry-After, a lost lease): the attempt is closed as withheld -- certainly never sent, so
+        no cap counts it -- and the contact retried."""
         if self._halted:
-            self._record_failure(prepared, NOT_PLACED, None)
+            self._record_failure(prepared, WITHHELD, None)
             return "failed"
         return self._place(prepared)
 

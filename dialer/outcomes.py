@@ -39,7 +39,12 @@ NOT_PLACED = "not_placed"
 #: that never opened): no call can have rung, so unlike ``not_placed`` the contact policy does
 #: not count them either (``dialer.compliance.load_history``). Settled like ``not_placed``.
 REFUSED = "refused"
-UNPLACED = frozenset({NOT_PLACED, REFUSED})
+#: Attempts recorded but held back before their request left, because the worker was told to stop
+#: meanwhile (credentials refused, a Retry-After): like ``refused``, never sent and never counted.
+WITHHELD = "withheld"
+#: Outcomes of attempts that certainly never reached the carrier: no cap counts them.
+NEVER_SENT = frozenset({REFUSED, WITHHELD})
+UNPLACED = frozenset({NOT_PLACED, *NEVER_SENT})
 
 Verdict = Literal[
     "connected", "wrong_party", "bad_number", "busy", "no_answer", "failed", "machine", "not_placed"

@@ -10,9 +10,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from dialer.compliance import load_history
+from dialer.policy import PolicyProfile
 from store.clock import FixedClock
 from store.db import Database
+from store.models import Account
+from store.models_dialer import CampaignRun
 from telephony.port import CallInfo, OutboundCall
 from tests.dialer.dialer_rig import Rig, add_account, build_rig, settings_for, voice_campaign
 
@@ -71,3 +76,34 @@ def test_requests_overlap_and_every_contact_is_placed_once_with_its_sid(rig: Rig
     assert set(Counter(a.contact_id for a in attempts).values()) == {1}
     assert set(Counter(call.to for call in rig.sim.calls.values()).values()) == {1}
     rig.worker.dispatcher.close()
+
+
+def test_a_request_held_back_after_a_stop_is_never_sent_and_counts_toward_no_cap(
+    rig: Rig,
+) -> None:
+    # Queued behind requests in flight when the worker is told to stop (a Retry-After, refused
+    # credentials): its attempt is closed as withheld, nothing is sent, no cap counts it, and the
+    # contact is tried again.
+    rig.worker.launch_scheduled("voice-mid")
+    dispatcher = rig.worker.dispatcher
+    ((contact_id, token),) = dispatcher.claim(_run_ids(rig), "voice", 1, rig.clock.now())
+    prepared = dispatcher._prepare(contact_id, token, "voice")
+    assert not isinstance(prepared, str)
+    dispatcher._halted = True
+    assert dispatcher._place_unless_halted(prepared) == "failed"
+    assert rig.sim.calls == {}
+    (attempt,) = rig.attempts()
+    assert (attempt.outcome, attempt.final, attempt.provider_sid) == ("withheld", True, None)
+    contact = next(c for c in rig.contacts().values() if c.id == contact_id)
+    assert contact.state == "pending"
+    with rig.db.session(readonly=True) as s:
+        account = s.get_one(Account, contact.account_id)
+        history = load_history(
+            s, account, contact.number, rig.clock.now(), PolicyProfile.us_reg_f()
+        )
+    assert history.attempts == ()
+
+
+def _run_ids(rig: Rig) -> list[int]:
+    with rig.db.session(readonly=True) as s:
+        return list(s.scalars(select(CampaignRun.id)))
