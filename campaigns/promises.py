@@ -308,6 +308,21 @@ class NewPromise:
     attempt_id: int | None = None
 
 
+def cancel_open_promises(session: Session, account_id: str, *, now: datetime) -> list[int]:
+    """Cancel the account's open promises (a newer promise or a repayment plan replaces them:
+    only the latest commitment is followed up); the ids cancelled, oldest first. The caller
+    audits the replacement, naming them."""
+    replaced = session.scalars(
+        select(Promise)
+        .where(Promise.account_id == account_id, Promise.status == "open")
+        .order_by(Promise.id)
+    ).all()
+    for earlier in replaced:
+        earlier.status = "cancelled"
+        earlier.resolved_at = now
+    return [earlier.id for earlier in replaced]
+
+
 def record_promise(session: Session, new: NewPromise, *, now: datetime) -> Promise | None:
     """Store ``new`` as the account's open promise; None when the account does not exist or
     ``new.dedupe_key`` was stored before (a replayed request).
@@ -320,12 +335,7 @@ def record_promise(session: Session, new: NewPromise, *, now: datetime) -> Promi
     account = session.get(Account, new.account_id)
     if account is None:
         return None
-    replaced = session.scalars(
-        select(Promise).where(Promise.account_id == new.account_id, Promise.status == "open")
-    ).all()
-    for earlier in replaced:
-        earlier.status = "cancelled"
-        earlier.resolved_at = now
+    replaced = cancel_open_promises(session, new.account_id, now=now)
     promise = Promise(
         account_id=new.account_id,
         customer_id=account.customer_id,
@@ -352,7 +362,7 @@ def record_promise(session: Session, new: NewPromise, *, now: datetime) -> Promi
         detail={
             "call_sid": new.call_sid,
             "amount": str(new.amount),
-            "replaces": [earlier.id for earlier in replaced],
+            "replaces": replaced,
         },
     )
     return promise

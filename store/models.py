@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -151,6 +152,8 @@ class Payment(Base):
     # The calendar date the bank recorded (as given, before any UTC conversion); compared
     # with accounts.balance_as_of to decide whether the balance already reflects it.
     paid_on: Mapped[date] = mapped_column(Date)
+    #: ISO 4217, when the payments file names it; None: the account's currency.
+    currency: Mapped[str | None] = mapped_column(String(3))
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -342,6 +345,82 @@ class Promise(Base):
     dedupe_key: Mapped[str | None] = mapped_column(String(120))
     paid_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+PLAN_STATUSES = ("active", "completed", "broken", "cancelled")
+PLAN_FREQUENCIES = ("weekly", "fortnightly", "monthly")
+INSTALLMENT_STATUSES = ("due", "paid", "missed")
+
+
+class Plan(Base):
+    """A repayment plan: ``total`` in ``installments`` payments every ``frequency`` from
+    ``first_date``, and how it turned out. One ``active`` plan per account (the partial unique
+    index); written only by :mod:`campaigns.plans`."""
+
+    __tablename__ = "plans"
+    __table_args__ = (
+        CheckConstraint(_in("status", PLAN_STATUSES), name="status"),
+        CheckConstraint(_in("frequency", PLAN_FREQUENCIES), name="frequency"),
+        CheckConstraint(_in("source", ("ivr", "agent")), name="source"),
+        CheckConstraint("total > 0", name="total_positive"),
+        CheckConstraint("installments > 0", name="installments_positive"),
+        UniqueConstraint("dedupe_key"),
+        Index(None, "account_id", "status"),
+        Index(
+            "uq_plans_one_active",
+            "account_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"))
+    customer_id: Mapped[str] = mapped_column(String(64))
+    currency: Mapped[str] = mapped_column(String(3))
+    total: Mapped[Decimal] = mapped_column(Money)
+    installments: Mapped[int] = mapped_column(Integer)
+    frequency: Mapped[str] = mapped_column(String(12))
+    first_date: Mapped[date] = mapped_column(Date)
+    #: The cardholder's local date the plan was agreed: payments from this day on count.
+    agreed_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    source: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(64))
+    call_sid: Mapped[str | None] = mapped_column(String(34))
+    # A replayed webhook carries the same key, so the plan is stored once.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120))
+    #: The open promise this plan replaced (cancelled when the plan was agreed).
+    replaced_promise_id: Mapped[int | None] = mapped_column(ForeignKey("promises.id"))
+    paid_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The cardholder's local date of the outcome (completed or broken).
+    resolved_on: Mapped[date | None] = mapped_column(Date)
+
+
+class PlanInstallment(Base):
+    """One payment of a plan: ``seq`` 1.. in date order; ``paid_amount`` what the account's
+    payments settled on it (earliest installment first)."""
+
+    __tablename__ = "plan_installments"
+    __table_args__ = (
+        CheckConstraint(_in("status", INSTALLMENT_STATUSES), name="status"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        UniqueConstraint("plan_id", "seq"),
+        Index(None, "status", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    paid_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    status: Mapped[str] = mapped_column(String(8), default="due")
+    #: The cardholder's local date it was settled in full, or judged missed.
+    resolved_on: Mapped[date | None] = mapped_column(Date)
 
 
 CALLBACK_STATUSES = ("open", "scheduled", "done", "cancelled")

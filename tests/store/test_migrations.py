@@ -26,6 +26,8 @@ EXPECTED_TABLES = {
     "compliance_decisions",
     "outbox",
     "promises",
+    "plans",
+    "plan_installments",
     "callback_requests",
     "inbound_messages",
     *("campaign_runs", "contacts", "callback_events", "campaign_controls", "pacing_budgets"),
