@@ -10,6 +10,7 @@ typo in a cron expression or a template placeholder fails ``duecall check-config
 from __future__ import annotations
 
 import re
+import string
 import zoneinfo
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +25,11 @@ CampaignChannel = Literal["voice", "sms", "voice_sms_fallback"]
 RetryOutcome = Literal["busy", "no_answer", "failed", "machine", "sms_undelivered"]
 
 KNOWN_LANGUAGES = ("en-US", "zh-CN")
+#: What a payment reminder may say (``sms.promise_reminder`` and its kin).
+REMINDER_FIELDS = frozenset(
+    {"business_name", "callback_number", "support_number", "first_name", "amount", "date"}
+    | {"collector_disclosure"}
+)
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
@@ -252,6 +258,52 @@ class SmsSettings(BaseModel):
         }
     )
     send_optout_confirmation: bool = True
+    # Payment reminders (the worker's reminders job, campaigns.reminders): ``plans.
+    # reminder_lead_days`` before a promise's date and before each installment's, and once
+    # when an installment is missed. Fields: REMINDER_FIELDS.
+    promise_reminder: dict[str, str] = Field(
+        default_factory=lambda: {
+            "en-US": "{business_name}: a reminder that your payment of {amount} is due on "
+            "{date}. Questions? Call {callback_number}.",
+            "zh-CN": "{business_name}：温馨提示，您承诺的还款{amount}将于{date}到期。"
+            "如有疑问请致电{callback_number}。",
+        }
+    )
+    installment_reminder: dict[str, str] = Field(
+        default_factory=lambda: {
+            "en-US": "{business_name}: a reminder that your plan payment of {amount} is due "
+            "on {date}. Questions? Call {callback_number}.",
+            "zh-CN": "{business_name}：温馨提示，您的分期还款{amount}将于{date}到期。"
+            "如有疑问请致电{callback_number}。",
+        }
+    )
+    installment_missed: dict[str, str] = Field(
+        default_factory=lambda: {
+            "en-US": "{business_name}: we did not receive your plan payment of {amount} due "
+            "on {date}. Please call {callback_number}.",
+            "zh-CN": "{business_name}：我们未收到您于{date}到期的分期还款{amount}。"
+            "请致电{callback_number}。",
+        }
+    )
+
+    @field_validator("promise_reminder", "installment_reminder", "installment_missed")
+    @classmethod
+    def _reminder_fields(cls, value: dict[str, str]) -> dict[str, str]:
+        for language in KNOWN_LANGUAGES:
+            if not value.get(language):
+                raise ValueError(f"no template for {language}")
+        for language, template in value.items():
+            try:
+                names = {n for _, n, _, _ in string.Formatter().parse(template) if n is not None}
+            except ValueError as exc:
+                raise ValueError(f"{language}: malformed template: {exc}") from exc
+            unknown = names - REMINDER_FIELDS
+            if unknown:
+                raise ValueError(
+                    f"{language}: unknown field(s) {sorted(unknown)}; "
+                    f"known: {', '.join(sorted(REMINDER_FIELDS))}"
+                )
+        return value
 
 
 class PromiseSettings(BaseModel):

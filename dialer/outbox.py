@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 Wait = Callable[[float], bool]
 #: A confirmation text the web app asks the worker to send (the IVR's promise confirmation).
 SMS_CONFIRMATION = "sms.promise_confirmation"
-SMS_KINDS = frozenset({SMS_CONFIRMATION})
+#: A payment reminder the reminders job queued (dialer.reminders).
+SMS_REMINDER = "sms.payment_reminder"
+SMS_KINDS = frozenset({SMS_CONFIRMATION, SMS_REMINDER})
 LEASE = timedelta(minutes=5)
 
 

@@ -58,6 +58,7 @@ from dialer.messages import Sender
 from dialer.outbox import Outbox
 from dialer.profiles import PolicyBook
 from dialer.reconcile import Reconciler
+from dialer.reminders import PaymentReminders
 from dialer.sqlutil import rowcount
 from store.clock import Clock
 from store.db import Database
@@ -68,6 +69,9 @@ log = logging.getLogger(__name__)
 
 #: A worker row whose heartbeat is this old is deleted when a worker registers.
 FORGET_WORKERS_AFTER = timedelta(days=7)
+#: How often payment reminders are looked for: their days are the cardholders' local days, and
+#: the outbox holds each until the calling window opens, so a quarter of an hour is plenty.
+REMINDERS_INTERVAL_SECONDS = 900
 
 
 class SingleWorkerError(Exception):
@@ -223,8 +227,11 @@ class DialerWorker:
         worker_id: str,
         wait: Wait | None = None,
         faults: Faults = NO_FAULTS,
+        reminders: PaymentReminders | None = None,
     ) -> None:
         self.db = db
+        #: The payment reminders job (None: not run by this worker).
+        self.reminders = reminders
         self.clock = clock
         self.settings = settings
         self.campaigns = {c.name: c for c in campaigns}
@@ -385,6 +392,14 @@ class DialerWorker:
             name="carrier probe",
             misfire_grace_time=max(1, int(s.autopause.probe_interval_seconds)),
         )
+        if self.reminders is not None:
+            scheduler.add_job(
+                self._guarded("reminders", self.reminders.run),
+                trigger=IntervalTrigger(seconds=REMINDERS_INTERVAL_SECONDS),
+                id="reminders",
+                name="payment reminders",
+                misfire_grace_time=REMINDERS_INTERVAL_SECONDS,
+            )
         scheduler.add_job(
             self._guarded("outbox", self.outbox.run),
             trigger=IntervalTrigger(seconds=s.outbox_interval_seconds),

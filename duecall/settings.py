@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from campaigns.config import CampaignSettings, PromiseSettings, SmsSettings
+from campaigns.plan_settings import PlanSettings
 from campaigns.sms import count_segments, render, worst_case_values
 from dialer.config import DialerSettings
 from dialer.policy import PolicyProfile
@@ -245,6 +246,7 @@ class Settings(_Section):
     campaigns: tuple[CampaignSettings, ...] = ()
     sms: SmsSettings = SmsSettings()
     promises: PromiseSettings = PromiseSettings()
+    plans: PlanSettings = PlanSettings()
     logging: LoggingSettings = LoggingSettings()
     secrets: Secrets = Field(default=Secrets(), exclude=True)
     #: The configuration file that was read, as an absolute path; None: built-in defaults only.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dialer.dispatch import Wait
 from dialer.faults import NO_FAULTS, Faults
 from dialer.messages import Sender
+from dialer.reminders import PaymentReminders
 from dialer.worker import DialerWorker
 from duecall.settings import Settings
 from store.clock import Clock
@@ -102,4 +103,16 @@ def build_worker(
         worker_id=worker_id,
         wait=wait,
         faults=faults,
+        reminders=PaymentReminders(
+            db,
+            clock,
+            plans=settings.plans,
+            promise_grace_days=settings.promises.grace_days,
+            templates={
+                "promise": settings.sms.promise_reminder,
+                "installment": settings.sms.installment_reminder,
+                "missed": settings.sms.installment_missed,
+            },
+            sender=build_sender(settings),
+        ),
     )
