@@ -8,12 +8,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, select
 from sqlalchemy.orm import Session
 
 from campaigns.localtime import cardholder_zone
 from campaigns.suppressions import active_suppressions
-from store.models import Account, Payment, Phone
+from store.models import Account, Payment, Phone, Plan
 from store.types import Money
 
 DPD_BUCKETS = ((0, 29, "0-29"), (30, 59, "30-59"), (60, 89, "60-89"), (90, 10**6, "90+"))
@@ -61,6 +61,9 @@ class Cardholder:
     today: date
     primary_number: str | None
     declared_zone: str | None = None
+    days_past_due: int = 0
+    #: A repayment plan is active on the account (campaigns.plans: one per account).
+    active_plan: bool = False
 
 
 def primary_number(session: Session, account_id: str) -> str | None:
@@ -214,6 +217,8 @@ def cardholder_contact(
             today=now.astimezone(zone).date(),
             primary_number=primary,
             declared_zone=row.timezone,
+            days_past_due=int(row.days_past_due or 0),
+            active_plan=bool(row.active_plan),
         ),
         texted,
         allowed,
@@ -237,6 +242,10 @@ def _contact_statement() -> Select[Any]:
         Account.birth_date,
         Account.status,
         Account.timezone,
+        Account.days_past_due,
+        exists()
+        .where(Plan.account_id == Account.account_id, Plan.status == "active")
+        .label("active_plan"),
     ).where(Account.account_id == bindparam("account_id"))
 
 

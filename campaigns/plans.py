@@ -347,7 +347,9 @@ def _settle(
         before = through
     misses.sort()
     broken_on = (
-        misses[rules.misses_before_broken - 1] if len(misses) >= rules.misses_before_broken else None
+        misses[rules.misses_before_broken - 1]
+        if len(misses) >= rules.misses_before_broken
+        else None
     )
     completed_on = _paid_by(applied, plan.total) if paid_total >= plan.total else None
     outcome: tuple[str, date] | None = None

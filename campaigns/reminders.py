@@ -82,9 +82,7 @@ def due_reminders(session: Session, *, now: datetime, lead_days: int) -> list[Du
         today = now.astimezone(zone).date()
         made_on = created_at.astimezone(zone).date()
         if short > 0 and day - lead <= today <= day and made_on < today:
-            found.append(
-                DueReminder("promise", pid, account_id, language, currency, short, day)
-            )
+            found.append(DueReminder("promise", pid, account_id, language, currency, short, day))
     installments = session.execute(
         select(
             PlanInstallment.id,

@@ -57,6 +57,7 @@ def create_app(
                 settings.languages,
                 settings.server.public_url,
                 legal,
+                settings.plans,
             ),
             texts=build_text_rules(settings),
             # Built on the first AMD verdict, not here: serving the hotline needs no account SID.

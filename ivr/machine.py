@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from campaigns.promises import PROMISABLE_STATUSES, accept_amount, amount_bounds, promise_window
-from ivr import speech
+from ivr import plan_steps, speech
 from ivr.render import Line, Renderer
 from ivr.session import (
     FAX_VERDICT,
@@ -310,6 +310,8 @@ class CallFlow:
                 self.renderer.text(session, "how_to_pay", methods=separator.join(methods)), language
             )
             return self._to(session, ctx, reply)
+        if keys == menu.repayment_plan:
+            return plan_steps.start(self, session, facts, ctx, reply)
         if keys in (menu.repayment_plan, menu.agent):
             reason = "repayment_plan" if keys == menu.repayment_plan else "agent"
             return self._to(
@@ -582,6 +584,9 @@ _HANDLERS: dict[State, _Handler] = {
     State.PROMISE_CONFIRM: CallFlow._promise_confirm,
     State.CALLBACK_TIME: CallFlow._callback_time,
     State.RIGHT_PARTY: CallFlow._right_party,
+    State.PLAN_CHOOSE: plan_steps.choose,
+    State.PLAN_COUNT: plan_steps.count,
+    State.PLAN_CONFIRM: plan_steps.confirm,
 }
 
 

@@ -19,8 +19,10 @@ from urllib.parse import urlencode
 import phonenumbers
 from twilio.twiml.voice_response import VoiceResponse
 
+from campaigns.plan_schedule import Schedule, plan_offers
 from campaigns.promises import amount_bounds, promise_window
 from ivr import speech
+from ivr.plan_steps import OTHER_COUNT_KEY, describe_in, plan_account, schedule_of
 from ivr.session import TERMINAL_STATES, AccountFacts, CallSession, Context, Flow, State
 from telephony import routes
 
@@ -160,6 +162,67 @@ class Renderer:
             callback_number=number,
         )
 
+    def plan_confirmation_sms(self, session: CallSession, schedule: Schedule) -> str:
+        """The text of the SMS confirming a repayment plan (the opt-out notice is appended by
+        whoever queues it, as for a promise)."""
+        return self.text(
+            session,
+            "sms_plan_confirmation",
+            business_name=self.flow.business.name,
+            callback_number=self._callback_number(),
+            **self.plan_values(session, schedule),
+        )
+
+    def plan_values(self, session: CallSession, schedule: Schedule) -> dict[str, str | int]:
+        """A plan's count, frequency word, amounts and dates as the session's language says
+        them."""
+        frequency = self.text(session, f"plan_frequency_{schedule.frequency}")
+        return describe_in(self.language(session), schedule, frequency)
+
+    def _plan_prompts(self, session: CallSession, facts: AccountFacts) -> list[Line]:
+        language = self.language(session)
+        rules = self.flow.plans
+        if session.state == State.PLAN_COUNT:
+            text = self.text(
+                session,
+                "plan_count",
+                minimum=rules.min_installments,
+                maximum=rules.max_installments,
+            )
+            return [(text, language)]
+        if session.state == State.PLAN_CONFIRM:
+            schedule = schedule_of(self.flow.plans, session, facts)
+            if schedule is None:
+                return [(self.text(session, "goodbye"), language)]
+            choice = self.settings.keys.choice
+            values = self.plan_values(session, schedule)
+            text = self.text(
+                session, "plan_readback", yes=choice.accept, no=choice.decline, **values
+            )
+            return [(text, language)]
+        lines = []
+        offers = plan_offers(rules, plan_account(facts))[:8]
+        for key, schedule in enumerate(offers, start=1):
+            entry = (
+                "plan_offer" if schedule.regular == schedule.last_amount else "plan_offer_uneven"
+            )
+            values = self.plan_values(session, schedule)
+            lines.append(self.text(session, entry, key=key, **values))
+        lines.append(self.text(session, "plan_other", key=OTHER_COUNT_KEY))
+        joiner = "" if speech.is_chinese(language) else " "
+        return [(joiner.join(lines), language)]
+
+    def _callback_number(self) -> str:
+        number = self.flow.business.callback_number
+        with contextlib.suppress(phonenumbers.NumberParseException):
+            number = str(
+                phonenumbers.format_number(
+                    phonenumbers.parse(number, None),
+                    phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                )
+            )
+        return number
+
     def _prompts(self, session: CallSession, ctx: Context) -> list[Line]:
         keys = self.settings.keys
         state = session.state
@@ -199,6 +262,8 @@ class Renderer:
                 )
             ]
         facts = ctx.account(session.account_id)
+        if state in _PLAN_STATES and facts is not None:
+            return self._plan_prompts(session, facts)
         if state == State.PROMISE_DATE and facts is not None:
             _, last = promise_window(facts.today, self.settings.promise.max_days)
             return [
@@ -262,8 +327,17 @@ class Renderer:
 
 
 _ONE_KEY_STATES = frozenset(
-    {State.LANGUAGE, State.AGENT_OFFER, State.MENU, State.PROMISE_CONFIRM, State.RIGHT_PARTY}
+    {
+        State.LANGUAGE,
+        State.AGENT_OFFER,
+        State.MENU,
+        State.PROMISE_CONFIRM,
+        State.RIGHT_PARTY,
+        State.PLAN_CHOOSE,
+        State.PLAN_CONFIRM,
+    }
 )
+_PLAN_STATES = frozenset({State.PLAN_CHOOSE, State.PLAN_COUNT, State.PLAN_CONFIRM})
 
 # Gather attributes per state (Twilio <Gather>: numDigits ends the entry at that many keys,
 # finishOnKey at '#'; actionOnEmptyResult posts even when only '#' was pressed).
@@ -279,4 +353,7 @@ _GATHER_SHAPES: dict[State, dict[str, Any]] = {
     State.PROMISE_CONFIRM: {"num_digits": 1},
     State.CALLBACK_TIME: {"finish_on_key": "#", "action_on_empty_result": True},
     State.RIGHT_PARTY: {"num_digits": 1},
+    State.PLAN_CHOOSE: {"num_digits": 1},
+    State.PLAN_COUNT: {"finish_on_key": "#"},
+    State.PLAN_CONFIRM: {"num_digits": 1},
 }

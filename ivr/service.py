@@ -148,6 +148,8 @@ class StoreDirectory:
             window_close=profile.window_close,
             disclosure=profile.disclosure,
             can_text=contact.can_text,
+            days_past_due=found.days_past_due,
+            active_plan=found.active_plan,
         )
 
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from campaigns.legal import LegalProfile, LegalProfiles
+from campaigns.plan_settings import Frequency, PlanSettings
 from ivr.catalogue import Catalogue, load_catalogues
 from ivr.config import IvrSettings
 
@@ -54,6 +55,9 @@ class State(StrEnum):
     PROMISE_DATE = "promise_date"
     PROMISE_AMOUNT = "promise_amount"
     PROMISE_CONFIRM = "promise_confirm"
+    PLAN_CHOOSE = "plan_choose"
+    PLAN_COUNT = "plan_count"
+    PLAN_CONFIRM = "plan_confirm"
     CALLBACK_TIME = "callback_time"
     HOLD = "hold"
     RIGHT_PARTY = "right_party"
@@ -112,6 +116,9 @@ class AccountFacts:
     window_close: time = time(20, 50)
     disclosure: str | None = None
     can_text: bool = True
+    days_past_due: int = 0
+    #: A repayment plan is already active on the account (one per account).
+    active_plan: bool = False
 
 
 class AccountDirectory(Protocol):
@@ -145,6 +152,8 @@ class Flow:
     catalogues: Mapping[str, Catalogue] = field(default_factory=dict)
     #: The legal profile of each cardholder (its calling window, its disclosure).
     legal: LegalProfiles = field(default_factory=lambda: DEFAULT_LEGAL)
+    #: The repayment plans menu key 4 may offer (``plans:``).
+    plans: PlanSettings = field(default_factory=PlanSettings)
 
     @classmethod
     def build(
@@ -154,6 +163,7 @@ class Flow:
         languages: Sequence[str],
         public_url: str,
         legal: LegalProfiles | None = None,
+        plans: PlanSettings | None = None,
     ) -> Flow:
         """Load and check the catalogues of ``languages``; raises CatalogueError."""
         langs = tuple(languages)
@@ -164,6 +174,7 @@ class Flow:
             public_url.rstrip("/"),
             load_catalogues(langs),
             legal or DEFAULT_LEGAL,
+            plans or PlanSettings(),
         )
 
 
@@ -201,6 +212,10 @@ class CallSession:
     promise_date: date | None = None
     promise_amount: Decimal | None = None
     callback_reason: str | None = None
+    #: The repayment plan being agreed: installments, frequency, first date.
+    plan_count: int | None = None
+    plan_frequency: str | None = None
+    plan_first: date | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON document of the session (no verification digits: there are none in it)."""
@@ -225,6 +240,9 @@ class CallSession:
             "promise_date": self.promise_date.isoformat() if self.promise_date else None,
             "promise_amount": str(self.promise_amount) if self.promise_amount else None,
             "callback_reason": self.callback_reason,
+            "plan_count": self.plan_count,
+            "plan_frequency": self.plan_frequency,
+            "plan_first": self.plan_first.isoformat() if self.plan_first else None,
         }
 
     @classmethod
@@ -253,6 +271,9 @@ class CallSession:
             else None,
             promise_amount=Decimal(doc["promise_amount"]) if doc.get("promise_amount") else None,
             callback_reason=doc.get("callback_reason"),
+            plan_count=int(doc["plan_count"]) if doc.get("plan_count") else None,
+            plan_frequency=doc.get("plan_frequency"),
+            plan_first=date.fromisoformat(doc["plan_first"]) if doc.get("plan_first") else None,
         )
 
 
@@ -326,6 +347,21 @@ class PromiseMade:
 
 
 @dataclass(frozen=True)
+class PlanAgreed:
+    """Store the repayment plan (source ``ivr``; :mod:`campaigns.plans` checks it again against
+    the store) and queue ``sms_body`` for its confirmation SMS."""
+
+    account_id: str
+    installments: int
+    frequency: Frequency
+    first_date: date
+    total: Decimal
+    currency: str
+    language: str
+    sms_body: str
+
+
+@dataclass(frozen=True)
 class CallbackRequested:
     """Ask for an agent to call ``number`` back (``preferred_at`` None: as soon as possible)."""
 
@@ -379,6 +415,7 @@ Effect = (
     VerificationSucceeded
     | VerificationFailed
     | PromiseMade
+    | PlanAgreed
     | CallbackRequested
     | FraudReported
     | AttemptUpdate

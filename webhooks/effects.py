@@ -7,6 +7,8 @@ The IVR writes only its own tables; what else a step decides comes back as effec
   dialer's outbox (:func:`dialer.outbox.enqueue_sms`), which sends it through the contact policy
   after the transaction commits -- the configured opt-out notice appended
   (:func:`campaigns.sms.with_opt_out_notice`);
+- a repayment plan: :func:`campaigns.plans.create_plan` (the rules checked again against the
+  store; a refusal stores nothing and sends nothing), its confirmation text as for a promise;
 - a callback request: :func:`campaigns.callbacks.request_callback`;
 - a fraud or lost-card report: :func:`campaigns.fraud.report_fraud`;
 - what the call learnt about its reminder attempt: the attempt lifecycle
@@ -33,6 +35,9 @@ from campaigns.accounts import text_number
 from campaigns.callbacks import CallbackWanted, request_callback
 from campaigns.fraud import report_fraud
 from campaigns.legal import LegalProfiles
+from campaigns.plan_schedule import Refusal
+from campaigns.plan_settings import PlanSettings
+from campaigns.plans import NewPlan, create_plan
 from campaigns.promises import NewPromise, record_promise
 from campaigns.sms import opt_out_notice, with_opt_out_notice
 from campaigns.suppressions import add_suppression
@@ -45,6 +50,7 @@ from ivr.session import (
     ConversationHeld,
     Effect,
     FraudReported,
+    PlanAgreed,
     PromiseMade,
     VoiceOptOut,
 )
@@ -81,13 +87,18 @@ def carry_out(
     *,
     now: datetime,
     texts: TextRules,
+    plans: PlanSettings | None = None,
 ) -> None:
-    """Hand each effect of the step that left the call in ``session`` to its owner."""
+    """Hand each effect of the step that left the call in ``session`` to its owner.
+    ``plans``: the rules a plan agreed on the call is checked against again (default: the
+    defaults)."""
     for effect in effects:
         if session is None:  # effects always come with the session that decided them
             raise ValueError(f"an IVR effect without its call: {type(effect).__name__}")
         if isinstance(effect, PromiseMade):
             _promise(s, session, effect, now, texts)
+        elif isinstance(effect, PlanAgreed):
+            _plan(s, session, effect, now, texts, plans)
         elif isinstance(effect, CallbackRequested):
             book_callback(s, session.call_sid, effect, now=now, key=f"{session.step}")
         elif isinstance(effect, FraudReported):
@@ -201,4 +212,50 @@ def _promise(
             "promise_id": promise.id,
             "call_sid": session.call_sid,
         },
+    )
+
+
+def _plan(
+    s: Session,
+    session: CallSession,
+    effect: PlanAgreed,
+    now: datetime,
+    texts: TextRules,
+    plans: PlanSettings | None,
+) -> None:
+    plan = create_plan(
+        s,
+        plans or PlanSettings(),
+        NewPlan(
+            account_id=effect.account_id,
+            installments=effect.installments,
+            frequency=effect.frequency,
+            first_date=effect.first_date,
+            total=effect.total,
+            source="ivr",
+            created_by=ACTOR,
+            dedupe_key=f"ivr-plan:{session.call_sid}:{session.step}",
+            call_sid=session.call_sid,
+        ),
+        now=now,
+    )
+    if plan is None:
+        return
+    if isinstance(plan, Refusal):
+        # The account changed between the offer and the confirmation (a payment, a status).
+        log.warning("ivr %s: plan refused on storing: %s", session.call_sid, plan.reason.value)
+        return
+    number = text_number(s, effect.account_id, session.caller)
+    if number is None:
+        log.info("ivr %s: no number to confirm the plan to", session.call_sid)
+        return
+    enqueue_sms(
+        s,
+        account_id=effect.account_id,
+        number=number,
+        body=texts.body(effect.sms_body, effect.language, number),
+        purpose="plan_confirmation",
+        dedupe_key=f"ivr-sms:{session.call_sid}:{session.step}",
+        now=now,
+        detail={"language": effect.language, "plan_id": plan.id, "call_sid": session.call_sid},
     )

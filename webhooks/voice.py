@@ -213,6 +213,7 @@ def _voice(direction: Direction) -> Response:
             served.effects,
             now=now,
             texts=wiring.texts,
+            plans=wiring.service.flow.plans,
         )
         return served.twiml
 
@@ -265,6 +266,7 @@ def amd() -> Response:
             served.effects,
             now=now,
             texts=wiring.texts,
+            plans=wiring.service.flow.plans,
         )
         return served.redirect_url
 

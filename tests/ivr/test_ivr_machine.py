@@ -62,6 +62,14 @@ def scripted_calls(facts: AccountFacts) -> list[Driver]:
     d.keys(["1", "3", "5", "9", "2", "20261205", "600#", "2", "20261206", "700#", "1"])
     d.keys(["4", "0930#"])
     calls.append(d)
+    # A repayment plan (menu key 4) for an overdue account: a count keyed, read back, chosen
+    # again, an offer taken and confirmed.
+    late = replace(facts, days_past_due=45)
+    d = Driver(MACHINE, context(DictDirectory({late.account_id: late})))
+    d.start("CA-plan", Start(caller="+15550001111"))
+    d.keys([LANGUAGE_KEY[facts.language], f"{facts.account_id}#", *verify_keys(facts)])
+    d.keys(["4", "9", "4#", "2", "1", "1"])
+    calls.append(d)
     # Three failed verifications: the agent offer, taken.
     d = driver()
     d.start("CA-fails", Start(caller="+15550001111"))
