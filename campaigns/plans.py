@@ -242,10 +242,6 @@ def _paid_by(payments: Sequence[tuple[date, Decimal]], target: Decimal) -> date 
     return None
 
 
-def _sum_through(payments: Sequence[tuple[date, Decimal]], last: date) -> Decimal:
-    return sum((amount for paid_on, amount in payments if paid_on <= last), ZERO)
-
-
 def evaluate_plans(
     session: Session, rules: PlanSettings, *, now: datetime, batch_size: int = 500
 ) -> PlanCounts:
@@ -333,9 +329,12 @@ def _settle(
         status, resolved_on = item.status, None
         if item.status == "due":
             deadline = item.due_date + grace
-            if paid_here >= item.amount:
-                status, resolved_on = "paid", _paid_by(applied, through)
-            elif plan.today > deadline and _sum_through(applied, deadline) < through:
+            # Judged by the payments' dates, not by when this runs: paid in full by the
+            # deadline is paid, even if only seen now; short at the deadline is missed.
+            paid_on = _paid_by(applied, through)
+            if paid_on is not None and paid_on <= deadline:
+                status, resolved_on = "paid", paid_on
+            elif plan.today > deadline:
                 status, resolved_on = "missed", deadline + timedelta(days=1)
         if status != item.status or paid_here != item.paid_amount:
             if _update_installment(session, item, status, paid_here, resolved_on):

@@ -152,8 +152,9 @@ def payment(
     paid_on: date,
     paid_at: datetime | None = None,
     created_at: datetime | None = None,
+    currency: str | None = None,
 ) -> Payment:
-    """A payment of ``amount`` on ``paid_on``.
+    """A payment of ``amount`` on ``paid_on`` (``currency`` None: the account's).
 
     ``paid_at`` defaults to noon UTC of ``paid_on``; ``created_at`` (when it was imported)
     defaults to ``paid_at``.
@@ -165,5 +166,6 @@ def payment(
         amount=Decimal(amount),
         paid_at=at,
         paid_on=paid_on,
+        currency=currency,
         created_at=created_at if created_at is not None else at,
     )
