@@ -43,7 +43,10 @@ class SegmentSettings(_Model):
     ``dpd_min``/``dpd_max`` bound days past due (inclusive); ``balance_min``/``balance_max``
     bound the balance still owed (imported balance less later payments); ``languages`` limits the
     cardholder's language; ``exclude_open_promises`` leaves out accounts with an open promise
-    whose date has not passed (calling someone who just promised is pointless and annoying).
+    whose date has not passed or an active repayment plan (calling someone who just promised is
+    pointless and annoying; once the promise or the plan breaks the account is back).
+    ``broken_within_days``, when set, takes only accounts whose promise (broken or partial) or
+    repayment plan broke in the last that many days: the follow-up campaign after a break.
     """
 
     dpd_min: int = Field(default=1, ge=0)
@@ -52,6 +55,7 @@ class SegmentSettings(_Model):
     balance_max: Decimal | None = Field(default=None, ge=0)
     languages: tuple[str, ...] = KNOWN_LANGUAGES
     exclude_open_promises: bool = True
+    broken_within_days: int | None = Field(default=None, ge=1, le=3660)
 
     @field_validator("languages")
     @classmethod

@@ -1,4 +1,5 @@
-"""Exports for the bank's systems: promises, attempts and opt-outs, one flat row each.
+"""Exports for the bank's systems: promises, attempts, opt-outs and plans (one row per
+installment), one flat row each.
 
 The columns are a public interface (the README's "Reports and exports"); add columns at the end,
 never rename or reorder them. Values are converted here, once, so CSV and JSON carry the same text:
@@ -32,10 +33,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from campaigns.csv_cells import safe_cell
-from store.models import Attempt, Promise, Suppression
+from store.models import Attempt, Plan, PlanInstallment, Promise, Suppression
 from store.models_dialer import Contact
 
-ExportKind = Literal["promises", "attempts", "optouts"]
+ExportKind = Literal["promises", "attempts", "optouts", "plans"]
 Value = str | int | bool | None
 
 PROMISE_COLUMNS = (
@@ -82,11 +83,32 @@ OPTOUT_COLUMNS = (
     "removed_by",
 )
 
+#: One row per installment, with its plan's terms (``plan_*``) repeated on each.
+PLAN_COLUMNS = (
+    "plan_id",
+    "account_id",
+    "plan_status",
+    "plan_total",
+    "currency",
+    "installments",
+    "frequency",
+    "source",
+    "created_at",
+    "seq",
+    "due_date",
+    "amount",
+    "paid_amount",
+    "status",
+    "resolved_on",
+    "plan_resolved_on",
+)
+
 #: The columns of each export, in order.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "promises": PROMISE_COLUMNS,
     "attempts": ATTEMPT_COLUMNS,
     "optouts": OPTOUT_COLUMNS,
+    "plans": PLAN_COLUMNS,
 }
 
 YIELD_PER = 1000
@@ -148,10 +170,38 @@ def _optouts(since: datetime | None) -> Select[Any]:
     return query if since is None else query.where(Suppression.created_at >= since)
 
 
+def _plans(since: datetime | None) -> Select[Any]:
+    columns: list[Any] = [
+        Plan.id,
+        Plan.account_id,
+        Plan.status,
+        Plan.total,
+        Plan.currency,
+        Plan.installments,
+        Plan.frequency,
+        Plan.source,
+        Plan.created_at,
+        PlanInstallment.seq,
+        PlanInstallment.due_date,
+        PlanInstallment.amount,
+        PlanInstallment.paid_amount,
+        PlanInstallment.status,
+        PlanInstallment.resolved_on,
+        Plan.resolved_on,
+    ]
+    query = (
+        select(*columns)
+        .join(PlanInstallment, PlanInstallment.plan_id == Plan.id)
+        .order_by(Plan.id, PlanInstallment.seq)
+    )
+    return query if since is None else query.where(Plan.created_at >= since)
+
+
 _QUERIES: dict[str, Callable[[datetime | None], Select[Any]]] = {
     "promises": _promises,
     "attempts": _attempts,
     "optouts": _optouts,
+    "plans": _plans,
 }
 
 

@@ -336,11 +336,14 @@ def _settle(
                 status, resolved_on = "paid", paid_on
             elif plan.today > deadline:
                 status, resolved_on = "missed", deadline + timedelta(days=1)
-        if status != item.status or paid_here != item.paid_amount:
-            if _update_installment(session, item, status, paid_here, resolved_on):
-                if status != item.status:
-                    counts[f"installments_{status}"] += 1
-                    _audit_installment(session, plan, item, status, paid_here, resolved_on, now)
+        changed = status != item.status
+        if (
+            (changed or paid_here != item.paid_amount)
+            and _update_installment(session, item, status, paid_here, resolved_on)
+            and changed
+        ):
+            counts[f"installments_{status}"] += 1
+            _audit_installment(session, plan, item, status, paid_here, resolved_on, now)
         if status == "missed":
             misses.append(resolved_on or item.due_date + grace + timedelta(days=1))
         before = through

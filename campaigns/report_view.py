@@ -92,6 +92,19 @@ def report_document(report: Report, *, business: str) -> Document:
                 _rate(report.kept_today.kept, report.kept_today.resolved),
                 _rate(report.kept_all_time.kept, report.kept_all_time.resolved),
             ),
+            (
+                "repayment plans completed (of those resolved)",
+                _rate(report.plans_kept_today.kept, report.plans_kept_today.resolved),
+                _rate(report.plans_kept_all_time.kept, report.plans_kept_all_time.resolved),
+            ),
+            (
+                "promises and plans kept (of those resolved)",
+                _rate(report.commitments_kept_today.kept, report.commitments_kept_today.resolved),
+                _rate(
+                    report.commitments_kept_all_time.kept,
+                    report.commitments_kept_all_time.resolved,
+                ),
+            ),
         ),
     )
     waiting = Section(
@@ -126,6 +139,26 @@ def report_document(report: Report, *, business: str) -> Document:
             for line in report.promises
         ),
         note="Counted by the day they were taken; amounts of different currencies kept apart.",
+    )
+    plans = Section(
+        "Repayment plans",
+        ("status", "currency", label, f"total {label}", "all time", "total", "paid"),
+        tuple(
+            (
+                line.status,
+                line.currency,
+                str(line.today),
+                _money(line.amount_today),
+                str(line.all_time),
+                _money(line.amount_all_time),
+                _money(line.paid_all_time),
+            )
+            for line in report.plans
+        ),
+        note=(
+            "Counted by the day they were agreed. Payments in another currency than their "
+            f"plan's, not applied: {report.foreign_payments}."
+        ),
     )
     decisions = Section(
         "Contact policy decisions",
@@ -170,7 +203,7 @@ def report_document(report: Report, *, business: str) -> Document:
             f"day: {day.day.isoformat()} ({day.zone.key}); "
             f"as of {report.generated_at.astimezone(UTC).strftime(stamp)}"
         ),
-        sections=(summary, waiting, attempts, promises, decisions, optouts, runs),
+        sections=(summary, waiting, attempts, promises, plans, decisions, optouts, runs),
     )
 
 

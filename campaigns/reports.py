@@ -41,11 +41,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from campaigns.plan_report import foreign_payment_count, plan_lines, plans_kept
 from store.models import (
     Attempt,
     CallbackRequest,
     ComplianceDecision,
     InboundMessage,
+    Plan,
     Promise,
     Suppression,
 )
@@ -177,6 +179,21 @@ class Report:
     callbacks_open: int
     inbox_waiting: int
     runs: tuple[RunLine, ...]
+    #: Repayment plans by status and currency (the promises' line shape: count, total, paid).
+    plans: tuple[PromiseLine, ...] = ()
+    plans_kept_today: KeptRate = KeptRate(0, 0)
+    plans_kept_all_time: KeptRate = KeptRate(0, 0)
+    #: Payments not applied to a plan: their currency is not the plan's.
+    foreign_payments: int = 0
+
+    @property
+    def commitments_kept_today(self) -> KeptRate:
+        """Promises and plans together: kept or completed, of those resolved."""
+        return _together(self.kept_today, self.plans_kept_today)
+
+    @property
+    def commitments_kept_all_time(self) -> KeptRate:
+        return _together(self.kept_all_time, self.plans_kept_all_time)
 
     @property
     def is_today(self) -> bool:
@@ -189,6 +206,10 @@ class Report:
             sum(line.today for line in self.attempts),
             sum(line.all_time for line in self.attempts),
         )
+
+
+def _together(promises: KeptRate, plans: KeptRate) -> KeptRate:
+    return KeptRate(promises.kept + plans.kept, promises.resolved + plans.resolved)
 
 
 def build_report(session: Session, *, now: datetime, day: ReportDay) -> Report:
@@ -232,6 +253,13 @@ def build_report(session: Session, *, now: datetime, day: ReportDay) -> Report:
             .where(InboundMessage.kind == "message", InboundMessage.handled_at.is_(None)),
         ),
         runs=_runs(session, day),
+        plans=tuple(
+            PromiseLine(str(st), str(cur), int(n1), _money(a1), int(n), _money(a), _money(p))
+            for st, cur, n1, a1, n, a, p in plan_lines(session, _within(Plan.created_at, day))
+        ),
+        plans_kept_today=KeptRate(*plans_kept(session, _within(Plan.resolved_at, day))),
+        plans_kept_all_time=KeptRate(*plans_kept(session)),
+        foreign_payments=foreign_payment_count(session),
     )
 
 

@@ -10,14 +10,15 @@ dial.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import Exists, Select, and_, exists, func, select
+from sqlalchemy import Exists, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from campaigns.accounts import outstanding, paid_since_as_of
 from campaigns.config import SegmentSettings
-from store.models import Account, Phone, Promise
+from store.models import Account, Phone, Plan, Promise
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,28 @@ def _open_promise(today: date) -> Exists:
         func.coalesce(Promise.status, "") == "open",
         Promise.promised_date >= today,
     )
+
+
+def _active_plan() -> Exists:
+    return exists().where(
+        Plan.account_id == Account.account_id, func.coalesce(Plan.status, "") == "active"
+    )
+
+
+def _broken_since(today: date, days: int) -> Any:
+    """A promise broken (or partial) or a plan broken from ``days`` before ``today`` on."""
+    cutoff = datetime.combine(today - timedelta(days=days), time(0), tzinfo=UTC)
+    promise = exists().where(
+        Promise.account_id == Account.account_id,
+        Promise.status.in_(("broken", "partial")),
+        Promise.resolved_at >= cutoff,
+    )
+    plan = exists().where(
+        Plan.account_id == Account.account_id,
+        Plan.status == "broken",
+        Plan.resolved_on >= today - timedelta(days=days),
+    )
+    return or_(promise, plan)
 
 
 @dataclass(frozen=True)
@@ -99,7 +122,9 @@ def segment_query(
     if through is not None:
         query = query.where(Account.account_id <= through)
     if segment.exclude_open_promises:
-        query = query.where(~_open_promise(today))
+        query = query.where(~_open_promise(today), ~_active_plan())
+    if segment.broken_within_days is not None:
+        query = query.where(_broken_since(today, segment.broken_within_days))
     return query
 
 
@@ -129,7 +154,7 @@ def still_eligible(
 
     Reasons: ``status_<status>`` (no longer open), ``paid`` (the balance still owed fell below
     the segment's minimum: payments imported since launch count), ``promised`` (an open promise
-    not yet due).
+    not yet due), ``planned`` (an active repayment plan).
     """
     if account.status != "open":
         return f"status_{account.status}"
@@ -146,4 +171,10 @@ def still_eligible(
         .limit(1)
     ):
         return "promised"
+    if segment.exclude_open_promises and session.scalar(
+        select(Plan.id)
+        .where(Plan.account_id == account.account_id, Plan.status == "active")
+        .limit(1)
+    ):
+        return "planned"
     return None

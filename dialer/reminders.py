@@ -32,8 +32,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ReminderReport:
-    queued: int = 0
-    plans: PlanCounts = PlanCounts()
+    queued: int
+    plans: PlanCounts
 
 
 class PaymentReminders:

@@ -3,10 +3,11 @@
 ``duecall report [--day YYYY-MM-DD] [--tz ZONE] [--html FILE]`` prints the collections report
 (:mod:`campaigns.reports`, laid out by :mod:`campaigns.report_view`) for one calendar day in a
 named zone in the terminal and optionally writes it as one self-contained HTML file.
-``duecall export promises|attempts|optouts`` writes rows for the bank's systems
+``duecall export promises|attempts|optouts|plans`` writes rows for the bank's systems
 (:mod:`campaigns.exports`) as CSV or JSON, to stdout or ``--output FILE``. Both settle the open
 promises first (:func:`campaigns.promises.evaluate_promises`), so the statuses they show are
-current.
+current; they settle the active repayment plans too
+(:func:`campaigns.plans.evaluate_plans`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from campaigns.exports import ExportKind, Value
     from store.db import Database
 
-EXPORT_KINDS = ("promises", "attempts", "optouts")
+EXPORT_KINDS = ("promises", "attempts", "optouts", "plans")
 
 
 def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -171,7 +172,7 @@ def export_command(
         with ExitStack() as stack:
             stream = _open_output(stack, output) if output is not None else sys.stdout
             with obj.store() as db:
-                if kind == "promises":
+                if kind in ("promises", "plans"):
                     _settle(obj, db, obj.clock.now())
                 with db.session(readonly=True) as session:
                     rows = export_rows(session, kind, since=since)
@@ -185,10 +186,12 @@ def export_command(
 
 
 def _settle(obj: CliContext, db: Database, now: datetime) -> None:
+    from campaigns.plans import evaluate_plans
     from campaigns.promises import evaluate_promises
 
     with db.session() as session:
         evaluate_promises(session, now=now, grace_days=obj.settings.promises.grace_days)
+        evaluate_plans(session, obj.settings.plans, now=now)
 
 
 def _open_output(stack: ExitStack, path: Path) -> IO[str]:

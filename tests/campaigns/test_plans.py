@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -219,7 +220,7 @@ def test_payments_always_fill_the_earliest_installments_first(
     filled = [amount for _, amount, _ in items]
     assert sum(filled, Decimal(0)) == min(paid, Decimal("900.00"))
     # Never a later installment paid while an earlier one is short.
-    for earlier, later in zip(filled, filled[1:], strict=False):
+    for earlier, later in itertools.pairwise(filled):
         assert later == 0 or earlier == Decimal("300.00")
     assert all(status in ("paid", "missed") for status, _, _ in items)
 
