@@ -33,6 +33,7 @@ __all__ = [
     "ACCOUNT_OPTIONAL_COLUMNS",
     "CURRENCIES",
     "PAYMENT_COLUMNS",
+    "PAYMENT_OPTIONAL_COLUMNS",
     "ImportOptions",
     "validate_account",
     "validate_payment",
@@ -62,6 +63,9 @@ ACCOUNT_OPTIONAL_COLUMNS = (
     "currency",
 )
 PAYMENT_COLUMNS = ("payment_id", "account_id", "amount", "paid_at")
+#: ``currency``: ISO 4217; empty or absent: the account's. A payment in another currency than a
+#: repayment plan's is not applied to it (campaigns.plans) and is reported.
+PAYMENT_OPTIONAL_COLUMNS = ("currency",)
 
 # ISO 4217 currencies with two minor units that the money columns can hold exactly.
 CURRENCIES = frozenset(
@@ -236,6 +240,11 @@ def validate_payment(row: Row, now: datetime) -> dict[str, Any] | None:
     paid = parse_timestamp(row, "paid_at")
     if paid is not None and paid[0].date() > now.date() and paid[1] > now.date():
         row.reject("paid_at", "in the future")
+    currency = parse_text(row, "currency", required=False, max_len=3)
+    if currency:
+        currency = currency.upper()
+        if currency not in CURRENCIES:
+            row.reject("currency", f"unsupported; one of {', '.join(sorted(CURRENCIES))}")
     if row.errors or paid is None:
         return None
     return {
@@ -244,4 +253,5 @@ def validate_payment(row: Row, now: datetime) -> dict[str, Any] | None:
         "amount": amount,
         "paid_at": paid[0],
         "paid_on": paid[1],
+        "currency": currency or None,
     }

@@ -17,6 +17,7 @@ from campaigns.importing import (
     import_accounts,
     import_payments,
 )
+from campaigns.plans import evaluate_plans
 from campaigns.promises import evaluate_promises
 from duecall import exitcodes
 from duecall.settings import Settings
@@ -93,7 +94,8 @@ def run_import(settings: Settings, db: Database, clock: Clock, kind: str, file: 
 def _settle_promises(
     settings: Settings, db: Database, clock: Clock, out: Console, err: Console
 ) -> bool:
-    """Settle the open promises after a payments import; False (said on stderr) on failure.
+    """Settle the open promises and the active plans after a payments import; False (said on
+    stderr) on failure.
 
     New payments may keep promises, and the calendar may have broken others. This runs in a
     session of its own once the import's rows are committed, so a failure here loses no payment;
@@ -104,6 +106,7 @@ def _settle_promises(
             counts = evaluate_promises(
                 session, now=clock.now(), grace_days=settings.promises.grace_days
             )
+            plans = evaluate_plans(session, settings.plans, now=clock.now())
     except SQLAlchemyError as exc:
         detail = exc.args[0] if exc.args else ""
         err.print(
@@ -113,6 +116,9 @@ def _settle_promises(
         )
         return False
     out.print(f"promises: {counts}", markup=False, soft_wrap=True)
+    # Payments in another currency than their plan's are not applied: said here, and in the
+    # report, so someone converts or books them by hand.
+    out.print(f"plans: {plans}", markup=False, soft_wrap=True)
     return True
 
 
