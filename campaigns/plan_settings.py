@@ -36,8 +36,8 @@ class PlanSettings(_Model):
 
     - ``min_installments``/``max_installments``: the range of installment counts (2-12).
     - ``frequencies``: the frequencies a plan may have; ``offers``: those the IVR reads out
-      first (only the ones the account qualifies for are said); a caller may also key any count
-      in the range, paid ``keyed_frequency``.
+      first (only the ones the account qualifies for are said, on keys 1, 2, ...); after
+      ``ivr_count_key`` a caller keys any count in the range instead, paid ``keyed_frequency``.
     - ``min_days_past_due``: an account less late than this is not offered a plan.
     - ``min_installment``: no installment below this amount.
     - ``max_term_days``: the last installment at most this many days after the agreement.
@@ -60,6 +60,7 @@ class PlanSettings(_Model):
     first_date_min_days: int = Field(default=1, ge=0, le=90)
     first_date_max_days: int = Field(default=30, ge=0, le=90)
     ivr_first_date_days: int = Field(default=7, ge=0, le=90)
+    ivr_count_key: str = Field(default="9", pattern=r"^[0-9*]$")
     grace_days: int = Field(default=3, ge=0, le=30)
     misses_before_broken: int = Field(default=1, ge=1, le=2)
     reminder_lead_days: int = Field(default=1, ge=0, le=14)
@@ -74,6 +75,10 @@ class PlanSettings(_Model):
             raise ValueError(
                 "ivr_first_date_days must be within first_date_min_days..first_date_max_days"
             )
+        if len(self.offers) > 8:
+            raise ValueError("offers: at most 8 (keys 1-8)")
+        if self.ivr_count_key in {str(n) for n in range(1, len(self.offers) + 1)}:
+            raise ValueError("ivr_count_key must not be the key of an offer")
         if not self.frequencies:
             raise ValueError("frequencies: at least one is required")
         if self.keyed_frequency not in self.frequencies:

@@ -2,10 +2,10 @@
 
 After verification the caller hears the plans the account qualifies for (the configured offers,
 the whole balance, first due ``plans.ivr_first_date_days`` from today), each on a key of its own,
-or keys a number of installments of their own; hears the chosen plan read back; confirms (the
-``accept`` key) or goes back to the offers (``decline``). A caller who may have no plan hears
-why in plain words (catalogue ``plan_refused_<reason>``) and is offered a person: the callback
-path key 4 always had. The rules are :mod:`campaigns.plan_schedule`'s, the same the store applies
+or, after ``plans.ivr_count_key``, keys a number of installments of their own; hears the chosen
+plan read back; confirms (the ``accept`` key) or goes back to the offers (``decline``). A caller
+who may have no plan hears why in plain words (catalogue ``plan_refused_<reason>``) and is
+offered a person: the callback path key 4 always had. The rules are :mod:`campaigns.plan_schedule`'s, the same the store applies
 again when :mod:`campaigns.plans` records the :class:`ivr.session.PlanAgreed` effect.
 """
 
@@ -30,9 +30,6 @@ from ivr.session import AccountFacts, AttemptUpdate, CallSession, Context, PlanA
 if TYPE_CHECKING:
     from ivr.machine import CallFlow, _Reply
 
-#: Keyed to enter a number of installments instead of picking an offer.
-OTHER_COUNT_KEY = "9"
-
 
 def plan_account(facts: AccountFacts) -> PlanAccount:
     """What the plan rules read of the caller's account."""
@@ -48,8 +45,8 @@ def plan_account(facts: AccountFacts) -> PlanAccount:
 
 
 def offers(flow: CallFlow, facts: AccountFacts) -> tuple[Schedule, ...]:
-    # At most 8 offers fit on keys 1-8 (9 is for keying a count).
-    return plan_offers(flow.flow.plans, plan_account(facts))[:8]
+    # Keyed 1, 2, ... in the configured order (at most 8, plans.offers checks).
+    return plan_offers(flow.flow.plans, plan_account(facts))
 
 
 def refusal_text(flow: CallFlow, session: CallSession, refusal: Refusal) -> str:
@@ -99,7 +96,7 @@ def choose(flow: CallFlow, session: CallSession, keys: str, ctx: Context, reply:
     facts = ctx.account(session.account_id)
     if facts is None:
         return flow._exhausted(session, ctx, reply)
-    if keys == OTHER_COUNT_KEY:
+    if keys == flow.flow.plans.ivr_count_key:
         return flow._to(replace(session, misses=0, state=State.PLAN_COUNT), ctx, reply)
     available = offers(flow, facts)
     index = int(keys) - 1 if keys.isdigit() and len(keys) == 1 else -1
@@ -187,7 +184,9 @@ def confirm(flow: CallFlow, session: CallSession, keys: str, ctx: Context, reply
         )
     )
     if session.direction == "outbound":
-        reply.effects.append(AttemptUpdate(outcome="plan"))
+        # A plan is a commitment to pay: the reminder call's outcome is "promise", as the
+        # attempt lifecycle ranks outcomes and the report counts right-party contacts.
+        reply.effects.append(AttemptUpdate(outcome="promise"))
     recorded = "plan_recorded_text" if facts.can_text else "plan_recorded"
     reply.say(flow.renderer.text(session, recorded), language)
     return flow._to(replace(cleared, state=State.MENU), ctx, reply)

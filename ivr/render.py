@@ -22,7 +22,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from campaigns.plan_schedule import Schedule, plan_offers
 from campaigns.promises import amount_bounds, promise_window
 from ivr import speech
-from ivr.plan_steps import OTHER_COUNT_KEY, describe_in, plan_account, schedule_of
+from ivr.plan_steps import describe_in, plan_account, schedule_of
 from ivr.session import TERMINAL_STATES, AccountFacts, CallSession, Context, Flow, State
 from telephony import routes
 
@@ -201,14 +201,14 @@ class Renderer:
             )
             return [(text, language)]
         lines = []
-        offers = plan_offers(rules, plan_account(facts))[:8]
+        offers = plan_offers(rules, plan_account(facts))
         for key, schedule in enumerate(offers, start=1):
             entry = (
                 "plan_offer" if schedule.regular == schedule.last_amount else "plan_offer_uneven"
             )
             values = self.plan_values(session, schedule)
             lines.append(self.text(session, entry, key=key, **values))
-        lines.append(self.text(session, "plan_other", key=OTHER_COUNT_KEY))
+        lines.append(self.text(session, "plan_other", key=rules.ivr_count_key))
         joiner = "" if speech.is_chinese(language) else " "
         return [(joiner.join(lines), language)]
 
