@@ -5,8 +5,9 @@ the whole balance, first due ``plans.ivr_first_date_days`` from today), each on 
 or, after ``plans.ivr_count_key``, keys a number of installments of their own; hears the chosen
 plan read back; confirms (the ``accept`` key) or goes back to the offers (``decline``). A caller
 who may have no plan hears why in plain words (catalogue ``plan_refused_<reason>``) and is
-offered a person: the callback path key 4 always had. The rules are :mod:`campaigns.plan_schedule`'s, the same the store applies
-again when :mod:`campaigns.plans` records the :class:`ivr.session.PlanAgreed` effect.
+offered a person: the callback path key 4 always had. The rules are
+:mod:`campaigns.plan_schedule`'s, the same the store applies again when :mod:`campaigns.plans`
+records the :class:`ivr.session.PlanAgreed` effect.
 """
 
 from __future__ import annotations
