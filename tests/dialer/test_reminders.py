@@ -11,7 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from campaigns.plans import NewPlan, create_plan
 from campaigns.promises import NewPromise, record_promise
@@ -19,7 +19,7 @@ from campaigns.segments import segment_query
 from dialer.reminders import PaymentReminders
 from store.clock import FixedClock
 from store.db import Database
-from store.models import Attempt, OutboxItem, Plan, PlanInstallment
+from store.models import Attempt, OutboxItem, Phone, Plan, PlanInstallment
 from tests import factories
 from tests.dialer.dialer_rig import Rig, add_account, build_rig, settings_for
 
@@ -160,3 +160,34 @@ def test_a_month_of_reminders_one_plan_completed_one_broken_and_the_broken_one_b
     result = rig.worker.launch_now("after-break", "test")
     assert result.created
     assert set(rig.contacts()) == {"B2", "C3"}
+
+
+def test_a_reminder_goes_through_the_contact_policy_once_and_never_for_what_is_paid(
+    rig: Rig,
+) -> None:
+    # C3 has no SMS consent recorded on its number: its reminder is denied by the policy.
+    with rig.db.session() as s:
+        s.execute(update(Phone).where(Phone.number == PROMISER).values(sms_consent=False))
+        for account_id, promised in (("C3", date(2026, 12, 1)), ("A1", date(2026, 12, 1))):
+            record_promise(
+                s,
+                NewPromise(
+                    account_id, promised, Decimal("50.00"), "USD", "agent", "kim", account_id
+                ),
+                now=rig.clock.now(),
+            )
+        # A1 pays its promise in full before the reminder day.
+        s.add(factories.payment("P1", "A1", "50.00", paid_on=date(2026, 11, 29)))
+    reminders = rig.worker.reminders
+    assert reminders is not None
+    rig.clock.advance(timedelta(days=1))  # November 30, 10:00 in New York: the lead day
+    first = reminders.run()
+    again = reminders.run()
+    rig.worker.outbox.run()
+    rig.sim.run_until_idle()
+    assert (first.queued, again.queued) == (1, 0)
+    with rig.db.session(readonly=True) as s:
+        [item] = s.scalars(select(OutboxItem)).all()
+        assert (item.account_id, item.status) == ("C3", "denied")
+        assert item.last_error is not None and "consent" in item.last_error
+    assert rig.sim.messages == {}
