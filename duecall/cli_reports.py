@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from campaigns.exports import ExportKind, Value
     from store.db import Database
 
-EXPORT_KINDS = ("promises", "attempts", "optouts")
+EXPORT_KINDS = ("promises", "attempts", "optouts", "concessions")
 
 
 def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:

@@ -296,6 +296,7 @@ def test_fees_and_interest_due_are_optional_columns_checked_against_the_balance(
         "1003,Ann Lee,+14155550199,en-US,,100.00,10.00,2026-11-01,40,2222,1980-01-01,150.00,1.5x",
     ]
     result, rejects = run_accounts(db, write(tmp_path, [header, *rows]), clock)
+    assert result.inserted == 2  # type: ignore[attr-defined]
     assert sorted((r.column, r.reason) for r in rejects) == [
         ("fees_due", "greater than the balance"),
         ("interest_due", "not an amount with at most 2 decimals (write 1234.56)"),
