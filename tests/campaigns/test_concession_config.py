@@ -79,8 +79,7 @@ def test_a_misspelt_limit_is_named_by_its_path_with_the_nearest_key(tmp_path: Pa
         ),
         (
             "    fee: {kind: fee_waiver, percent: 100, limits: {manager: {}, supervisor: {}}}\n",
-            "concessions.offers.fee.limits.manager.[key]: Input should be 'agent' or "
-            "'supervisor'",
+            "concessions.offers.fee.limits.manager.[key]: Input should be 'agent' or 'supervisor'",
         ),
         (
             "    Fee Waiver: {kind: fee_waiver, percent: 100}\n",

@@ -148,7 +148,9 @@ def test_the_standard_amount_waives_at_most_what_is_due() -> None:
     flat = offer(kind="fee_waiver", amount="25.00")
     small = decide("f", flat, facts(fees_due=Decimal("10.00")), Terms(), SUPERVISOR)
     assert small.agreed is not None and small.agreed.amount == Decimal("10.00")
-    asked = decide("f", flat, facts(fees_due=Decimal("10.00")), Terms(amount=Decimal("25")), SUPERVISOR)
+    asked = decide(
+        "f", flat, facts(fees_due=Decimal("10.00")), Terms(amount=Decimal("25")), SUPERVISOR
+    )
     assert asked.refusal is not None and asked.refusal.code == "above_due"
 
 
