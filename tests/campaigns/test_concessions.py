@@ -16,6 +16,7 @@ from campaigns.concessions import (
     NotAllowedError,
     NotFoundError,
     NotPendingError,
+    Outcome,
     account_facts,
     approve,
     decline,
@@ -111,7 +112,7 @@ def offer(
     name: str,
     terms: Terms = Terms(),  # noqa: B008 - frozen
     by: Actor = AGENT,
-) -> object:
+) -> Outcome:
     with db.session() as s:
         return propose(s, account, name, terms, by=by, settings=SETTINGS, now=clock.now())
 
@@ -120,9 +121,9 @@ def test_an_agent_within_the_limit_grants_and_the_terms_and_audit_are_stored(
     seeded: Database, clock: FixedClock
 ) -> None:
     outcome = offer(seeded, clock, "A1", "late-fee-waiver")
-    assert outcome.status == "granted"  # type: ignore[attr-defined]
+    assert outcome.status == "granted"
     with seeded.session(readonly=True) as s:
-        row = s.get_one(Concession, outcome.concession_id)  # type: ignore[attr-defined]
+        row = s.get_one(Concession, outcome.concession_id)
         assert (row.kind, row.status, row.amount, row.base) == (
             "fee_waiver",
             "granted",
@@ -146,14 +147,14 @@ def test_above_the_agents_limit_waits_for_a_supervisor_who_approves_with_a_reaso
     seeded: Database, clock: FixedClock
 ) -> None:
     pending = offer(seeded, clock, "A2", "late-fee-waiver")  # 80.00 > the agent's 50.00
-    assert pending.status == "pending"  # type: ignore[attr-defined]
-    concession_id = pending.concession_id  # type: ignore[attr-defined]
+    assert pending.status == "pending"
+    concession_id = pending.concession_id
     with seeded.session(readonly=True) as s:
         row = s.get_one(Concession, concession_id)
         assert (row.status, row.decided_by, row.amount) == ("pending", None, Decimal("80.00"))
     # A second request for the same offer waits behind the first.
     again = offer(seeded, clock, "A2", "late-fee-waiver")
-    assert again.refusal.code == "already_pending"  # type: ignore[attr-defined]
+    assert again.refusal.code == "already_pending"
 
     clock.advance(timedelta(days=2))
     with seeded.session() as s:
@@ -182,7 +183,7 @@ def test_a_supervisor_declines_with_a_reason_and_an_agent_cannot_decide(
     seeded: Database, clock: FixedClock
 ) -> None:
     pending = offer(seeded, clock, "A2", "late-fee-waiver")
-    concession_id = pending.concession_id  # type: ignore[attr-defined]
+    concession_id = pending.concession_id
     with seeded.session() as s:
         with pytest.raises(NotAllowedError) as info:
             approve(s, concession_id, by=AGENT, reason="ok", settings=SETTINGS, now=clock.now())
@@ -207,7 +208,7 @@ def test_a_supervisor_declines_with_a_reason_and_an_agent_cannot_decide(
         assert (row.status, row.decided_by, row.reason) == ("declined", "sam", "paid late twice")
     assert [a for a, *_ in audit_rows(seeded)] == ["concession.requested", "concession.declined"]
     # Declined, the offer may be asked for again.
-    assert offer(seeded, clock, "A2", "late-fee-waiver").status == "pending"  # type: ignore[attr-defined]
+    assert offer(seeded, clock, "A2", "late-fee-waiver").status == "pending"
 
 
 def test_a_supervisor_does_not_approve_their_own_request(
@@ -218,7 +219,7 @@ def test_a_supervisor_does_not_approve_their_own_request(
     with seeded.session() as s, pytest.raises(NotAllowedError) as info:
         approve(
             s,
-            pending.concession_id,  # type: ignore[attr-defined]
+            pending.concession_id,
             by=SUPERVISOR,
             reason="mine",
             settings=SETTINGS,
@@ -231,7 +232,7 @@ def test_approving_checks_the_account_again_and_refuses_one_no_longer_eligible(
     seeded: Database, clock: FixedClock
 ) -> None:
     pending = offer(seeded, clock, "A2", "late-fee-waiver")
-    concession_id = pending.concession_id  # type: ignore[attr-defined]
+    concession_id = pending.concession_id
     with seeded.session() as s:
         add_suppression(
             s,
@@ -273,10 +274,10 @@ def test_a_refusal_stores_nothing_and_says_why(
     seeded: Database, clock: FixedClock, account: str, name: str, terms: Terms, code: str
 ) -> None:
     outcome = offer(seeded, clock, account, name, terms)
-    assert outcome.status == "refused"  # type: ignore[attr-defined]
-    assert outcome.concession_id is None  # type: ignore[attr-defined]
-    assert outcome.refusal.code == code  # type: ignore[attr-defined]
-    assert outcome.refusal.reason  # type: ignore[attr-defined]
+    assert outcome.status == "refused"
+    assert outcome.concession_id is None
+    assert outcome.refusal.code == code
+    assert outcome.refusal.reason
     assert count(seeded, Concession) == 0
     assert count(seeded, AuditLog) == 0
 
@@ -293,11 +294,11 @@ def test_unknown_offers_and_accounts_are_errors_that_store_nothing(
 
 
 def test_once_a_year_counts_from_the_last_one_given(seeded: Database, clock: FixedClock) -> None:
-    assert offer(seeded, clock, "A1", "late-fee-waiver").status == "granted"  # type: ignore[attr-defined]
+    assert offer(seeded, clock, "A1", "late-fee-waiver").status == "granted"
     clock.advance(timedelta(days=364))
-    assert offer(seeded, clock, "A1", "late-fee-waiver").refusal.code == "too_soon"  # type: ignore[attr-defined]
+    assert offer(seeded, clock, "A1", "late-fee-waiver").refusal.code == "too_soon"
     clock.advance(timedelta(days=1))
-    assert offer(seeded, clock, "A1", "late-fee-waiver").status == "granted"  # type: ignore[attr-defined]
+    assert offer(seeded, clock, "A1", "late-fee-waiver").status == "granted"
 
 
 def test_payments_since_the_balance_date_lower_the_settlement(
@@ -306,7 +307,7 @@ def test_payments_since_the_balance_date_lower_the_settlement(
     with seeded.session() as s:
         s.add(factories.payment("P1", "A1", "200.00", paid_on=date(2026, 11, 30)))
     outcome = offer(seeded, clock, "A1", "settlement")
-    agreed = outcome.agreed  # type: ignore[attr-defined]
+    agreed = outcome.agreed
     assert (agreed.base, agreed.amount, agreed.end_date) == (
         Decimal("800.00"),
         Decimal("480.00"),
@@ -317,7 +318,7 @@ def test_payments_since_the_balance_date_lower_the_settlement(
 def test_a_reduced_rate_keeps_its_plan_and_dates(seeded: Database, clock: FixedClock) -> None:
     outcome = offer(seeded, clock, "A1", "hardship-rate", Terms(plan_id=12))
     with seeded.session(readonly=True) as s:
-        row = s.get_one(Concession, outcome.concession_id)  # type: ignore[attr-defined]
+        row = s.get_one(Concession, outcome.concession_id)
         assert (row.apr_bps, row.months, row.plan_id) == (990, 6, 12)
         assert (row.effective_date, row.end_date) == (date(2026, 11, 29), date(2027, 5, 28))
         assert row.amount is None
