@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
+from campaigns.audit import build_timeline, find_subject
 from campaigns.concession_config import ConcessionSettings
 from campaigns.concession_rules import Actor, Terms
 from campaigns.concessions import (
@@ -405,3 +406,23 @@ def test_list_filters_by_status_and_account(seeded: Database, clock: FixedClock)
         assert [r.account_id for r in list_concessions(s, status="pending")] == ["A2"]
         assert [r.status for r in list_concessions(s, account_id="A1")] == ["granted"]
         assert len(list_concessions(s)) == 2
+
+
+def test_the_audit_trail_of_the_account_shows_each_concession_decision(
+    seeded: Database, clock: FixedClock
+) -> None:
+    pending = offer(seeded, clock, "A2", "late-fee-waiver")
+    with seeded.session() as s:
+        decline(s, pending.concession_id or 0, by=SUPERVISOR, reason="no", now=clock.now())
+    with seeded.session(readonly=True) as s:
+        subject = find_subject(s, account_id="A2", zones_for=lambda number, declared: ())
+        timeline = build_timeline(s, subject, since=None)
+    said = [e.summary for e in timeline.entries if e.kind == "audit"]
+    concession = pending.concession_id
+    assert said == [
+        f"concession.requested on concession {concession} by ana",
+        f"concession.declined on concession {concession} by sam",
+    ]
+    declined = [e for e in timeline.entries if "declined" in e.summary][0]
+    assert declined.facts["role"] == "supervisor"
+    assert declined.facts["reason"] == "no"
