@@ -423,6 +423,6 @@ def test_the_audit_trail_of_the_account_shows_each_concession_decision(
         f"concession.requested on concession {concession} by ana",
         f"concession.declined on concession {concession} by sam",
     ]
-    declined = [e for e in timeline.entries if "declined" in e.summary][0]
+    declined = next(e for e in timeline.entries if "declined" in e.summary)
     assert declined.facts["role"] == "supervisor"
     assert declined.facts["reason"] == "no"
