@@ -3,12 +3,13 @@ decision audited with who, role and reason; refusals store nothing; the export's
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from campaigns.audit import build_timeline, find_subject
 from campaigns.concession_config import ConcessionSettings
@@ -30,6 +31,7 @@ from campaigns.reports import ReportDay, build_report
 from campaigns.suppressions import add_suppression
 from store.clock import FixedClock
 from store.db import Database
+from store.migrate import upgrade
 from store.models import AuditLog
 from store.models_concessions import Concession
 from tests import factories
@@ -426,3 +428,62 @@ def test_the_audit_trail_of_the_account_shows_each_concession_decision(
     declined = next(e for e in timeline.entries if "declined" in e.summary)
     assert declined.facts["role"] == "supervisor"
     assert declined.facts["reason"] == "no"
+
+
+def test_two_agents_at_once_on_postgresql_give_the_offer_once(
+    pg_url: str, clock: FixedClock
+) -> None:
+    """The second proposal waits for the first's commit (the account row is locked) and then
+    sees it: once a year means once, however the two requests interleave."""
+    db = Database(pg_url)
+    try:
+        upgrade(db)
+        with db.session() as s:
+            factories.add_account(
+                s, "A1", "+14155550123", now=clock.now(), fees_due="39.00", days_past_due=60
+            )
+        second: list[Outcome] = []
+
+        def propose_second() -> None:
+            with db.session() as s2:
+                second.append(
+                    propose(
+                        s2,
+                        "A1",
+                        "late-fee-waiver",
+                        Terms(),
+                        by=Actor("agent", "bo"),
+                        settings=SETTINGS,
+                        now=clock.now(),
+                    )
+                )
+
+        with db.session() as s1:
+            first = propose(
+                s1,
+                "A1",
+                "late-fee-waiver",
+                Terms(),
+                by=AGENT,
+                settings=SETTINGS,
+                now=clock.now(),
+            )
+            holder = s1.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            thread = threading.Thread(target=propose_second)
+            thread.start()
+            # Wait until the second transaction is blocked by this one's lock on the account.
+            blocked = text(
+                "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+            )
+            with db.engine.connect() as watcher:
+                while not watcher.execute(blocked, {"pid": holder}).scalar():
+                    assert thread.is_alive(), "the second proposal did not wait for the first"
+                    watcher.rollback()
+        thread.join()
+        assert first.status == "granted"
+        [outcome] = second
+        assert outcome.status == "refused"
+        assert outcome.refusal is not None and outcome.refusal.code == "too_soon"
+        assert count(db, Concession) == 1
+    finally:
+        db.dispose()
