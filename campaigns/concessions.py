@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from campaigns.accounts import paid_since_as_of
@@ -160,6 +160,7 @@ def propose(
     refused otherwise (nothing stored, ``refusal`` says why). Raises :class:`NotFoundError` for an
     unknown account or offer.
     """
+    _named(by)
     offer = settings.offers.get(offer_name)
     if offer is None:
         known = ", ".join(settings.offers) or "none configured"
@@ -268,15 +269,6 @@ def list_concessions(
     return session.scalars(query).all()
 
 
-def concession_count(session: Session, status: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).select_from(Concession).where(Concession.status == status)
-        )
-        or 0
-    )
-
-
 # --------------------------------------------------------------------------- helpers
 
 
@@ -290,7 +282,14 @@ def _lock_account(session: Session, account_id: str) -> None:
         )
 
 
+def _named(by: Actor) -> None:
+    # The audit trail's "who": a name a person can be found by, stored in 64 characters.
+    if not by.name.strip() or len(by.name) > 64:
+        raise NotAllowedError("no_name", "who decides needs a name of 1 to 64 characters")
+
+
 def _pending(session: Session, concession_id: int, by: Actor, reason: str) -> Concession:
+    _named(by)
     if by.role != "supervisor":
         raise NotAllowedError(
             "not_supervisor", f"only a supervisor decides a request, not an {by.role}"

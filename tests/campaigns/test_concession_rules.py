@@ -302,3 +302,37 @@ def test_the_ivr_gives_only_standard_self_service_terms_within_an_agents_limit()
     above = decide("fee", FEE, facts(fees_due=Decimal("80.00")), Terms(), IVR)
     assert above.refusal is not None and above.refusal.code == "above_limit"
     assert self_service_offers({"fee": FEE}, facts(fees_due=Decimal("80.00"))) == ()
+
+
+@given(
+    due=cents,
+    agent_cap=st.integers(min_value=0, max_value=10**9).map(lambda n: Decimal(n) / 100),
+    extra=st.integers(min_value=0, max_value=10**9).map(lambda n: Decimal(n) / 100),
+    amount=cents,
+)
+def test_who_decides_follows_the_caps_exactly(
+    due: Decimal, agent_cap: Decimal, extra: Decimal, amount: Decimal
+) -> None:
+    """Within the agent's cap: granted by the agent; above it and within the supervisor's:
+    pending; above both: refused. A supervisor grants within their own cap."""
+    supervisor_cap = agent_cap + extra
+    capped = offer(
+        kind="fee_waiver",
+        percent=100,
+        limits={
+            "agent": {"max_amount": str(agent_cap)},
+            "supervisor": {"max_amount": str(supervisor_cap)},
+        },
+    )
+    account = facts(fees_due=due)
+    by_agent = decide("f", capped, account, Terms(amount=amount), AGENT)
+    by_supervisor = decide("f", capped, account, Terms(amount=amount), SUPERVISOR)
+    if amount > due:
+        assert by_agent.status == by_supervisor.status == "refused"
+    elif amount <= agent_cap:
+        assert (by_agent.status, by_supervisor.status) == ("granted", "granted")
+    elif amount <= supervisor_cap:
+        assert (by_agent.status, by_supervisor.status) == ("pending", "granted")
+    else:
+        assert (by_agent.status, by_supervisor.status) == ("refused", "refused")
+        assert by_agent.refusal is not None and by_agent.refusal.code == "above_limit"

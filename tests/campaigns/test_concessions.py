@@ -487,3 +487,19 @@ def test_two_agents_at_once_on_postgresql_give_the_offer_once(
         assert count(db, Concession) == 1
     finally:
         db.dispose()
+
+
+def test_who_proposes_or_decides_needs_a_name(seeded: Database, clock: FixedClock) -> None:
+    with pytest.raises(NotAllowedError) as info:
+        offer(seeded, clock, "A1", "late-fee-waiver", by=Actor("agent", " "))
+    assert info.value.code == "no_name"
+    pending = offer(seeded, clock, "A2", "late-fee-waiver")
+    with seeded.session() as s, pytest.raises(NotAllowedError):
+        decline(
+            s,
+            pending.concession_id or 0,
+            by=Actor("supervisor", "x" * 65),
+            reason="no",
+            now=clock.now(),
+        )
+    assert count(seeded, Concession) == 1
