@@ -184,6 +184,25 @@ def test_a_decline_needs_a_reason_and_a_refusal_exits_2_storing_nothing(
     code, out, _ = invoke(env, "concession", "list", "--status", "declined")
     assert "can pay more" in out
 
+    # A reason is the decider's free text: in CSV it never runs as a spreadsheet formula.
+    invoke(
+        env,
+        "concession",
+        "offer",
+        "A1",
+        "settlement",
+        "--as",
+        "ana",
+        "--role",
+        "agent",
+        "--percent",
+        "45",
+    )
+    invoke(env, "concession", "decline", "2", "--as", "sam", "--reason", "=1+1")
+    code, out, _ = invoke(env, "export", "concessions")
+    reasons = [row["reason"] for row in csv.DictReader(io.StringIO(out))]
+    assert reasons == ["can pay more", "'=1+1"]
+
 
 def test_offers_lists_what_the_account_qualifies_for(env: dict[str, str]) -> None:
     code, out, _ = invoke(env, "concession", "offers", "A1")
