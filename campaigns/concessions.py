@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -111,7 +111,7 @@ def account_facts(
     history = history.where(Concession.account_id == account_id, Concession.status.in_(GIVEN))
     if exclude_id is not None:
         history = history.where(Concession.id != exclude_id)
-    last_given: dict[str, Any] = {}
+    last_given: dict[str, date] = {}
     pending: dict[str, int] = {}
     for offer, status, concession_id, effective in session.execute(history):
         if offer not in last_given or effective > last_given[offer]:
@@ -220,8 +220,11 @@ def approve(
         )
     offer = settings.offers.get(row.offer)
     facts = account_facts(session, row.account_id, now=now, exclude_id=row.id)
-    if offer is None or facts is None:
+    if offer is None:
         refusal = Refusal("unknown_offer", f"the offer {row.offer!r} is no longer configured")
+        return _refuse(session, row, by, refusal, now)
+    if facts is None:  # the foreign key keeps the account; read as "nothing to grant"
+        refusal = Refusal("unknown_account", f"no account {row.account_id!r}")
         return _refuse(session, row, by, refusal, now)
     terms = Terms(
         amount=row.amount if row.percent_bps is None else None,

@@ -298,7 +298,7 @@ def list_command(obj: CliContext, status: str | None, account_id: str | None) ->
 def offers_command(obj: CliContext, account_id: str) -> None:
     """The configured offers and whether ACCOUNT_ID's account qualifies for each now, with the
     standard terms worked out (self-service: what the hotline may give a verified caller)."""
-    from campaigns.concession_rules import Refusal, Terms, agreed_terms, eligibility
+    from campaigns.concession_rules import Refusal, Terms, agreed_terms, eligibility, within
     from campaigns.concessions import account_facts
 
     offers = obj.settings.concessions.offers
@@ -308,14 +308,18 @@ def offers_command(obj: CliContext, account_id: str) -> None:
         click.echo(f"unknown_account: no account {account_id!r}", err=True)
         sys.exit(exitcodes.USAGE)
     table = Table(title=Text(f"Offers for {account_id}"), title_justify="left")
-    for column in ("offer", "kind", "self-service", "standard terms", "qualifies"):
+    columns = ("offer", "kind", "self-service", "standard terms", "an agent may grant", "qualifies")
+    for column in columns:
         table.add_column(Text(column))
     for name, offer in offers.items():
         worked = agreed_terms(name, offer, facts, Terms())
         refusal = eligibility(name, offer, facts) or (
             worked if isinstance(worked, Refusal) else None
         )
-        said = "" if isinstance(worked, Refusal) else _agreed_text(worked)
+        said = agent = ""
+        if not isinstance(worked, Refusal):
+            said = _agreed_text(worked)
+            agent = "yes" if within(worked, offer.limits.get("agent")) else "no: a supervisor"
         table.add_row(
             *(
                 plain(cell)
@@ -324,6 +328,7 @@ def offers_command(obj: CliContext, account_id: str) -> None:
                     offer.kind,
                     "yes" if offer.self_service else "no",
                     said,
+                    agent,
                     "yes" if refusal is None else f"no: {refusal.reason}",
                 )
             )

@@ -209,6 +209,8 @@ def test_offers_lists_what_the_account_qualifies_for(env: dict[str, str]) -> Non
     assert code == 0
     lines = {line.split()[1]: line for line in out.splitlines() if line.startswith("│ ")}
     assert "yes" in lines["late-fee-waiver"]
+    # Half of 400.00 of interest is above the agent's 150.00.
+    assert "no: a supervisor" in lines["interest-waiver"]
     assert "settle for 600.00 USD of 1000.00" in lines["settlement"]
     code, _, err = invoke(env, "concession", "offers", "NOPE")
     assert code == 2 and "no account 'NOPE'" in err
