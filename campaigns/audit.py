@@ -39,6 +39,7 @@ from store.models import (
     Promise,
     Suppression,
 )
+from store.models_concessions import Concession
 from store.models_dialer import CallbackEvent
 from store.models_ivr import FraudReport, IvrSession
 from store.privacy import mask_phone, mask_text
@@ -689,6 +690,12 @@ def build_timeline(session: Session, subject: Subject, *, since: datetime | None
         )
     ).all()
     frauds = session.scalars(select(FraudReport).where(FraudReport.account_id.in_(accounts))).all()
+    # Concessions are in the trail through their audit rows: who proposed and decided, in which
+    # role, why, and the terms.
+    concessions = [
+        str(i)
+        for i in session.scalars(select(Concession.id).where(Concession.account_id.in_(accounts)))
+    ]
     audit_rows = session.scalars(
         select(AuditLog).where(
             or_(
@@ -697,6 +704,7 @@ def build_timeline(session: Session, subject: Subject, *, since: datetime | None
                 & AuditLog.entity_id.in_([str(s.id) for s in suppressions]),
                 (AuditLog.entity_type == "promise")
                 & AuditLog.entity_id.in_([str(p.id) for p in promises]),
+                (AuditLog.entity_type == "concession") & AuditLog.entity_id.in_(concessions),
             )
         )
     ).all()

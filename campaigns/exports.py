@@ -1,5 +1,5 @@
-"""Exports for the bank's systems: promises, attempts, opt-outs and plans (one row per
-installment), one flat row each.
+"""Exports for the bank's systems: promises, attempts, opt-outs, plans (one row per
+installment) and concessions, one flat row each.
 
 The columns are a public interface (the README's "Reports and exports"); add columns at the end,
 never rename or reorder them. Values are converted here, once, so CSV and JSON carry the same text:
@@ -34,9 +34,10 @@ from sqlalchemy.orm import Session
 
 from campaigns.csv_cells import safe_cell
 from store.models import Attempt, Plan, PlanInstallment, Promise, Suppression
+from store.models_concessions import Concession
 from store.models_dialer import Contact
 
-ExportKind = Literal["promises", "attempts", "optouts", "plans"]
+ExportKind = Literal["promises", "attempts", "optouts", "plans", "concessions"]
 Value = str | int | bool | None
 
 PROMISE_COLUMNS = (
@@ -102,6 +103,32 @@ PLAN_COLUMNS = (
     "resolved_on",
     "plan_resolved_on",
 )
+#: The terms the card system must apply (``status`` granted) and the requests around them.
+#: ``amount``: waived, or a settlement's lump sum; ``base``: what it was computed against;
+#: ``percent``: the share asked for (``"50.00"``); ``apr_bps``/``months``: a reduced rate.
+CONCESSION_COLUMNS = (
+    "id",
+    "account_id",
+    "offer",
+    "kind",
+    "currency",
+    "amount",
+    "base",
+    "percent",
+    "apr_bps",
+    "months",
+    "plan_id",
+    "effective_date",
+    "end_date",
+    "status",
+    "requested_by",
+    "requested_role",
+    "requested_at",
+    "decided_by",
+    "decided_role",
+    "decided_at",
+    "reason",
+)
 
 #: The columns of each export, in order.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -109,6 +136,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "attempts": ATTEMPT_COLUMNS,
     "optouts": OPTOUT_COLUMNS,
     "plans": PLAN_COLUMNS,
+    "concessions": CONCESSION_COLUMNS,
 }
 
 YIELD_PER = 1000
@@ -197,11 +225,21 @@ def _plans(since: datetime | None) -> Select[Any]:
     return query if since is None else query.where(Plan.created_at >= since)
 
 
+def _concessions(since: datetime | None) -> Select[Any]:
+    columns = [
+        Concession.percent_bps if c == "percent" else getattr(Concession, c)
+        for c in CONCESSION_COLUMNS
+    ]
+    query = select(*columns).order_by(Concession.id)
+    return query if since is None else query.where(Concession.requested_at >= since)
+
+
 _QUERIES: dict[str, Callable[[datetime | None], Select[Any]]] = {
     "promises": _promises,
     "attempts": _attempts,
     "optouts": _optouts,
     "plans": _plans,
+    "concessions": _concessions,
 }
 
 
@@ -216,5 +254,18 @@ def export_rows(
     columns = COLUMNS[kind]
     query = _QUERIES[kind](None if since is None else since_instant(since))
     result = session.execute(query.execution_options(yield_per=YIELD_PER))
+    convert = _CONVERT.get(kind, {})
     for row in result:
-        yield {column: export_value(value) for column, value in zip(columns, row, strict=True)}
+        yield {
+            column: export_value(convert[column](value) if column in convert else value)
+            for column, value in zip(columns, row, strict=True)
+        }
+
+
+def _percent(bps: int | None) -> Decimal | None:
+    """Basis points as the percentage they are (``5000`` is ``50.00``)."""
+    return None if bps is None else Decimal(bps) / 100
+
+
+#: Values stored in another unit than they are exported in, by export and column.
+_CONVERT: dict[str, dict[str, Callable[[Any], Any]]] = {"concessions": {"percent": _percent}}

@@ -93,8 +93,10 @@ def parse_identifier(row: Row, column: str, *, required: bool = True) -> str | N
     return value
 
 
-def parse_money(row: Row, column: str, *, positive: bool = False) -> Decimal | None:
-    value = parse_text(row, column)
+def parse_money(
+    row: Row, column: str, *, positive: bool = False, required: bool = True
+) -> Decimal | None:
+    value = parse_text(row, column, required=required)
     if value is None:
         return None
     if value.startswith("-"):

@@ -61,6 +61,10 @@ ACCOUNT_OPTIONAL_COLUMNS = (
     "sms_consent",
     "voice_consent",
     "currency",
+    # Added for concessions: the late fees and the interest included in the balance, which a
+    # fee or interest waiver is computed against; empty or absent: not known.
+    "fees_due",
+    "interest_due",
 )
 PAYMENT_COLUMNS = ("payment_id", "account_id", "amount", "paid_at")
 #: ``currency``: ISO 4217; empty or absent: the account's. A payment in another currency than a
@@ -120,6 +124,11 @@ def validate_account(
     minimum_due = parse_money(row, "minimum_due")
     if balance is not None and minimum_due is not None and minimum_due > balance:
         row.reject("minimum_due", "greater than the balance")
+    fees_due = parse_money(row, "fees_due", required=False)
+    interest_due = parse_money(row, "interest_due", required=False)
+    for column, part in (("fees_due", fees_due), ("interest_due", interest_due)):
+        if balance is not None and part is not None and part > balance:
+            row.reject(column, "greater than the balance")
     due_date = parse_date(row, "due_date")
     dpd_raw = parse_text(row, "days_past_due", max_len=6)
     dpd = None
@@ -180,6 +189,8 @@ def validate_account(
         "status": status,
         "balance_as_of": as_of,
         "email": email,
+        "fees_due": fees_due,
+        "interest_due": interest_due,
     }
 
     def consent(explicit: bool | None, default: bool) -> _ConsentValue:

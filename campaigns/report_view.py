@@ -113,6 +113,10 @@ def report_document(report: Report, *, business: str) -> Document:
         (
             ("callback requests open", str(report.callbacks_open)),
             ("texts waiting in the inbox (`duecall sms inbox`)", str(report.inbox_waiting)),
+            (
+                "concession requests waiting for a supervisor (`duecall concession list`)",
+                str(report.concessions_pending),
+            ),
         ),
     )
     attempts = Section(
@@ -160,6 +164,25 @@ def report_document(report: Report, *, business: str) -> Document:
             f"plan's, not applied: {report.foreign_payments}."
         ),
     )
+    concessions = Section(
+        "Concessions granted",
+        ("kind", "currency", label, f"given up {label}", "all time", "given up"),
+        tuple(
+            (
+                line.kind,
+                line.currency,
+                str(line.today),
+                _money(line.given_up_today),
+                str(line.all_time),
+                _money(line.given_up_all_time),
+            )
+            for line in report.concessions
+        ),
+        note=(
+            "Counted by the day they were granted; given up: waived, or forgiven by a "
+            "settlement (a reduced rate's cost is the card system's to work out)."
+        ),
+    )
     decisions = Section(
         "Contact policy decisions",
         ("rule", f"allowed {label}", f"denied {label}", "allowed", "denied"),
@@ -203,7 +226,17 @@ def report_document(report: Report, *, business: str) -> Document:
             f"day: {day.day.isoformat()} ({day.zone.key}); "
             f"as of {report.generated_at.astimezone(UTC).strftime(stamp)}"
         ),
-        sections=(summary, waiting, attempts, promises, plans, decisions, optouts, runs),
+        sections=(
+            summary,
+            waiting,
+            attempts,
+            promises,
+            plans,
+            concessions,
+            decisions,
+            optouts,
+            runs,
+        ),
     )
 
 

@@ -15,8 +15,12 @@ today in the first campaign's zone) and all time. What each figure counts:
   broken -- cancelled ones were replaced, not resolved), the share kept;
 - compliance decisions by rule, allowed and denied, by decision time;
 - suppressions by kind: added in the window, and in force now;
-- now, whatever the window: open callback requests, texts waiting in the inbox, and the campaign
-  runs still working or launched on the day with their contacts done and pending.
+- concessions granted by kind and currency, by ``decided_at``: how many, and the money given up
+  (waived, or forgiven by a settlement: the balance less the lump sum); a reduced rate gives up
+  no amount the store knows;
+- now, whatever the window: open callback requests, texts waiting in the inbox, concession
+  requests waiting for a supervisor, and the campaign runs still working or launched on the day
+  with their contacts done and pending.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ from store.models import (
     Promise,
     Suppression,
 )
+from store.models_concessions import Concession
 from store.models_dialer import CampaignRun, Contact
 from store.models_ivr import IvrSession
 from store.types import Money
@@ -163,6 +168,18 @@ class RunLine:
 
 
 @dataclass(frozen=True)
+class ConcessionLine:
+    """Concessions of one kind in one currency granted: count and money given up."""
+
+    kind: str
+    currency: str
+    today: int
+    given_up_today: Decimal
+    all_time: int
+    given_up_all_time: Decimal
+
+
+@dataclass(frozen=True)
 class Report:
     """The whole report; see the module docstring for what each figure counts."""
 
@@ -185,6 +202,8 @@ class Report:
     plans_kept_all_time: KeptRate = KeptRate(0, 0)
     #: Payments not applied to a plan: their currency is not the plan's.
     foreign_payments: int = 0
+    concessions: tuple[ConcessionLine, ...] = ()
+    concessions_pending: int = 0
 
     @property
     def commitments_kept_today(self) -> KeptRate:
@@ -260,6 +279,11 @@ def build_report(session: Session, *, now: datetime, day: ReportDay) -> Report:
         plans_kept_today=KeptRate(*plans_kept(session, _within(Plan.resolved_at, day))),
         plans_kept_all_time=KeptRate(*plans_kept(session)),
         foreign_payments=foreign_payment_count(session),
+        concessions=_concessions(session, day),
+        concessions_pending=_count(
+            session,
+            select(func.count()).select_from(Concession).where(Concession.status == "pending"),
+        ),
     )
 
 
@@ -416,6 +440,31 @@ def _runs(session: Session, day: ReportDay) -> tuple[RunLine, ...]:
             )
         )
     return tuple(lines)
+
+
+def _concessions(session: Session, day: ReportDay) -> tuple[ConcessionLine, ...]:
+    decided = Concession.decided_at
+    given_up = case(
+        (Concession.kind == "settlement", Concession.base - Concession.amount),
+        else_=Concession.amount,
+    )
+    rows = session.execute(
+        select(
+            Concession.kind,
+            Concession.currency,
+            func.coalesce(func.sum(case((_within(decided, day), 1), else_=0)), 0),
+            func.sum(case((_within(decided, day), given_up), else_=None), type_=Money),
+            func.count(),
+            func.sum(given_up, type_=Money),
+        )
+        .where(Concession.status == "granted")
+        .group_by(Concession.kind, Concession.currency)
+        .order_by(Concession.kind, Concession.currency)
+    ).all()
+    return tuple(
+        ConcessionLine(kind, currency, int(n_today), _money(today), int(n), _money(total))
+        for kind, currency, n_today, today, n, total in rows
+    )
 
 
 def _money(value: Decimal | None) -> Decimal:

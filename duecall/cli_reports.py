@@ -3,7 +3,7 @@
 ``duecall report [--day YYYY-MM-DD] [--tz ZONE] [--html FILE]`` prints the collections report
 (:mod:`campaigns.reports`, laid out by :mod:`campaigns.report_view`) for one calendar day in a
 named zone in the terminal and optionally writes it as one self-contained HTML file.
-``duecall export promises|attempts|optouts|plans`` writes rows for the bank's systems
+``duecall export promises|attempts|optouts|plans|concessions`` writes rows for the bank's systems
 (:mod:`campaigns.exports`) as CSV or JSON, to stdout or ``--output FILE``. Both settle the open
 promises first (:func:`campaigns.promises.evaluate_promises`), so the statuses they show are
 current; they settle the active repayment plans too
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from campaigns.exports import ExportKind, Value
     from store.db import Database
 
-EXPORT_KINDS = ("promises", "attempts", "optouts", "plans")
+EXPORT_KINDS = ("promises", "attempts", "optouts", "plans", "concessions")
 
 
 def _iso_date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:

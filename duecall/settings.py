@@ -33,6 +33,7 @@ from pydantic import (
     model_validator,
 )
 
+from campaigns.concession_config import ConcessionSettings
 from campaigns.config import CampaignSettings, PromiseSettings, SmsSettings
 from campaigns.plan_settings import PlanSettings
 from campaigns.sms import count_segments, render, worst_case_values
@@ -247,6 +248,7 @@ class Settings(_Section):
     sms: SmsSettings = SmsSettings()
     promises: PromiseSettings = PromiseSettings()
     plans: PlanSettings = PlanSettings()
+    concessions: ConcessionSettings = ConcessionSettings()
     logging: LoggingSettings = LoggingSettings()
     secrets: Secrets = Field(default=Secrets(), exclude=True)
     #: The configuration file that was read, as an absolute path; None: built-in defaults only.

@@ -85,6 +85,8 @@ class Account(Base):
         CheckConstraint(_in("status", ACCOUNT_STATUSES), name="status"),
         CheckConstraint("balance >= 0", name="balance_nonnegative"),
         CheckConstraint("minimum_due >= 0", name="minimum_due_nonnegative"),
+        CheckConstraint("fees_due >= 0", name="fees_due_nonnegative"),
+        CheckConstraint("interest_due >= 0", name="interest_due_nonnegative"),
         CheckConstraint("days_past_due >= 0", name="dpd_nonnegative"),
         Index(None, "status", "days_past_due"),
     )
@@ -97,6 +99,10 @@ class Account(Base):
     currency: Mapped[str] = mapped_column(String(3))
     balance: Mapped[Decimal] = mapped_column(Money)
     minimum_due: Mapped[Decimal] = mapped_column(Money)
+    #: Late fees and interest included in the balance (optional import columns): what a fee or
+    #: interest waiver is computed against; None when the bank's file does not say.
+    fees_due: Mapped[Decimal | None] = mapped_column(Money)
+    interest_due: Mapped[Decimal | None] = mapped_column(Money)
     due_date: Mapped[date] = mapped_column(Date)
     days_past_due: Mapped[int] = mapped_column(Integer)
     card_last4: Mapped[str] = mapped_column(String(4))

@@ -43,6 +43,8 @@ class AccountFields(TypedDict, total=False):
     status: str
     balance_as_of: date
     email: str | None
+    fees_due: Decimal | str | None
+    interest_due: Decimal | str | None
 
 
 def account(account_id: str, *, now: datetime = NOW, **fields: Unpack[AccountFields]) -> Account:
@@ -50,7 +52,7 @@ def account(account_id: str, *, now: datetime = NOW, **fields: Unpack[AccountFie
 
     Defaults: customer_id = account_id, "Jane Doe", en-US, America/New_York, USD, balance 500.00,
     minimum due 35.00, due 2026-10-01, 45 days past due, card ending 4242, born 1980-01-02,
-    status open, balance as of ``now``'s date, no email.
+    status open, balance as of ``now``'s date, no email, fees and interest due not known.
     """
     return Account(
         account_id=account_id,
@@ -68,9 +70,15 @@ def account(account_id: str, *, now: datetime = NOW, **fields: Unpack[AccountFie
         status=fields.get("status", "open"),
         balance_as_of=fields.get("balance_as_of", now.date()),
         email=fields.get("email"),
+        fees_due=_money_or_none(fields.get("fees_due")),
+        interest_due=_money_or_none(fields.get("interest_due")),
         created_at=now,
         updated_at=now,
     )
+
+
+def _money_or_none(value: Decimal | str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def phone(

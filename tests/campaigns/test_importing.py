@@ -282,3 +282,31 @@ def test_a_payment_in_the_future_is_rejected(
     lines = ["payment_id,account_id,amount,paid_at", "P1,1001,1.00,2027-01-01"]
     _, rejects = run_payments(accounts, write(tmp_path, lines, "payments.csv"), clock)
     assert [(r.line, r.column, r.reason) for r in rejects] == [(2, "paid_at", "in the future")]
+
+
+def test_fees_and_interest_due_are_optional_columns_checked_against_the_balance(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    """What a fee or interest waiver is computed against: exact money, empty = not known, never
+    above the balance; a file without the columns leaves them unknown."""
+    header = f"{HEADER},fees_due,interest_due"
+    rows = [
+        f"{GOOD[0]},39.00,112.45",
+        f"{GOOD[1]},,",
+        "1003,Ann Lee,+14155550199,en-US,,100.00,10.00,2026-11-01,40,2222,1980-01-01,150.00,1.5x",
+    ]
+    result, rejects = run_accounts(db, write(tmp_path, [header, *rows]), clock)
+    assert result.inserted == 2  # type: ignore[attr-defined]
+    assert sorted((r.column, r.reason) for r in rejects) == [
+        ("fees_due", "greater than the balance"),
+        ("interest_due", "not an amount with at most 2 decimals (write 1234.56)"),
+    ]
+    with db.session(readonly=True) as s:
+        mary = s.get_one(Account, "1001")
+        assert (mary.fees_due, mary.interest_due) == (Decimal("39.00"), Decimal("112.45"))
+        wang = s.get_one(Account, "1002")
+        assert (wang.fees_due, wang.interest_due) == (None, None)
+        assert s.get(Account, "1003") is None
+    run_accounts(db, write(tmp_path, [HEADER, GOOD[0]], name="again.csv"), clock)
+    with db.session(readonly=True) as s:
+        assert s.get_one(Account, "1001").fees_due is None

@@ -30,8 +30,16 @@ def test_the_shipped_config_is_valid_and_matches_the_defaults(tmp_path: Path) ->
     defaults = load_settings(empty, {})
     assert shipped.source == str(REPO / "config.yaml")
     # The file documents the defaults: it changes no value (a drift would make it lie).
-    # Campaigns have no default: the shipped ones are examples.
-    assert shipped.model_dump(exclude={"campaigns"}) == defaults.model_dump(exclude={"campaigns"})
+    # Campaigns and concession offers have no default: the shipped ones are examples.
+    examples = {"campaigns", "concessions"}
+    assert shipped.model_dump(exclude=examples) == defaults.model_dump(exclude=examples)
+    assert defaults.concessions.offers == {}
+    assert set(shipped.concessions.offers) == {
+        "late-fee-waiver",
+        "interest-waiver",
+        "hardship-rate",
+        "settlement",
+    }
 
 
 def test_an_unknown_key_is_an_error_named_by_its_path(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """repayment plans and their installments; a payment's currency
 
 Revision ID: 0012_plans
-Revises: 0011
+Revises: 0013_concessions
 Create Date: 2026-12-08
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import store.types
 
 revision: str = "0012_plans"
-down_revision: str | Sequence[str] | None = "0011"
+down_revision: str | Sequence[str] | None = "0013_concessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
