@@ -284,6 +284,22 @@ def test_a_payment_in_the_future_is_rejected(
     assert [(r.line, r.column, r.reason) for r in rejects] == [(2, "paid_at", "in the future")]
 
 
+def test_a_payment_may_name_its_currency_and_an_unknown_one_is_rejected(
+    accounts: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    lines = [
+        "payment_id,account_id,amount,paid_at,currency",
+        "P1,1001,10.00,2026-11-25,cad",
+        "P2,1001,10.00,2026-11-25,",
+        "P3,1001,10.00,2026-11-25,XYZ",
+    ]
+    _, rejects = run_payments(accounts, write(tmp_path, lines, "payments.csv"), clock)
+    assert [(r.line, r.column) for r in rejects] == [(4, "currency")]
+    with accounts.session(readonly=True) as s:
+        assert s.get_one(Payment, "P1").currency == "CAD"
+        assert s.get_one(Payment, "P2").currency is None  # the account's
+
+
 def test_fees_and_interest_due_are_optional_columns_checked_against_the_balance(
     db: Database, clock: FixedClock, tmp_path: Path
 ) -> None:
