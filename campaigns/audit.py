@@ -36,6 +36,7 @@ from store.models import (
     ComplianceDecision,
     InboundMessage,
     Phone,
+    Plan,
     Promise,
     Suppression,
 )
@@ -696,6 +697,9 @@ def build_timeline(session: Session, subject: Subject, *, since: datetime | None
         str(i)
         for i in session.scalars(select(Concession.id).where(Concession.account_id.in_(accounts)))
     ]
+    # Repayment plans likewise: agreed (by whom, the terms), each installment paid or missed,
+    # the plan completed or broken, in the cardholder's local date.
+    plans = [str(i) for i in session.scalars(select(Plan.id).where(Plan.account_id.in_(accounts)))]
     audit_rows = session.scalars(
         select(AuditLog).where(
             or_(
@@ -705,6 +709,7 @@ def build_timeline(session: Session, subject: Subject, *, since: datetime | None
                 (AuditLog.entity_type == "promise")
                 & AuditLog.entity_id.in_([str(p.id) for p in promises]),
                 (AuditLog.entity_type == "concession") & AuditLog.entity_id.in_(concessions),
+                (AuditLog.entity_type == "plan") & AuditLog.entity_id.in_(plans),
             )
         )
     ).all()

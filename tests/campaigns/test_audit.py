@@ -277,3 +277,23 @@ def test_html_is_one_escaped_page_without_scripts_or_external_assets(db: Databas
     assert not re.search(r"(src|href)=", page)
     assert "2026-12-03 20:55 EST" in page and "2026-12-03 17:55 PST" in page
     assert page.count('<tr class="denied">') == 1
+
+
+def test_a_repayment_plan_and_its_outcomes_are_in_the_accounts_trail(db: Database) -> None:
+    from campaigns.plan_settings import PlanSettings
+    from campaigns.plans import NewPlan, create_plan, evaluate_plans
+
+    with db.session() as s:
+        add_account(s, "P1", "+12125550177", now=NOW, customer_id="CP", balance="600.00")
+        create_plan(
+            s,
+            PlanSettings(),
+            NewPlan("P1", 2, "weekly", date(2026, 12, 3), "agent", "agent:kim", "kp"),
+            now=NOW,
+        )
+    with db.session() as s:
+        evaluate_plans(s, PlanSettings(), now=NOW + timedelta(days=10))
+    summaries = [e.summary for e in timeline_of(db, account_id="P1").entries]
+    assert "agent.plan on plan 1 by agent:kim" in summaries
+    assert "installment.missed on plan 1 by plan-lifecycle" in summaries
+    assert "plan.broken on plan 1 by plan-lifecycle" in summaries
