@@ -89,3 +89,22 @@ def test_a_created_plan_is_exported_as_installment_rows_and_reported(
         s.add(factories.payment("P1", "A1", "1236.99", paid_on=date(2026, 11, 29)))
     code, out, _ = invoke(env, "report", "--tz", "America/New_York")
     assert "100.0% (1 of 1)" in out
+
+
+def test_a_payments_import_says_which_payments_a_plan_could_not_take(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    assert invoke(env, "plan", "create", "A1", "--installments", "3")[0] == 0
+    payments = tmp_path / "payments.csv"
+    payments.write_text(
+        "payment_id,account_id,amount,paid_at,currency\n"
+        "P1,A1,412.33,2026-11-29,CAD\n"
+        "P2,A1,412.33,2026-11-29,USD\n",
+        encoding="utf-8",
+    )
+    code, out, _ = invoke(env, "payments", "import", str(payments))
+    assert code == 0
+    assert "plans: 0 completed, 0 broken, 1 installments paid, 0 missed; " in out
+    assert "1 payments in another currency not applied" in out
+    code, out, _ = invoke(env, "report", "--tz", "America/New_York")
+    assert "Payments in another currency than their plan's, not applied: 1." in out
