@@ -77,6 +77,66 @@ class VirtualClock:
             self._now = max(self._now, moment)
 
 
+class _Fiber:
+    """A call's own thread in synchronous mode, run by the scheduler one slice at a time.
+
+    Only one fiber runs at any moment: :meth:`step` (scheduler side) lets it run and blocks until
+    it parks or ends, so calls still play one after the other, deterministically, and a
+    call that never waits on another plays exactly as if it ran inline. A call that waits on
+    other calls (queued, dialling, bridged) parks at each wait, and the scheduler plays the
+    others until the wait falls due on the virtual clock or something wakes it.
+    """
+
+    def __init__(self, name: str, body: Callable[[], None]) -> None:
+        self._go = threading.Semaphore(0)
+        self._back = threading.Semaphore(0)
+        self._body = body
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._started = False
+        #: Bumped at every park: a scheduled wake-up with an older token is stale.
+        self.token = 0
+        self.parked = False
+
+    def _main(self) -> None:
+        self._go.acquire()
+        try:
+            self._body()
+        finally:
+            self._back.release()
+
+    def step(self) -> None:
+        """Run the fiber until it parks or ends."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        self.parked = False
+        self._go.release()
+        self._back.acquire()
+
+    def park(self) -> None:
+        """From inside the fiber: hand control back to the scheduler until stepped again."""
+        self.parked = True
+        self._back.release()
+        self._go.acquire()
+
+
+class _Resume:
+    """A scheduled wake-up of a parked fiber; stale once the fiber parked again or was woken."""
+
+    def __init__(self, fiber: _Fiber) -> None:
+        self.fiber = fiber
+        self.token = fiber.token
+
+    @property
+    def stale(self) -> bool:
+        return self.token != self.fiber.token or not self.fiber.parked
+
+    def __call__(self) -> None:
+        if not self.stale:
+            self.fiber.token += 1
+            self.fiber.step()
+
+
 # The simulator ----------------------------------------------------------------------------------
 
 
@@ -125,6 +185,7 @@ class Simulator:
         self._running_inline = False
         self._active = 0
         self._idle = threading.Condition(self._lock)
+        self._changed = threading.Condition(self._lock)
         self._wsgi_app: Callable[..., Iterable[bytes]] | None = None
         self._player = TwimlPlayer(self)
         self._messaging = Messaging(self)
@@ -174,21 +235,77 @@ class Simulator:
         if self.threaded:
             self.wait_until_idle()
             return
+        self._run(None, None, max_jobs)
+
+    def run_until(
+        self,
+        condition: Callable[[], bool],
+        *,
+        within: float = 3600.0,
+        max_jobs: int = 100_000,
+    ) -> bool:
+        """Play calls until ``condition()`` holds; True if it did, False if it did not within
+        ``within`` seconds of simulated time (or the work ran out).
+
+        This is how a test waits for progress (a caller queued, a bridge up, a conference
+        over) instead of sleeping. Synchronous mode: the condition is checked after every step of
+        every call, and nothing due later than ``within`` seconds from now is played, so a queued
+        caller that would wait for hours is left waiting, its state intact. Threaded mode: waits
+        for ``within * time_scale`` seconds of real time, checking at every transcript line.
+        """
+        if not self.threaded:
+            assert self._clock is not None
+            limit = self._clock.now() + timedelta(seconds=within)
+            return self._run(condition, limit, max_jobs)
+        deadline = time.monotonic() + within * max(self.time_scale, 0.001)
+        with self._changed:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(min(remaining, 0.05))
+        return True
+
+    def run_for(self, seconds: float) -> None:
+        """Synchronous mode: play everything due within ``seconds`` of simulated time, then move
+        the clock to the end of that span. Threaded mode: wait that long (scaled)."""
+        if self.threaded:
+            time.sleep(seconds * self.time_scale)
+            return
+        assert self._clock is not None
+        end = self._clock.now() + timedelta(seconds=seconds)
+        self.run_until(lambda: False, within=seconds)
+        self._clock.advance_to(end)
+
+    def _run(
+        self, condition: Callable[[], bool] | None, limit: datetime | None, max_jobs: int
+    ) -> bool:
+        """The synchronous scheduler: new work first, then whatever falls due next on the
+        virtual clock (delayed callbacks, parked calls), until ``condition`` holds or nothing
+        due before ``limit`` is left."""
         with self._lock:
             if self._running_inline:
-                return
+                return condition() if condition else True
             self._running_inline = True
         try:
             for _ in range(max_jobs):
+                if condition is not None and condition():
+                    return True
                 with self._lock:
                     if self._queue:
                         job = self._queue.popleft()
                     elif self._deferred:
-                        due, _, job = heapq.heappop(self._deferred)
+                        due, _, job = self._deferred[0]
+                        if isinstance(job, _Resume) and job.stale:
+                            heapq.heappop(self._deferred)
+                            continue
+                        if limit is not None and due > limit:
+                            return False
+                        heapq.heappop(self._deferred)
                         if self._clock is not None:
                             self._clock.advance_to(due)
                     else:
-                        return
+                        return condition() if condition is not None else True
                 job()
             raise RuntimeError(f"run_until_idle: more than {max_jobs} jobs; a call loop?")
         finally:
@@ -225,10 +342,13 @@ class Simulator:
         amd_callback_method: str = "POST",
         ring_timeout: float = 60.0,
         time_limit: float = DEFAULT_TIME_LIMIT_S,
+        parent_call_sid: str | None = None,
+        leg: object = None,
     ) -> SimCall:
         """Create a call and schedule it (the REST create goes through here, already validated).
 
-        For an outbound call ``persona`` defaults to the one scripted at ``to``.
+        For an outbound call ``persona`` defaults to the one scripted at ``to``. ``leg`` makes it
+        the callee leg of a ``<Dial>`` (see :mod:`simulator.connect`).
         """
         if (url is None) == (twiml is None):
             raise ValueError("exactly one of url and twiml is required")
@@ -255,11 +375,18 @@ class Simulator:
             time_limit=time_limit,
             date_created=now,
             date_updated=now,
+            parent_call_sid=parent_call_sid,
+            leg=leg,
+            held=leg is not None,
         )
         call.keypad.extend(call.persona.keys)
         with self._lock:
             self.calls[call.sid] = call
-        self.submit(lambda: self._play(call))
+        if self.threaded:
+            self.submit(lambda: self._play(call))
+        else:
+            call.fiber = _Fiber(f"simulator-{call.sid}", lambda: self._play(call))
+            self.submit(call.fiber.step)
         return call
 
     def place_inbound_call(
@@ -326,7 +453,40 @@ class Simulator:
             else:
                 call.url, call.method, call.twiml = url, method.upper(), twiml
             call.date_updated = self.now()
+        self.nudge(call)
+
+    def interrupt(self, call: SimCall, control: Exception) -> None:
+        """Cut into a live call from another one (a bridge ending, a dequeue): ``control`` is
+        raised at the call's next wait or verb, as a REST update is."""
+        with self._lock:
+            if call.is_over:
+                return
+            call.control = control
+        self.nudge(call)
+
+    def nudge(self, call: SimCall) -> None:
+        """Wake a call waiting on others so it looks again at what changed: at once in threaded
+        mode; in synchronous mode a parked call is scheduled to run next."""
+        with self._lock:
+            call.nudged = True
             call.wake.set()
+            fiber = call.fiber
+            if fiber is not None and fiber.parked and not self.threaded:
+                self._queue.append(_Resume(fiber))
+            self._changed.notify_all()
+
+    def wait_until(self, call: SimCall, done: Callable[[], bool], seconds: float) -> bool:
+        """Hold ``call`` (talking time passes) until ``done()`` holds or ``seconds`` have
+        passed; True when done. Other calls play meanwhile; raises like :meth:`elapse`."""
+        remaining = seconds
+        while True:
+            if done():
+                return True
+            if remaining <= 1e-9:
+                return False
+            before = call.elapsed
+            self.elapse(call, remaining, interruptible=True)
+            remaining -= call.elapsed - before
 
     # Messages ----------------------------------------------------------------------------------
 
@@ -504,6 +664,9 @@ class Simulator:
         """Append ``line`` to the call's transcript (and log it)."""
         call.transcript.append(line)
         log.info("%s %s", call.sid, line)
+        if self.threaded:
+            with self._changed:
+                self._changed.notify_all()
 
     def _set_status(self, call: SimCall, status: str) -> None:
         with self._lock:
@@ -564,7 +727,10 @@ class Simulator:
             else:  # synchronous AMD holds the call until the verdict, then fetches the Url
                 self.elapse(call, verdict_at)
                 self._amd_verdict(call)
-        self._player.play(call)
+        if call.leg is not None:
+            self._player.play_leg(call)
+        else:
+            self._player.play(call)
 
     def _finish(self, call: SimCall, status: str) -> None:
         now = self.now()
@@ -581,6 +747,9 @@ class Simulator:
         self.transcribe(call, f"[carrier] call {status}, {call.duration}s")
         self._status_event(call, "completed")
         call.finished.set()
+        if self.threaded:
+            with self._changed:
+                self._changed.notify_all()
 
     # Time, interruptions, AMD -------------------------------------------------------------------
 
@@ -592,11 +761,25 @@ class Simulator:
         if control is not None:
             raise control
 
-    def elapse(self, call: SimCall, seconds: float, *, talking: bool = True) -> None:
+    def elapse(
+        self,
+        call: SimCall,
+        seconds: float,
+        *,
+        talking: bool = True,
+        interruptible: bool = False,
+    ) -> None:
         """Let ``seconds`` of call time pass: virtual in synchronous mode, ``seconds *
         time_scale`` of real time when threaded. Fires the async AMD verdict when it falls due;
-        raises when a REST update arrives or the callee's or Twilio's time limit is reached."""
+        raises when a REST update arrives or the callee's or Twilio's time limit is reached.
+
+        A held call (``call.held``) in synchronous mode parks instead of moving the clock, so
+        the calls it waits on play meanwhile. ``interruptible``: return early when nudged.
+        """
         remaining = seconds
+        if interruptible:
+            with self._lock:
+                call.nudged = False
         while remaining > 1e-9:
             step = remaining
             if talking:
@@ -613,7 +796,9 @@ class Simulator:
                     who = "[callee]" if limit < call.time_limit else "[carrier] TimeLimit:"
                     raise CallEnds("completed", f"{who} hangs up after {call.elapsed:g}s")
                 step = min(step, limit - call.elapsed)
-            if self._clock is not None:
+            if self._clock is not None and call.held and call.fiber is not None:
+                passed = self._park(call, step, interruptible)
+            elif self._clock is not None:
                 self._clock.advance(step)
                 passed = step
             elif self.time_scale > 0:
@@ -626,6 +811,23 @@ class Simulator:
                 call.elapsed += passed
             remaining -= passed
             self.check_control(call)
+            if interruptible and call.nudged:
+                return
+
+    def _park(self, call: SimCall, seconds: float, interruptible: bool) -> float:
+        """Synchronous mode, held call: give way to the other calls until ``seconds`` from now
+        (or a nudge); returns the simulated seconds that passed meanwhile."""
+        assert self._clock is not None
+        fiber = call.fiber
+        began = self._clock.now()
+        with self._lock:
+            if call.control is not None or (interruptible and call.nudged):
+                return 0.0
+            if math.isfinite(seconds):
+                due = began + timedelta(seconds=seconds)
+                heapq.heappush(self._deferred, (due, next(self._order), _Resume(fiber)))
+        fiber.park()
+        return (self._clock.now() - began).total_seconds()
 
     def _amd_verdict(self, call: SimCall) -> None:
         call.amd_due = None
