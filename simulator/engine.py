@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from simulator import connect
 from simulator.errors import TransportError
 from simulator.faults import Faults
 from simulator.flow import CallEnds, Fetch, Inline, Next, Redirected
@@ -44,6 +45,7 @@ from simulator.models import SimCall, SimError, SimMessage, new_sid, rfc2822
 from simulator.personas import Persona, PersonaBook, parse_key_script
 from simulator.player import TwimlPlayer
 from simulator.rest import RestApi
+from simulator.switchboard import Switchboard
 from simulator.transport import Transport, WebhookResponse, build_request
 
 log = logging.getLogger("simulator")
@@ -187,6 +189,8 @@ class Simulator:
         self._idle = threading.Condition(self._lock)
         self._changed = threading.Condition(self._lock)
         self._wsgi_app: Callable[..., Iterable[bytes]] | None = None
+        #: Queues, conferences and bridges (:mod:`simulator.switchboard`).
+        self.switchboard = Switchboard(account_sid)
         self._player = TwimlPlayer(self)
         self._messaging = Messaging(self)
 
@@ -208,6 +212,11 @@ class Simulator:
     def opted_out(self) -> set[tuple[str, str]]:
         """(texter, our number or Messaging Service) pairs blocked by an opt-out keyword."""
         return self._messaging.opted_out
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock guarding calls, queues and conferences."""
+        return self._lock
 
     def now(self) -> datetime:
         """The simulator's current time: virtual in synchronous mode, the wall clock otherwise."""
@@ -745,8 +754,12 @@ class Simulator:
                 call.duration = 0
             call.date_updated = now
         self.transcribe(call, f"[carrier] call {status}, {call.duration}s")
-        self._status_event(call, "completed")
-        call.finished.set()
+        call.held = False
+        try:
+            connect.on_call_finished(self, call, status)
+        finally:
+            self._status_event(call, "completed")
+            call.finished.set()
         if self.threaded:
             with self._changed:
                 self._changed.notify_all()
@@ -825,7 +838,8 @@ class Simulator:
                 return 0.0
             if math.isfinite(seconds):
                 due = began + timedelta(seconds=seconds)
-                heapq.heappush(self._deferred, (due, next(self._order), _Resume(fiber)))
+                wake: Callable[[], None] = _Resume(fiber)
+                heapq.heappush(self._deferred, (due, next(self._order), wake))
         fiber.park()
         return (self._clock.now() - began).total_seconds()
 

@@ -267,6 +267,8 @@ class Switchboard:
     account_sid: str
     queues: dict[str, SimQueue] = field(default_factory=dict)
     conferences: dict[str, Conference] = field(default_factory=dict)
+    #: Live bridges by the SID of each of their two legs.
+    bridges: dict[str, Bridge] = field(default_factory=dict)
 
     def queue_named(self, name: str) -> SimQueue | None:
         """The queue with this friendly name, if any."""
