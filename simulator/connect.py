@@ -417,10 +417,16 @@ def verb_dial(player: TwimlPlayer, call: SimCall, verb: Verb, doc_url: str) -> o
 
 
 def _dial_outcome(bridge: Bridge) -> dict[str, str]:
+    """The Dial action's parameters. DialCallDuration is the dialled leg's duration (a
+    ``<Number>`` leg from its answer, whisper included), or the bridge's for a dequeued caller."""
     outcome = {"DialCallStatus": bridge.dial_status or "completed"}
-    if bridge.callee is not None:
-        outcome["DialCallSid"] = bridge.callee.sid
-    outcome["DialCallDuration"] = str(bridge.talk_seconds())
+    callee = bridge.callee
+    if callee is not None:
+        outcome["DialCallSid"] = callee.sid
+    if callee is not None and callee.leg is not None:
+        outcome["DialCallDuration"] = str(math.ceil(callee.elapsed))
+    else:
+        outcome["DialCallDuration"] = str(bridge.talk_seconds())
     return outcome
 
 

@@ -45,7 +45,7 @@ from simulator.models import SimCall, SimError, SimMessage, new_sid, rfc2822
 from simulator.personas import Persona, PersonaBook, parse_key_script
 from simulator.player import TwimlPlayer
 from simulator.rest import RestApi
-from simulator.switchboard import Switchboard
+from simulator.switchboard import Conference, Participant, QueueMember, SimQueue, Switchboard
 from simulator.transport import Transport, WebhookResponse, build_request
 
 log = logging.getLogger("simulator")
@@ -409,13 +409,15 @@ class Simulator:
         persona: Persona | None = None,
         status_callback: str | None = None,
         status_callback_events: Iterable[str] = (),
+        run: bool = True,
     ) -> SimCall:
         """Call the app from ``from_number`` (the caller) to ``to_number`` (the app's number),
         fetching ``url`` (default: the simulator's ``voice_url``).
 
         The caller follows ``keys`` (a key script, see :mod:`simulator.personas`), else
         ``persona``, else the persona scripted at ``from_number``. In synchronous mode the call has
-        been played to its end when this returns; in threaded mode use ``call.wait()``.
+        been played to its end when this returns, unless ``run=False`` (a caller who will wait
+        in a queue: play it with :meth:`run_until`); in threaded mode use ``call.wait()``.
         """
         target = url or self.voice_url
         if not target:
@@ -433,7 +435,7 @@ class Simulator:
             status_callback=status_callback,
             status_callback_events=status_callback_events,
         )
-        if not self.threaded:
+        if run and not self.threaded:
             self.run_until_idle()
         return call
 
@@ -496,6 +498,50 @@ class Simulator:
             before = call.elapsed
             self.elapse(call, remaining, interruptible=True)
             remaining -= call.elapsed - before
+
+    # Queues, conferences, keys -----------------------------------------------------------------
+
+    def dequeue_member(self, member: QueueMember, url: str, method: str = "POST") -> None:
+        """The REST Queue Member update: take the member out of its queue at once (no one else
+        can dequeue it), then redirect its call to ``url``; its Enqueue action reports
+        ``redirected``."""
+        with self._lock:
+            connect.dequeue(self, member)
+            self.transcribe(member.call, f"[carrier] dequeued by REST update to {method} {url}")
+            self.update_call(member.call, url=url, method=method)
+
+    def update_participant(self, participant: Participant, changes: Mapping[str, object]) -> None:
+        """The REST Participant update: ``muted``, ``hold``, ``coaching``, ``call_sid_to_coach``,
+        ``end_conference_on_exit``."""
+        connect.update_participant(self, participant, changes)
+
+    def kick_participant(self, participant: Participant) -> None:
+        """The REST Participant delete: the call leaves the conference and goes on with the TwiML
+        after its ``<Dial>``."""
+        connect.kick(self, participant.conference, participant)
+
+    def end_conference(self, conference: Conference) -> None:
+        """The REST Conference update ``Status=completed``."""
+        connect.end_conference(self, conference, "conference-ended-via-api", None)
+
+    def send_keys(self, call: SimCall | str, keys: str) -> None:
+        """Make the live caller press ``keys`` (a key script, see :mod:`simulator.personas`)
+        at its next ``<Gather>``: how a test answers the wait music's "press 1" while queued."""
+        target = self.calls[call] if isinstance(call, str) else call
+        steps = parse_key_script(keys)
+        with self._lock:
+            target.keypad.extend(steps)
+            self.transcribe(target, f"[carrier] keys scripted for the caller: {keys}")
+
+    def queue_named(self, name: str) -> SimQueue | None:
+        """The queue with this friendly name (for tests: ``run_until(lambda: ...size == 1)``)."""
+        with self._lock:
+            return self.switchboard.queue_named(name)
+
+    def conference_named(self, name: str) -> Conference | None:
+        """The live conference with this friendly name, if any."""
+        with self._lock:
+            return self.switchboard.conference_named(name)
 
     # Messages ----------------------------------------------------------------------------------
 
@@ -841,7 +887,9 @@ class Simulator:
                 wake: Callable[[], None] = _Resume(fiber)
                 heapq.heappush(self._deferred, (due, next(self._order), wake))
         fiber.park()
-        return (self._clock.now() - began).total_seconds()
+        passed = (self._clock.now() - began).total_seconds()
+        # The clock keeps microseconds: a wake-up at its due time has waited ``seconds``.
+        return seconds if abs(passed - seconds) < 1e-5 else passed
 
     def _amd_verdict(self, call: SimCall) -> None:
         call.amd_due = None
