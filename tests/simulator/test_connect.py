@@ -163,3 +163,145 @@ def test_a_full_queue_sends_the_caller_to_the_action_at_once(desk: Desk) -> None
     assert done.params["CallSid"] == second
     assert done.params["QueueResult"] == "queue-full"
     assert desk.sim.queue_named("fraud").members[0].call.sid == first  # type: ignore[union-attr]
+
+
+# <Dial><Number url=whisper> ---------------------------------------------------------------------
+
+DIAL_AGENT = (
+    '<Response><Dial action="/dial-done" timeout="20" callerId="+14155550100">'
+    '<Number url="/whisper" statusCallback="/leg-status"'
+    ' statusCallbackEvent="initiated ringing answered completed">'
+    f"{AGENT}</Number></Dial><Say>After the dial.</Say></Response>"
+)
+WHISPER = (
+    '<Response><Gather numDigits="1" action="/whisper-key" timeout="5">'
+    "<Say>Fraud caller, verified. Press 1 to take the call.</Say></Gather><Hangup/></Response>"
+)
+
+
+def whisper_key(params: dict[str, str]) -> str:
+    return "<Response/>" if params.get("Digits") == "1" else "<Response><Hangup/></Response>"
+
+
+def dial_routes(desk: Desk) -> None:
+    desk.route("/voice", DIAL_AGENT)
+    desk.route("/whisper", WHISPER)
+    desk.route("/whisper-key", whisper_key)
+    desk.route("/dial-done", "<Response><Say>Thank you.</Say></Response>")
+
+
+def test_an_agent_who_presses_1_at_the_whisper_is_bridged_until_a_side_hangs_up(
+    desk: Desk,
+) -> None:
+    desk.sim.set_persona(AGENT, Persona.agent_accepts(talk_seconds=45))
+    dial_routes(desk)
+    sid = call_in(desk)
+    desk.sim.run_until_idle()
+
+    caller = desk.sim.calls[sid]
+    (leg,) = [c for c in desk.sim.calls.values() if c.sid != sid]
+    assert desk.sim_errors() == []
+    assert leg.parent_call_sid == sid and leg.direction == "outbound-dial"
+    assert leg.to == AGENT and leg.from_ == HOTLINE
+    assert leg.to_json()["parent_call_sid"] == sid
+    # The whisper plays on the agent's leg, with the leg's own CallSid.
+    (whisper,) = desk.at("/whisper")
+    assert whisper.params["CallSid"] == leg.sid
+    assert desk.at("/whisper-key")[0].params["Digits"] == "1"
+    assert f"[carrier] bridged with {sid}" in leg.transcript
+    assert f"[carrier] bridged with {leg.sid}" in caller.transcript
+    # The agent hangs up after talking: the caller goes on at the Dial action.
+    (done,) = desk.at("/dial-done")
+    assert done.params["CallSid"] == sid
+    assert done.params["DialCallStatus"] == "completed"
+    assert done.params["DialCallSid"] == leg.sid
+    assert int(done.params["DialCallDuration"]) == leg.duration
+    assert leg.duration is not None and leg.duration >= 45
+    assert "[app] Say(en-US): Thank you." in caller.transcript
+    assert not any("After the dial" in line for line in caller.transcript)
+    statuses = [h.params["CallStatus"] for h in desk.at("/leg-status")]
+    assert statuses == ["initiated", "ringing", "in-progress", "completed"]
+    assert all(h.params["CallSid"] == leg.sid for h in desk.at("/leg-status"))
+
+
+@pytest.mark.parametrize("persona", [Persona.agent_declines(), Persona.agent_declines(key="")])
+def test_an_agent_who_declines_or_presses_nothing_is_never_bridged(
+    desk: Desk, persona: Persona
+) -> None:
+    desk.sim.set_persona(AGENT, persona)
+    dial_routes(desk)
+    sid = call_in(desk)
+    desk.sim.run_until_idle()
+
+    caller = desk.sim.calls[sid]
+    (leg,) = [c for c in desk.sim.calls.values() if c.sid != sid]
+    assert desk.sim_errors() == []
+    assert not any("bridged" in line for line in leg.transcript + caller.transcript)
+    assert leg.status == "completed"
+    (done,) = desk.at("/dial-done")
+    # The leg was answered, then hung up by the whisper: Twilio reports the leg's own status.
+    assert done.params["DialCallStatus"] == "completed"
+    assert int(done.params["DialCallDuration"]) == leg.duration
+    assert "[app] Say(en-US): Thank you." in caller.transcript
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [(Persona.no_answer(), "no-answer"), (Persona.busy(), "busy"), (Persona.failed(), "failed")],
+)
+def test_a_leg_that_never_answers_reports_its_status_on_the_dial_action(
+    desk: Desk, persona: Persona, status: str
+) -> None:
+    desk.sim.set_persona(AGENT, persona)
+    dial_routes(desk)
+    sid = call_in(desk)
+    desk.sim.run_until_idle()
+
+    (done,) = desk.at("/dial-done")
+    assert done.params["DialCallStatus"] == status
+    assert done.params["DialCallDuration"] == "0"
+    assert desk.at("/whisper") == []
+    (leg,) = [c for c in desk.sim.calls.values() if c.sid != sid]
+    assert leg.status == status
+    if status == "no-answer":
+        assert leg.elapsed == 0 and leg.duration == 0
+
+
+def test_a_voicemail_on_the_agent_phone_is_reported_by_amd_to_the_whisper(desk: Desk) -> None:
+    desk.sim.set_persona(AGENT, Persona.voicemail())
+    dial_routes(desk)
+    desk.route(
+        "/voice",
+        DIAL_AGENT.replace('url="/whisper"', 'url="/whisper" machineDetection="Enable"'),
+    )
+    desk.route(
+        "/whisper",
+        lambda p: "<Response><Hangup/></Response>" if p["AnsweredBy"] != "human" else WHISPER,
+    )
+    sid = call_in(desk)
+    desk.sim.run_until_idle()
+
+    assert desk.at("/whisper")[0].params["AnsweredBy"] == "machine_start"
+    (leg,) = [c for c in desk.sim.calls.values() if c.sid != sid]
+    assert not any("bridged" in line for line in leg.transcript)
+    assert desk.at("/dial-done")[0].params["DialCallStatus"] == "completed"
+    assert desk.sim_errors() == []
+
+
+def test_a_caller_who_hangs_up_during_the_bridge_ends_the_agent_leg(desk: Desk) -> None:
+    desk.sim.set_persona(AGENT, Persona.agent_accepts(talk_seconds=300))
+    dial_routes(desk)
+    sid = call_in(desk, keys="wait 20,hangup")
+    desk.sim.run_until_idle()
+
+    caller = desk.sim.calls[sid]
+    (leg,) = [c for c in desk.sim.calls.values() if c.sid != sid]
+    assert caller.status == leg.status == "completed"
+    assert "[carrier] the caller hung up: the leg ends" in leg.transcript
+    assert leg.elapsed < 300
+    # Twilio still requests the Dial action for a caller who hung up; its answer is ignored.
+    (done,) = desk.at("/dial-done")
+    assert done.params["CallStatus"] == "completed"
+    assert done.params["DialCallStatus"] == "completed"
+    assert not any("Thank you" in line for line in caller.transcript)
+    assert desk.sim_errors() == []
