@@ -305,3 +305,140 @@ def test_a_caller_who_hangs_up_during_the_bridge_ends_the_agent_leg(desk: Desk) 
     assert done.params["DialCallStatus"] == "completed"
     assert not any("Thank you" in line for line in caller.transcript)
     assert desk.sim_errors() == []
+
+
+# <Dial><Queue> ----------------------------------------------------------------------------------
+
+
+def test_an_agent_dialling_the_queue_gets_the_front_caller_and_both_actions_fire(
+    desk: Desk,
+) -> None:
+    desk.route("/voice", ENQUEUE)
+    desk.route(
+        "/wait", '<Response><Play loop="0">https://cdn.example.test/hold.mp3</Play></Response>'
+    )
+    desk.route("/queue-done", "<Response><Say>Thanks for waiting.</Say></Response>")
+    desk.route(
+        "/agent",
+        '<Response><Dial action="/agent-done"><Queue url="/about-to-connect">fraud</Queue>'
+        "</Dial></Response>",
+    )
+    desk.route("/about-to-connect", "<Response><Say>Connecting you now.</Say></Response>")
+    desk.route("/agent-done", "<Response><Say>Next caller?</Say></Response>")
+    first = call_in(desk)
+    assert desk.sim.run_until(lambda: queued(desk))
+    second = call_in(desk)
+    assert desk.sim.run_until(lambda: queued(desk, size=2))
+
+    desk.sim.set_persona(AGENT, Persona.human(["wait 30", "hangup"]))
+    agent = desk.client.calls.create(to=AGENT, from_=HOTLINE, url=desk.url("/agent")).sid
+    assert desk.sim.run_until(lambda: desk.sim.calls[agent].is_over)
+
+    caller = desk.sim.calls[first]
+    # The Queue's url plays on the dequeued caller's leg, with the dequeuer's CallSid.
+    (connect,) = desk.at("/about-to-connect")
+    assert connect.params["CallSid"] == first
+    assert connect.params["DequeingCallSid"] == agent
+    assert "[app] Say(en-US): Connecting you now." in caller.transcript
+    assert f"[carrier] bridged with {agent}" in caller.transcript
+    # The agent hung up: the caller's Enqueue action reports bridged only now, and it goes on.
+    assert desk.sim.run_until(lambda: bool(desk.at("/queue-done")))
+    (done,) = desk.at("/queue-done")
+    assert done.params["CallSid"] == first
+    assert done.params["QueueResult"] == "bridged"
+    (agent_done,) = desk.at("/agent-done")
+    assert agent_done.params["DialCallStatus"] == "completed"
+    assert agent_done.params["DialCallSid"] == first
+    assert 29 <= int(agent_done.params["DialCallDuration"]) <= 31
+    assert desk.sim.run_until(lambda: desk.sim.calls[first].is_over)
+    assert "[app] Say(en-US): Thanks for waiting." in caller.transcript
+    # The second caller is still waiting, now first in line.
+    queue = desk.sim.queue_named("fraud")
+    assert queue is not None and [m.call.sid for m in queue.members] == [second]
+    assert desk.sim_errors() == []
+
+
+def test_dialling_a_queue_that_does_not_exist_fails_on_the_action(desk: Desk) -> None:
+    desk.route(
+        "/agent", '<Response><Dial action="/agent-done"><Queue>nobody</Queue></Dial></Response>'
+    )
+    desk.route("/agent-done", "<Response/>")
+    agent = desk.client.calls.create(to=AGENT, from_=HOTLINE, url=desk.url("/agent")).sid
+    desk.sim.run_until_idle()
+    assert desk.at("/agent-done")[0].params["DialCallStatus"] == "failed"
+    assert desk.sim.calls[agent].status == "completed"
+
+
+# Queue Members REST dequeue into a conference ---------------------------------------------------
+
+
+def test_a_member_dequeued_by_rest_joins_the_agents_conference(desk: Desk) -> None:
+    """The live transfer of issue 17: the agent's leg whispers, the agent presses 1, the app
+    moves the front caller with the Members API into a conference named for the agent leg."""
+    desk.route("/voice", ENQUEUE)
+    desk.route("/wait", '<Response><Say>Please hold.</Say><Pause length="20"/></Response>')
+    desk.route(
+        "/agent",
+        '<Response><Gather numDigits="1" action="/agent-key" timeout="5">'
+        "<Say>Fraud caller. Press 1 to take the call.</Say></Gather><Hangup/></Response>",
+    )
+
+    def agent_key(params: dict[str, str]) -> str:
+        room = f"agent-{params['CallSid']}"
+        queue = desk.sim.queue_named("fraud")
+        assert queue is not None
+        desk.client.queues(queue.sid).members("Front").update(
+            url=desk.url(f"/join?room={room}"), method="POST"
+        )
+        return (
+            '<Response><Dial action="/agent-done"><Conference endConferenceOnExit="true"'
+            ' statusCallback="/conference-events" statusCallbackEvent="start end join leave">'
+            f"{room}</Conference></Dial></Response>"
+        )
+
+    desk.route("/agent-key", agent_key)
+    desk.route(
+        "/join",
+        lambda p: (
+            '<Response><Dial action="/caller-done"><Conference startConferenceOnEnter="false">'
+            f"{p['room']}</Conference></Dial></Response>"
+        ),
+    )
+    desk.route("/caller-done", "<Response><Say>Goodbye.</Say></Response>")
+    desk.route("/agent-done", "<Response/>")
+    desk.route("/queue-done", "<Response/>")
+    caller = call_in(desk)
+    assert desk.sim.run_until(lambda: queued(desk))
+    desk.sim.set_persona(AGENT, Persona.agent_accepts(talk_seconds=90))
+    agent = desk.client.calls.create(to=AGENT, from_=HOTLINE, url=desk.url("/agent")).sid
+    room = f"agent-{agent}"
+    assert desk.sim.run_until(
+        lambda: (c := desk.sim.conference_named(room)) is not None and len(c.participants) == 2
+    )
+
+    conference = desk.sim.conference_named(room)
+    assert conference is not None and conference.status == "in-progress"
+    assert conference.hears(agent) == {caller} and conference.hears(caller) == {agent}
+    # The Members API took the caller out of the queue at once, so no one else can have them.
+    assert queued(desk, size=0)
+    assert desk.at("/queue-done")[0].params["QueueResult"] == "redirected"
+
+    desk.sim.run_until_idle()
+    # The agent (endConferenceOnExit) hangs up after talking: the conference ends and the
+    # caller goes on at its Dial action.
+    assert conference.status == "completed"
+    assert conference.reason_conference_ended == "participant-with-end-conference-on-exit-left"
+    assert conference.call_sid_ending_conference == agent
+    (done,) = desk.at("/caller-done")
+    assert done.params["DialCallStatus"] == "completed"
+    assert "[app] Say(en-US): Goodbye." in desk.sim.calls[caller].transcript
+    events = [h.params["StatusCallbackEvent"] for h in desk.at("/conference-events")]
+    assert events == [
+        "participant-join",
+        "conference-start",
+        "participant-join",
+        "participant-leave",
+        "conference-end",
+        "participant-leave",
+    ]
+    assert desk.sim_errors() == []
