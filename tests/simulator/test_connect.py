@@ -442,3 +442,103 @@ def test_a_member_dequeued_by_rest_joins_the_agents_conference(desk: Desk) -> No
         "participant-leave",
     ]
     assert desk.sim_errors() == []
+
+
+# Conferences: mute, hold, coach, kick, end ------------------------------------------------------
+
+
+def conference_of_three(desk: Desk) -> tuple[str, str, str, str]:
+    """A caller and an agent in a conference, and a supervisor coaching the agent."""
+    room = "agent-room"
+    desk.route(
+        "/room",
+        '<Response><Dial action="/left"><Conference statusCallback="/conference-events"'
+        ' statusCallbackEvent="join leave mute hold modify end">'
+        f"{room}</Conference></Dial><Say>Out of the room.</Say></Response>",
+    )
+    desk.route("/left", "<Response><Say>You left the room.</Say></Response>")
+    desk.route(
+        "/coach",
+        lambda p: (
+            f'<Response><Dial><Conference coach="{p["Agent"]}" muted="false">{room}'
+            "</Conference></Dial></Response>"
+        ),
+    )
+    caller = desk.sim.place_inbound_call(CALLER, HOTLINE, url=desk.url("/room"), run=False).sid
+    agent = desk.client.calls.create(to=AGENT, from_=HOTLINE, url=desk.url("/room")).sid
+    assert desk.sim.run_until(
+        lambda: (c := desk.sim.conference_named(room)) is not None and len(c.participants) == 2
+    )
+    supervisor = desk.client.calls.create(
+        to=SUPERVISOR, from_=HOTLINE, url=desk.url(f"/coach?Agent={agent}")
+    ).sid
+    assert desk.sim.run_until(lambda: len(desk.sim.conference_named(room).participants) == 3)  # type: ignore[union-attr]
+    conference = desk.sim.conference_named(room)
+    assert conference is not None
+    return conference.sid, caller, agent, supervisor
+
+
+def test_a_coach_is_heard_by_the_agent_only_and_rest_updates_mute_hold_and_coach(
+    desk: Desk,
+) -> None:
+    sid, caller, agent, supervisor = conference_of_three(desk)
+    conference = desk.sim.switchboard.conferences[sid]
+    assert conference.hears(agent) == {caller, supervisor}
+    assert conference.hears(caller) == {agent}
+    participants = desk.client.conferences(sid).participants
+    coach = participants(supervisor).fetch()
+    assert coach.coaching is True and coach.call_sid_to_coach == agent
+
+    participants(caller).update(muted=True)
+    assert conference.hears(agent) == {supervisor}
+    assert [p.call_sid for p in participants.list(muted=True)] == [caller]
+    participants(caller).update(muted=False, hold=True)
+    assert conference.hears(agent) == {supervisor} and conference.hears(caller) == set()
+    participants(caller).update(hold=False)
+    # The supervisor barges in: no longer coaching, everyone hears them.
+    participants(supervisor).update(coaching=False)
+    assert conference.hears(caller) == {agent, supervisor}
+    assert participants(supervisor).fetch().call_sid_to_coach is None
+
+    events = [h.params["StatusCallbackEvent"] for h in desk.at("/conference-events")]
+    assert events[-5:] == [
+        "participant-mute",
+        "participant-unmute",
+        "participant-hold",
+        "participant-unhold",
+        "participant-modify",
+    ]
+    assert "[carrier] participant update: muted=True" in desk.sim.calls[caller].transcript
+    assert desk.sim_errors() == []
+
+
+def test_a_kicked_participant_goes_on_at_its_dial_action_and_the_rest_stay(desk: Desk) -> None:
+    sid, caller, agent, supervisor = conference_of_three(desk)
+    desk.client.conferences(sid).participants(supervisor).delete()
+    assert desk.sim.run_until(lambda: desk.sim.calls[supervisor].is_over)
+
+    conference = desk.sim.switchboard.conferences[sid]
+    assert set(conference.participants) == {caller, agent}
+    assert conference.status == "in-progress"
+    # The supervisor's Dial had no action: it goes on with the verb after the Dial (none).
+    assert "[carrier] leaves conference agent-room: removed from the conference" in (
+        desk.sim.calls[supervisor].transcript
+    )
+    assert desk.client.conferences(sid).participants(supervisor).fetch().status == "complete"
+
+
+def test_ending_the_conference_by_rest_sends_everyone_to_their_dial_action(desk: Desk) -> None:
+    sid, caller, agent, supervisor = conference_of_three(desk)
+    desk.client.conferences(sid).update(status="completed")
+    assert desk.sim.run_until(lambda: len(desk.at("/left")) == 2)
+
+    fetched = desk.client.conferences(sid).fetch()
+    assert fetched.status == "completed"
+    assert fetched.reason_conference_ended == "conference-ended-via-api"
+    assert {h.params["CallSid"] for h in desk.at("/left")} == {caller, agent}
+    assert all(h.params["DialCallStatus"] == "completed" for h in desk.at("/left"))
+    assert [c.sid for c in desk.client.conferences.list(status="completed")] == [sid]
+    # The supervisor's Dial had no action: its TwiML ran out, so its call ended.
+    assert desk.sim.run_until(lambda: desk.sim.calls[supervisor].is_over)
+    assert "[carrier] end of TwiML: hangs up" in desk.sim.calls[supervisor].transcript
+    assert desk.sim_errors() == []
