@@ -321,6 +321,10 @@ def _bridged_from_queue(
         _listen(player, call)
     except LegEnded as ended:
         line.transcribe(call, f"[carrier] bridge ended: {ended.reason}")
+    except Redirected:
+        on_call_finished(line, call, "completed")
+        _notify_action(line, call, action, method, "redirected", queue, waited)
+        raise
     except CallEnds:
         _notify_action(line, call, action, method, "bridged", queue, waited, over=True)
         raise
@@ -368,7 +372,8 @@ def _end_bridge(line: CallLine, bridge: Bridge, gone: SimCall, status: str) -> N
 
 
 def on_call_finished(line: CallLine, call: SimCall, status: str) -> None:
-    """The engine's hook once a call has ended: its bridge and conference let go of it."""
+    """The call has ended (the engine's hook) or was redirected out of its Dial: its bridge,
+    conference and queue let go of it."""
     bridge = line.switchboard.bridges.get(call.sid)
     if bridge is not None:
         _end_bridge(line, bridge, call, status)
@@ -398,6 +403,11 @@ def verb_dial(player: TwimlPlayer, call: SimCall, verb: Verb, doc_url: str) -> o
             outcome = _dial_queue(player, call, verb, noun, doc_url)
         else:
             outcome = _dial_conference(player, call, noun, doc_url)
+    except Redirected:
+        # A REST redirect takes the call out of its Dial: the bridge or conference lets it go
+        # (a <Number> leg hangs up, a dequeued caller goes on at its Enqueue action).
+        on_call_finished(line, call, "completed")
+        raise
     except CallEnds as end:
         if action is not None and getattr(end, "dial_outcome", None):
             params = call.webhook_params()

@@ -54,7 +54,7 @@ class Desk:
         return [f"{e.kind}: {e.message}" for e in self.sim.errors]
 
 
-def build_desk() -> Desk:
+def build_desk(*, threaded: bool = False, time_scale: float = 1.0) -> Desk:
     app = Flask("simulator_desk_test")
     holder: dict[str, Desk] = {}
 
@@ -69,7 +69,13 @@ def build_desk() -> Desk:
         body = answer(params) if callable(answer) else answer
         return Response(body, mimetype="text/xml")
 
-    sim = create_simulator(ACCOUNT_SID, AUTH_TOKEN, transport=WsgiTransport(app))
+    sim = create_simulator(
+        ACCOUNT_SID,
+        AUTH_TOKEN,
+        transport=WsgiTransport(app),
+        threaded=threaded,
+        time_scale=time_scale,
+    )
     desk = Desk(sim, sdk_client(sim))
     holder["desk"] = desk
     return desk

@@ -542,3 +542,41 @@ def test_ending_the_conference_by_rest_sends_everyone_to_their_dial_action(desk:
     assert desk.sim.run_until(lambda: desk.sim.calls[supervisor].is_over)
     assert "[carrier] end of TwiML: hangs up" in desk.sim.calls[supervisor].transcript
     assert desk.sim_errors() == []
+
+
+def test_a_rest_redirect_of_a_bridged_caller_hangs_up_the_dialled_leg(desk: Desk) -> None:
+    desk.sim.set_persona(AGENT, Persona.agent_accepts(talk_seconds=600))
+    dial_routes(desk)
+    desk.route("/survey", "<Response><Say>Please rate the call.</Say></Response>")
+    sid = call_in(desk)
+    assert desk.sim.run_until(
+        lambda: any("bridged" in line for line in desk.sim.calls[sid].transcript)
+    )
+    desk.client.calls(sid).update(url=desk.url("/survey"))
+    desk.sim.run_until_idle()
+
+    (leg,) = [c for c in desk.sim.calls.values() if c.sid != sid]
+    assert leg.status == "completed" and leg.elapsed < 600
+    assert "[app] Say(en-US): Please rate the call." in desk.sim.calls[sid].transcript
+    assert desk.sim.switchboard.bridges == {}
+    assert desk.sim_errors() == []
+
+
+# Threaded mode ----------------------------------------------------------------------------------
+
+
+def test_in_threaded_mode_a_queued_caller_is_bridged_to_an_agent_in_real_time() -> None:
+    desk = build_desk(threaded=True, time_scale=0.005)
+    desk.route("/voice", ENQUEUE)
+    desk.route("/wait", '<Response><Say>Please hold.</Say><Pause length="5"/></Response>')
+    desk.route("/queue-done", "<Response><Say>Goodbye.</Say></Response>")
+    desk.route("/agent", "<Response><Dial><Queue>fraud</Queue></Dial></Response>")
+    desk.sim.set_persona(AGENT, Persona.human(["wait 10", "hangup"]))
+    caller = desk.sim.place_inbound_call(CALLER, HOTLINE, url=desk.url("/voice"))
+    assert desk.sim.run_until(lambda: queued(desk))
+    agent = desk.client.calls.create(to=AGENT, from_=HOTLINE, url=desk.url("/agent")).sid
+
+    assert desk.sim.run_until(lambda: caller.is_over and desk.sim.calls[agent].is_over)
+    assert desk.at("/queue-done")[0].params["QueueResult"] == "bridged"
+    assert "[app] Say(en-US): Goodbye." in caller.transcript
+    assert desk.sim_errors() == []
