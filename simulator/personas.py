@@ -249,9 +249,6 @@ PRESETS: dict[str, Persona] = {
     "failed": Persona.failed(),
     "voicemail": Persona.voicemail(),
     "no-sms": Persona.no_sms(),
-    "agent-accepts": Persona.agent_accepts(),
-    "agent-declines": Persona.agent_declines(),
-    "agent-silent": Persona.agent_declines(key=""),
 }
 
 

@@ -169,22 +169,19 @@ def test_personas_load_from_yaml_and_json(tmp_path: Path) -> None:
     assert load_personas(json_file).for_number("+14155550101").outcome == "no-answer"
 
 
-def test_agent_presets_load_by_name_and_script_the_whisper_and_the_talk(tmp_path: Path) -> None:
+def test_agents_are_key_scripts_in_a_personas_file_and_presets_in_code(tmp_path: Path) -> None:
     personas = tmp_path / "agents.yaml"
     personas.write_text(
         "personas:\n"
-        "  '+14155550121': agent-accepts\n"
-        "  '+14155550122': agent-declines\n"
-        "  '+14155550123': agent-silent\n"
-        "  '+14155550124': {preset: agent-accepts, keys: ['1', 'wait 5', 'hangup']}\n",
+        "  '+14155550121': {keys: ['1', 'wait 60', 'hangup'], ring_seconds: 3}\n"
+        "  '+14155550122': {keys: ['2'], ring_seconds: 3}\n",
         encoding="utf-8",
     )
     book = load_personas(personas)
-    assert book.for_number("+14155550121").keys == (Keys("1"), Wait(60), HangUp())
-    assert book.for_number("+14155550122").keys == (Keys("2"),)
-    assert book.for_number("+14155550123").keys == ()
-    assert book.for_number("+14155550124").keys == (Keys("1"), Wait(5), HangUp())
-    assert Persona.agent_accepts(talk_seconds=30).keys[1] == Wait(30)
+    assert book.for_number("+14155550121") == Persona.agent_accepts()
+    assert book.for_number("+14155550122") == Persona.agent_declines()
+    assert Persona.agent_declines(key="").keys == ()
+    assert Persona.agent_accepts(talk_seconds=30).keys == (Keys("1"), Wait(30), HangUp())
 
 
 @pytest.mark.parametrize(
