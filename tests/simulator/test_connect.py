@@ -634,3 +634,24 @@ def test_keys_for_a_live_caller_through_the_control_endpoint(desk: Desk) -> None
     assert ok.status_code == 200
     assert desk.sim.run_until(lambda: bool(desk.at("/queue-done")))
     assert desk.at("/queue-done")[0].params["QueueResult"] == "leave"
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [
+        "<Response/>",
+        "<Response><Redirect>/wait</Redirect></Response>",
+    ],
+)
+def test_wait_twiml_that_plays_nothing_is_an_error_not_an_endless_fetch_loop(
+    desk: Desk, wait: str
+) -> None:
+    desk.route("/voice", ENQUEUE)
+    desk.route("/wait", wait)
+    desk.route("/queue-done", "<Response/>")
+    call_in(desk)
+    desk.sim.run_until_idle()
+
+    assert [e.kind for e in desk.sim.errors] == ["twiml"]
+    assert "time" in desk.sim.errors[0].message
+    assert desk.at("/queue-done")[0].params["QueueResult"] == "error"
