@@ -204,6 +204,7 @@ def test_an_agent_who_presses_1_at_the_whisper_is_bridged_until_a_side_hangs_up(
     assert leg.parent_call_sid == sid and leg.direction == "outbound-dial"
     assert leg.to == AGENT and leg.from_ == HOTLINE
     assert leg.to_json()["parent_call_sid"] == sid
+    assert [c.sid for c in desk.client.calls.list(parent_call_sid=sid)] == [leg.sid]
     # The whisper plays on the agent's leg, with the leg's own CallSid.
     (whisper,) = desk.at("/whisper")
     assert whisper.params["CallSid"] == leg.sid
