@@ -656,3 +656,39 @@ def test_wait_twiml_that_plays_nothing_is_an_error_not_an_endless_fetch_loop(
     assert [e.kind for e in desk.sim.errors] == ["twiml"]
     assert "time" in desk.sim.errors[0].message
     assert desk.at("/queue-done")[0].params["QueueResult"] == "error"
+
+
+def test_in_threaded_mode_a_whispered_agent_joins_the_callers_conference() -> None:
+    desk = build_desk(threaded=True, time_scale=0.005)
+    desk.sim.set_persona(AGENT, Persona.agent_accepts(talk_seconds=20))
+    dial_routes(desk)
+    desk.route(
+        "/voice",
+        '<Response><Dial action="/dial-done"><Conference endConferenceOnExit="true">room-7'
+        "</Conference></Dial></Response>",
+    )
+    desk.route(
+        "/agent-key",
+        lambda p: (
+            '<Response><Dial><Conference endConferenceOnExit="true">room-7</Conference>'
+            "</Dial></Response>"
+            if p.get("Digits") == "1"
+            else "<Response><Hangup/></Response>"
+        ),
+    )
+    desk.route(
+        "/agent",
+        '<Response><Gather numDigits="1" action="/agent-key" timeout="5">'
+        "<Say>Press 1 to take the call.</Say></Gather><Hangup/></Response>",
+    )
+    caller = desk.sim.place_inbound_call(CALLER, HOTLINE, url=desk.url("/voice"))
+    assert desk.sim.run_until(lambda: desk.sim.conference_named("room-7") is not None)
+    agent = desk.client.calls.create(to=AGENT, from_=HOTLINE, url=desk.url("/agent")).sid
+
+    assert desk.sim.run_until(lambda: caller.is_over and desk.sim.calls[agent].is_over)
+    (done,) = desk.at("/dial-done")
+    assert done.params["DialCallStatus"] == "completed"
+    conference = desk.sim.switchboard.conferences[done.params["ConferenceSid"]]
+    assert conference.reason_conference_ended == "participant-with-end-conference-on-exit-left"
+    assert conference.call_sid_ending_conference == agent
+    assert desk.sim_errors() == []
