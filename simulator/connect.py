@@ -359,7 +359,7 @@ def _bridged_from_queue(
 
 
 def _connect(line: CallLine, bridge: Bridge) -> None:
-    """Both legs are ready: they now hear each other. Raises CallEnds if the other leg left."""
+    """Both legs are ready: they now hear each other. Raises LegEnded if the other leg left."""
     with line.lock:
         if bridge.state == "over":
             raise LegEnded("the other party hung up before the bridge")
@@ -386,7 +386,7 @@ def _end_bridge(line: CallLine, bridge: Bridge, gone: SimCall, status: str) -> N
         return
     if other.leg is not None:  # a <Number> leg never outlives the call that dialled it
         status = "completed" if other.status == "in-progress" else "canceled"
-        line.interrupt(other, CallEnds(status, "[carrier] the caller hung up: the leg ends"))
+        line.interrupt(other, CallEnds(status, "[carrier] the caller left the Dial: the leg ends"))
     elif talked:
         line.interrupt(other, LegEnded(f"{gone.sid} hung up"))
     else:

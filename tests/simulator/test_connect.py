@@ -298,7 +298,7 @@ def test_a_caller_who_hangs_up_during_the_bridge_ends_the_agent_leg(desk: Desk) 
     caller = desk.sim.calls[sid]
     (leg,) = [c for c in desk.sim.calls.values() if c.sid != sid]
     assert caller.status == leg.status == "completed"
-    assert "[carrier] the caller hung up: the leg ends" in leg.transcript
+    assert "[carrier] the caller left the Dial: the leg ends" in leg.transcript
     assert leg.elapsed < 300
     # Twilio still requests the Dial action for a caller who hung up; its answer is ignored.
     (done,) = desk.at("/dial-done")
