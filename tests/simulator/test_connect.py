@@ -433,6 +433,12 @@ def test_a_member_dequeued_by_rest_joins_the_agents_conference(desk: Desk) -> No
     (done,) = desk.at("/caller-done")
     assert done.params["DialCallStatus"] == "completed"
     assert "[app] Say(en-US): Goodbye." in desk.sim.calls[caller].transcript
+    # The agent who hung up in the conference still has its Dial action requested.
+    (agent_done,) = desk.at("/agent-done")
+    assert agent_done.params["CallSid"] == agent
+    assert agent_done.params["CallStatus"] == "completed"
+    assert agent_done.params["ConferenceSid"] == conference.sid
+    assert int(agent_done.params["DialCallDuration"]) >= 90
     events = [h.params["StatusCallbackEvent"] for h in desk.at("/conference-events")]
     assert events == [
         "participant-join",
