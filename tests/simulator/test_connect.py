@@ -698,3 +698,22 @@ def test_in_threaded_mode_a_whispered_agent_joins_the_callers_conference() -> No
     assert conference.reason_conference_ended == "participant-with-end-conference-on-exit-left"
     assert conference.call_sid_ending_conference == agent
     assert desk.sim_errors() == []
+
+
+def test_a_cold_transfer_redirects_the_caller_out_of_the_conference_into_a_queue(
+    desk: Desk,
+) -> None:
+    sid, caller, agent, supervisor = conference_of_three(desk)
+    desk.route("/requeue", '<Response><Enqueue waitUrl="/wait">fraud</Enqueue></Response>')
+    desk.route("/wait", '<Response><Pause length="30"/></Response>')
+    desk.client.calls(caller).update(url=desk.url("/requeue"))
+    assert desk.sim.run_until(lambda: queued(desk))
+
+    conference = desk.sim.switchboard.conferences[sid]
+    assert set(conference.participants) == {agent, supervisor}
+    assert conference.status == "in-progress"
+    assert desk.client.conferences(sid).participants(caller).fetch().status == "complete"
+    assert "participant-leave" in [
+        h.params["StatusCallbackEvent"] for h in desk.at("/conference-events")
+    ]
+    assert desk.sim_errors() == []
