@@ -19,6 +19,11 @@ Key scripts
 When the script runs out the caller is silent. Prompts always play to the end before the caller acts
 (no barge-in). Key presses are not consumed by ``<Say>``/``<Play>`` outside a Gather.
 
+While a call is bridged or in a conference the script goes on: ``wait`` is talking time,
+``hangup`` hangs up, digits are heard by the other side (``"1,wait 45,hangup"``: an agent who takes
+the call at the whisper, talks 45 seconds and hangs up). Tests can add steps to a live call with
+``Simulator.send_keys``.
+
 Personas file (YAML or JSON) for ``serve``::
 
     personas:
@@ -213,6 +218,21 @@ class Persona:
     def hangs_up_after(cls, prompts: int) -> Persona:
         """A person who hangs up after hearing ``prompts`` prompts."""
         return cls(hangup_after_prompts=prompts)
+
+    @classmethod
+    def agent_accepts(cls, talk_seconds: float = 60.0, ring_seconds: float = 3.0) -> Persona:
+        """An agent who answers, presses 1 at the whisper's ``<Gather>`` to take the call, talks
+        for ``talk_seconds`` once bridged, then hangs up."""
+        return cls(
+            keys=parse_key_script(["1", f"wait {talk_seconds:g}", "hangup"]),
+            ring_seconds=ring_seconds,
+        )
+
+    @classmethod
+    def agent_declines(cls, key: str = "2", ring_seconds: float = 3.0) -> Persona:
+        """An agent who answers and presses ``key`` at the whisper (``""``: presses nothing, so
+        the whisper's Gather times out)."""
+        return cls(keys=parse_key_script([key] if key else []), ring_seconds=ring_seconds)
 
     @classmethod
     def no_sms(cls, outcome: SmsOutcome = "undelivered") -> Persona:
