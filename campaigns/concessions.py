@@ -38,7 +38,7 @@ from campaigns.concession_rules import (
 )
 from campaigns.localtime import cardholder_zone
 from store.audit import record_audit
-from store.models import Account, Phone, Suppression
+from store.models import Account, Phone, Plan, Suppression
 from store.models_concessions import Concession
 
 ZERO = Decimal("0.00")
@@ -173,6 +173,9 @@ def propose(
     if decision.agreed is None:
         return Outcome("refused", None, refusal=decision.refusal)
     agreed = decision.agreed
+    wrong_plan = _plan_refusal(session, facts.account_id, agreed.plan_id)
+    if wrong_plan is not None:
+        return Outcome("refused", None, refusal=wrong_plan)
     row = Concession(
         account_id=facts.account_id,
         customer_id=facts.customer_id,
@@ -193,6 +196,20 @@ def propose(
     session.flush()
     _audit(session, row, by, action=f"concession.{'granted' if row.decided_at else 'requested'}")
     return Outcome(row.status, row.id, agreed=agreed)
+
+
+def _plan_refusal(session: Session, account_id: str, plan_id: int | None) -> Refusal | None:
+    """A reduced rate runs with one of the account's active repayment plans, or with none."""
+    if plan_id is None:
+        return None
+    status = session.scalar(
+        select(Plan.status).where(Plan.id == plan_id, Plan.account_id == account_id)
+    )
+    if status is None:
+        return Refusal("no_plan", f"the account has no repayment plan {plan_id}")
+    if status != "active":
+        return Refusal("plan_not_active", f"repayment plan {plan_id} is {status}, not active")
+    return None
 
 
 def approve(
@@ -239,6 +256,9 @@ def approve(
             "above_limit", "above what a supervisor may grant for this offer"
         )
         return _refuse(session, row, by, refusal, now)
+    wrong_plan = _plan_refusal(session, row.account_id, decision.agreed.plan_id)
+    if wrong_plan is not None:
+        return _refuse(session, row, by, wrong_plan, now)
     _apply(row, decision.agreed)
     row.status = "granted"
     row.decided_by, row.decided_role, row.decided_at, row.reason = by.name, by.role, now, reason

@@ -61,8 +61,8 @@ class Concession(Base):
     percent_bps: Mapped[int | None] = mapped_column(Integer)
     apr_bps: Mapped[int | None] = mapped_column(Integer)
     months: Mapped[int | None] = mapped_column(Integer)
-    # The repayment plan a reduced rate runs with; no foreign key until plans are in the store.
-    plan_id: Mapped[int | None] = mapped_column(Integer)
+    # The repayment plan a reduced rate runs with, if any.
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
     effective_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     requested_by: Mapped[str] = mapped_column(String(64))

@@ -27,12 +27,14 @@ from campaigns.concessions import (
     propose,
 )
 from campaigns.exports import COLUMNS, export_rows
+from campaigns.plan_settings import PlanSettings
+from campaigns.plans import NewPlan, create_plan
 from campaigns.reports import ReportDay, build_report
 from campaigns.suppressions import add_suppression
 from store.clock import FixedClock
 from store.db import Database
 from store.migrate import upgrade
-from store.models import AuditLog
+from store.models import AuditLog, Plan
 from store.models_concessions import Concession
 from tests import factories
 
@@ -318,13 +320,50 @@ def test_payments_since_the_balance_date_lower_the_settlement(
     )
 
 
+def a_plan(db: Database, clock: FixedClock, account: str = "A1") -> int:
+    new = NewPlan(
+        account_id=account,
+        installments=3,
+        frequency="monthly",
+        first_date=date(2026, 12, 6),
+        source="agent",
+        created_by="agent:ana",
+        dedupe_key=f"plan-{account}",
+    )
+    with db.session() as s:
+        plan = create_plan(s, PlanSettings(), new, now=clock.now())
+        assert isinstance(plan, Plan), plan
+        return plan.id
+
+
 def test_a_reduced_rate_keeps_its_plan_and_dates(seeded: Database, clock: FixedClock) -> None:
-    outcome = offer(seeded, clock, "A1", "hardship-rate", Terms(plan_id=12))
+    plan_id = a_plan(seeded, clock)
+    outcome = offer(seeded, clock, "A1", "hardship-rate", Terms(plan_id=plan_id))
     with seeded.session(readonly=True) as s:
         row = s.get_one(Concession, outcome.concession_id)
-        assert (row.apr_bps, row.months, row.plan_id) == (990, 6, 12)
+        assert (row.apr_bps, row.months, row.plan_id) == (990, 6, plan_id)
         assert (row.effective_date, row.end_date) == (date(2026, 11, 29), date(2027, 5, 28))
         assert row.amount is None
+
+
+def test_a_reduced_rate_runs_only_with_an_active_plan_of_the_same_account(
+    seeded: Database, clock: FixedClock
+) -> None:
+    other = a_plan(seeded, clock, "A2")
+    missing = offer(seeded, clock, "A1", "hardship-rate", Terms(plan_id=other))
+    assert missing.refusal is not None and missing.refusal.code == "no_plan"
+    plan_id = a_plan(seeded, clock)
+    pending = offer(seeded, clock, "A1", "hardship-rate", Terms(apr_bps=0, plan_id=plan_id))
+    assert pending.status == "pending"
+    with seeded.session() as s:
+        s.execute(text("UPDATE plans SET status = 'broken' WHERE id = :id"), {"id": plan_id})
+    with seeded.session() as s:
+        assert pending.concession_id is not None
+        judged = approve(
+            s, pending.concession_id, by=SUPERVISOR, reason="ok", settings=SETTINGS, now=clock.now()
+        )
+    assert judged.status == "refused"
+    assert judged.refusal is not None and judged.refusal.code == "plan_not_active"
 
 
 def test_the_self_service_offers_of_a_stored_account(seeded: Database, clock: FixedClock) -> None:

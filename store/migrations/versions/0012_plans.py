@@ -15,7 +15,7 @@ from alembic import op
 import store.types
 
 revision: str = "0012_plans"
-down_revision: str | Sequence[str] | None = "0013_concessions"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -16,7 +16,7 @@ from alembic import op
 import store.types
 
 revision: str = "0013_concessions"
-down_revision: str | Sequence[str] | None = "0011"
+down_revision: str | Sequence[str] | None = "0012_plans"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -82,6 +82,9 @@ def upgrade() -> None:
             ["account_id"],
             ["accounts.account_id"],
             name=op.f("fk_concessions_account_id_accounts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["plan_id"], ["plans.id"], name=op.f("fk_concessions_plan_id_plans")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_concessions")),
     )
