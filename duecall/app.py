@@ -58,6 +58,7 @@ def create_app(
                 settings.server.public_url,
                 legal,
                 settings.plans,
+                settings.concessions,
             ),
             texts=build_text_rules(settings),
             # Built on the first AMD verdict, not here: serving the hotline needs no account SID.

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from campaigns.promises import PROMISABLE_STATUSES, accept_amount, amount_bounds, promise_window
-from ivr import plan_steps, speech
+from ivr import concession_steps, plan_steps, speech
 from ivr.render import Line, Renderer
 from ivr.session import (
     FAX_VERDICT,
@@ -587,6 +587,7 @@ _HANDLERS: dict[State, _Handler] = {
     State.PLAN_CHOOSE: plan_steps.choose,
     State.PLAN_COUNT: plan_steps.count,
     State.PLAN_CONFIRM: plan_steps.confirm,
+    State.CONCESSION_OFFER: concession_steps.answer,
 }
 
 

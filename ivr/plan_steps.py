@@ -25,7 +25,7 @@ from campaigns.plan_schedule import (
     plan_offers,
 )
 from campaigns.plan_settings import PlanSettings
-from ivr import speech
+from ivr import concession_steps, speech
 from ivr.session import AccountFacts, AttemptUpdate, CallSession, Context, PlanAgreed, State, Turn
 
 if TYPE_CHECKING:
@@ -190,7 +190,8 @@ def confirm(flow: CallFlow, session: CallSession, keys: str, ctx: Context, reply
         reply.effects.append(AttemptUpdate(outcome="promise"))
     recorded = "plan_recorded_text" if facts.can_text else "plan_recorded"
     reply.say(flow.renderer.text(session, recorded), language)
-    return flow._to(replace(cleared, state=State.MENU), ctx, reply)
+    # Then the concessions the caller may accept by phone, if any; else the menu.
+    return concession_steps.offer_next(flow, cleared, ctx, reply, after=None)
 
 
 def describe_in(language: str, schedule: Schedule, frequency: str) -> dict[str, str | int]:

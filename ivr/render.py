@@ -19,9 +19,10 @@ from urllib.parse import urlencode
 import phonenumbers
 from twilio.twiml.voice_response import VoiceResponse
 
+from campaigns.concession_rules import SelfServiceOffer
 from campaigns.plan_schedule import Schedule, plan_offers
 from campaigns.promises import amount_bounds, promise_window
-from ivr import speech
+from ivr import concession_steps, speech
 from ivr.plan_steps import describe_in, plan_account, schedule_of
 from ivr.session import TERMINAL_STATES, AccountFacts, CallSession, Context, Flow, State
 from telephony import routes
@@ -212,6 +213,21 @@ class Renderer:
         joiner = "" if speech.is_chinese(language) else " "
         return [(joiner.join(lines), language)]
 
+    def _concession_prompt(self, session: CallSession, offer: SelfServiceOffer) -> str:
+        """One self-service concession, its standard terms as the caller's language says them."""
+        language = self.language(session)
+        choice = self.settings.keys.choice
+        amount = Decimal(offer.amount_minor or 0).scaleb(-2)
+        return self.text(
+            session,
+            f"concession_offer_{offer.kind}",
+            amount=speech.money(amount, offer.currency, language),
+            rate=f"{Decimal(offer.apr_bps or 0).scaleb(-2):.2f}",
+            months=offer.months or 0,
+            yes=choice.accept,
+            no=choice.decline,
+        )
+
     def _callback_number(self) -> str:
         number = self.flow.business.callback_number
         with contextlib.suppress(phonenumbers.NumberParseException):
@@ -261,6 +277,10 @@ class Renderer:
                     language,
                 )
             ]
+        if state == State.CONCESSION_OFFER:
+            offer = concession_steps.current(ctx, session)
+            if offer is not None:
+                return [(self._concession_prompt(session, offer), language)]
         facts = ctx.account(session.account_id)
         if state in _PLAN_STATES and facts is not None:
             return self._plan_prompts(session, facts)
@@ -335,6 +355,7 @@ _ONE_KEY_STATES = frozenset(
         State.RIGHT_PARTY,
         State.PLAN_CHOOSE,
         State.PLAN_CONFIRM,
+        State.CONCESSION_OFFER,
     }
 )
 _PLAN_STATES = frozenset({State.PLAN_CHOOSE, State.PLAN_COUNT, State.PLAN_CONFIRM})
@@ -356,4 +377,5 @@ _GATHER_SHAPES: dict[State, dict[str, Any]] = {
     State.PLAN_CHOOSE: {"num_digits": 1},
     State.PLAN_COUNT: {"finish_on_key": "#"},
     State.PLAN_CONFIRM: {"num_digits": 1},
+    State.CONCESSION_OFFER: {"num_digits": 1},
 }

@@ -32,6 +32,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from twilio.twiml.voice_response import VoiceResponse
 
 from campaigns.accounts import accounts_of_caller, cardholder_contact
+from campaigns.concession_config import ConcessionSettings
+from campaigns.concession_rules import SelfServiceOffer
+from campaigns.concessions import offers_by_phone
 from campaigns.legal import LegalProfile, LegalProfiles
 from ivr.machine import CallFlow
 from ivr.session import (
@@ -108,6 +111,7 @@ class StoreDirectory:
         caller: str | None = None,
         *,
         profile_of: Callable[[str | None], LegalProfile] | None = None,
+        concessions: ConcessionSettings | None = None,
     ) -> None:
         self._session = session
         self._now = now
@@ -116,11 +120,18 @@ class StoreDirectory:
         self._profile_of = profile_of or legal.for_number
         self._caller = caller
         self._cache: dict[str, AccountFacts | None] = {}
+        self._concessions = concessions or ConcessionSettings()
 
     def account(self, account_id: str) -> AccountFacts | None:
         if account_id not in self._cache:
             self._cache[account_id] = self._load(account_id)
         return self._cache[account_id]
+
+    def concession_offers(self, account_id: str) -> tuple[SelfServiceOffer, ...]:
+        # Read only where the flow offers concessions (after a plan), never on every step.
+        if not self._concessions.offers:
+            return ()
+        return offers_by_phone(self._session, account_id, self._concessions, now=self._now)
 
     def _load(self, account_id: str) -> AccountFacts | None:
         contact = cardholder_contact(self._session, account_id, self._caller, now=self._now)
@@ -294,7 +305,14 @@ class IvrService:
         self._profile_of = functools.lru_cache(maxsize=4096)(flow.legal.for_number)
 
     def _directory(self, s: Session, now: datetime, caller: str | None) -> StoreDirectory:
-        return StoreDirectory(s, now, self.flow.legal, caller, profile_of=self._profile_of)
+        return StoreDirectory(
+            s,
+            now,
+            self.flow.legal,
+            caller,
+            profile_of=self._profile_of,
+            concessions=self.flow.concessions,
+        )
 
     # voice requests -----------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, Protocol
 
+from campaigns.concession_config import ConcessionSettings
+from campaigns.concession_rules import SelfServiceOffer
 from campaigns.legal import LegalProfile, LegalProfiles
 from campaigns.plan_settings import Frequency, PlanSettings
 from ivr.catalogue import Catalogue, load_catalogues
@@ -58,6 +60,7 @@ class State(StrEnum):
     PLAN_CHOOSE = "plan_choose"
     PLAN_COUNT = "plan_count"
     PLAN_CONFIRM = "plan_confirm"
+    CONCESSION_OFFER = "concession_offer"
     CALLBACK_TIME = "callback_time"
     HOLD = "hold"
     RIGHT_PARTY = "right_party"
@@ -128,6 +131,11 @@ class AccountDirectory(Protocol):
         """The account ``account_id``, or None when there is none."""
         ...
 
+    def concession_offers(self, account_id: str) -> tuple[SelfServiceOffer, ...]:
+        """The concessions the verified caller of ``account_id`` may accept by phone (the
+        self-service offers of ``concessions:``, standard terms worked out); () for none."""
+        ...
+
 
 @dataclass(frozen=True)
 class Context:
@@ -139,6 +147,10 @@ class Context:
     def account(self, account_id: str | None) -> AccountFacts | None:
         """The account ``account_id``; None for no id, or when there is no such account."""
         return self.directory.account(account_id) if account_id else None
+
+    def concession_offers(self, account_id: str | None) -> tuple[SelfServiceOffer, ...]:
+        """What :meth:`AccountDirectory.concession_offers` says; () for no id."""
+        return self.directory.concession_offers(account_id) if account_id else ()
 
 
 @dataclass(frozen=True)
@@ -154,6 +166,8 @@ class Flow:
     legal: LegalProfiles = field(default_factory=lambda: DEFAULT_LEGAL)
     #: The repayment plans menu key 4 may offer (``plans:``).
     plans: PlanSettings = field(default_factory=PlanSettings)
+    #: The concessions a caller may accept by phone after agreeing a plan (``concessions:``).
+    concessions: ConcessionSettings = field(default_factory=ConcessionSettings)
 
     @classmethod
     def build(
@@ -164,6 +178,7 @@ class Flow:
         public_url: str,
         legal: LegalProfiles | None = None,
         plans: PlanSettings | None = None,
+        concessions: ConcessionSettings | None = None,
     ) -> Flow:
         """Load and check the catalogues of ``languages``; raises CatalogueError."""
         langs = tuple(languages)
@@ -175,6 +190,7 @@ class Flow:
             load_catalogues(langs),
             legal or DEFAULT_LEGAL,
             plans or PlanSettings(),
+            concessions or ConcessionSettings(),
         )
 
 
@@ -216,6 +232,8 @@ class CallSession:
     plan_count: int | None = None
     plan_frequency: str | None = None
     plan_first: date | None = None
+    #: The self-service concession offered after a plan (its name in ``concessions.offers``).
+    concession_offer: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON document of the session (no verification digits: there are none in it)."""
@@ -243,6 +261,7 @@ class CallSession:
             "plan_count": self.plan_count,
             "plan_frequency": self.plan_frequency,
             "plan_first": self.plan_first.isoformat() if self.plan_first else None,
+            "concession_offer": self.concession_offer,
         }
 
     @classmethod
@@ -274,6 +293,7 @@ class CallSession:
             plan_count=int(doc["plan_count"]) if doc.get("plan_count") else None,
             plan_frequency=doc.get("plan_frequency"),
             plan_first=date.fromisoformat(doc["plan_first"]) if doc.get("plan_first") else None,
+            concession_offer=doc.get("concession_offer"),
         )
 
 
@@ -362,6 +382,15 @@ class PlanAgreed:
 
 
 @dataclass(frozen=True)
+class ConcessionAccepted:
+    """The verified caller accepted self-service offer ``offer`` on its standard terms:
+    :mod:`campaigns.concessions` decides it again against the store, as the ``ivr`` actor."""
+
+    account_id: str
+    offer: str
+
+
+@dataclass(frozen=True)
 class CallbackRequested:
     """Ask for an agent to call ``number`` back (``preferred_at`` None: as soon as possible)."""
 
@@ -416,6 +445,7 @@ Effect = (
     | VerificationFailed
     | PromiseMade
     | PlanAgreed
+    | ConcessionAccepted
     | CallbackRequested
     | FraudReported
     | AttemptUpdate

@@ -9,6 +9,8 @@ The IVR writes only its own tables; what else a step decides comes back as effec
   (:func:`campaigns.sms.with_opt_out_notice`);
 - a repayment plan: :func:`campaigns.plans.create_plan` (the rules checked again against the
   store; a refusal stores nothing and sends nothing), its confirmation text as for a promise;
+- a self-service concession the caller accepted after a plan:
+  :func:`campaigns.concessions.propose` as the ``ivr`` actor (decided again, audited);
 - a callback request: :func:`campaigns.callbacks.request_callback`;
 - a fraud or lost-card report: :func:`campaigns.fraud.report_fraud`;
 - what the call learnt about its reminder attempt: the attempt lifecycle
@@ -29,10 +31,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from campaigns.accounts import text_number
 from campaigns.callbacks import CallbackWanted, request_callback
+from campaigns.concession_config import ConcessionSettings
+from campaigns.concession_rules import Actor, Terms
+from campaigns.concessions import propose
 from campaigns.fraud import report_fraud
 from campaigns.legal import LegalProfiles
 from campaigns.plan_schedule import Refusal
@@ -47,6 +53,7 @@ from ivr.session import (
     AttemptUpdate,
     CallbackRequested,
     CallSession,
+    ConcessionAccepted,
     ConversationHeld,
     Effect,
     FraudReported,
@@ -54,7 +61,8 @@ from ivr.session import (
     PromiseMade,
     VoiceOptOut,
 )
-from store.models import Account
+from store.models import Account, Plan
+from store.models_concessions import Concession
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +96,11 @@ def carry_out(
     now: datetime,
     texts: TextRules,
     plans: PlanSettings | None = None,
+    concessions: ConcessionSettings | None = None,
 ) -> None:
     """Hand each effect of the step that left the call in ``session`` to its owner.
-    ``plans``: the rules a plan agreed on the call is checked against again (default: the
-    defaults)."""
+    ``plans``: the rules a plan agreed on the call is checked against again, ``concessions``
+    the offers a caller accepted (default: the defaults, no offers)."""
     for effect in effects:
         if session is None:  # effects always come with the session that decided them
             raise ValueError(f"an IVR effect without its call: {type(effect).__name__}")
@@ -99,6 +108,8 @@ def carry_out(
             _promise(s, session, effect, now, texts)
         elif isinstance(effect, PlanAgreed):
             _plan(s, session, effect, now, texts, plans)
+        elif isinstance(effect, ConcessionAccepted):
+            _concession(s, session, effect, now, concessions or ConcessionSettings())
         elif isinstance(effect, CallbackRequested):
             book_callback(s, session.call_sid, effect, now=now, key=f"{session.step}")
         elif isinstance(effect, FraudReported):
@@ -213,6 +224,48 @@ def _promise(
             "call_sid": session.call_sid,
         },
     )
+
+
+def _concession(
+    s: Session,
+    session: CallSession,
+    effect: ConcessionAccepted,
+    now: datetime,
+    settings: ConcessionSettings,
+) -> None:
+    offer = settings.offers.get(effect.offer)
+    if offer is None:  # the configuration changed during the call
+        log.warning("ivr %s: offer %s no longer configured", session.call_sid, effect.offer)
+        return
+    actor = Actor("ivr", f"{ACTOR}:{session.call_sid}"[:64])
+    if s.scalar(
+        select(Concession.id).where(
+            Concession.requested_by == actor.name, Concession.offer == effect.offer
+        )
+    ):
+        return  # a replayed request: this call accepted it already
+    # A reduced rate runs with the plan agreed earlier on the call: the account's active one.
+    plan_id = (
+        s.scalar(
+            select(Plan.id).where(Plan.account_id == effect.account_id, Plan.status == "active")
+        )
+        if offer.kind == "reduced_rate"
+        else None
+    )
+    decided = propose(
+        s,
+        effect.account_id,
+        effect.offer,
+        Terms(plan_id=plan_id),
+        by=actor,
+        settings=settings,
+        now=now,
+        note="accepted by the verified caller on the hotline",
+    )
+    if decided.status != "granted":
+        # The account changed between the offer and the key (a payment, another concession).
+        why = decided.refusal.code if decided.refusal else decided.status
+        log.warning("ivr %s: concession %s not granted: %s", session.call_sid, effect.offer, why)
 
 
 def _plan(

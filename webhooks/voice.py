@@ -214,6 +214,7 @@ def _voice(direction: Direction) -> Response:
             now=now,
             texts=wiring.texts,
             plans=wiring.service.flow.plans,
+            concessions=wiring.service.flow.concessions,
         )
         return served.twiml
 
@@ -267,6 +268,7 @@ def amd() -> Response:
             now=now,
             texts=wiring.texts,
             plans=wiring.service.flow.plans,
+            concessions=wiring.service.flow.concessions,
         )
         return served.redirect_url
 

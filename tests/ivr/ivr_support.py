@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from urllib.parse import parse_qs, urlsplit
 
+from campaigns.concession_config import ConcessionSettings
+from campaigns.concession_rules import SelfServiceOffer
 from ivr.config import IvrSettings
 from ivr.machine import CallFlow
 from ivr.session import (
@@ -63,12 +65,79 @@ ACCOUNTS = {EN.account_id: EN, ZH.account_id: ZH}
 class DictDirectory:
     accounts: dict[str, AccountFacts] = field(default_factory=lambda: dict(ACCOUNTS))
 
+    offers: dict[str, tuple[SelfServiceOffer, ...]] = field(default_factory=dict)
+
     def account(self, account_id: str) -> AccountFacts | None:
         return self.accounts.get(account_id)
 
+    def concession_offers(self, account_id: str) -> tuple[SelfServiceOffer, ...]:
+        return self.offers.get(account_id, ())
 
-def build_flow(settings: IvrSettings | None = None) -> Flow:
-    return Flow.build(settings or IvrSettings(), BUSINESS, ("en-US", "zh-CN"), PUBLIC)
+
+#: Two self-service concessions, as ``concessions:`` configures them.
+CONCESSIONS = ConcessionSettings.model_validate(
+    {
+        "offers": {
+            "late-fee-waiver": {
+                "kind": "fee_waiver",
+                "percent": 100,
+                "self_service": True,
+                "limits": {"agent": {"max_amount": "50"}, "supervisor": {"max_amount": "500"}},
+            },
+            "hardship-rate": {
+                "kind": "reduced_rate",
+                "apr_bps": 990,
+                "months": 6,
+                "self_service": True,
+                "limits": {
+                    "agent": {"min_apr_bps": 990, "max_months": 6},
+                    "supervisor": {"min_apr_bps": 0, "max_months": 12},
+                },
+            },
+        }
+    }
+)
+
+
+def phone_offers(facts: AccountFacts) -> tuple[SelfServiceOffer, ...]:
+    """The two offers of :data:`CONCESSIONS` as the rules would work them out for ``facts``."""
+    common = {"currency": facts.currency, "effective_date": facts.today, "description": ""}
+    return (
+        SelfServiceOffer(
+            offer="late-fee-waiver",
+            kind="fee_waiver",
+            end_date=None,
+            amount_minor=3900,
+            base_minor=3900,
+            percent_bps=10000,
+            apr_bps=None,
+            months=None,
+            **common,  # type: ignore[arg-type]
+        ),
+        SelfServiceOffer(
+            offer="hardship-rate",
+            kind="reduced_rate",
+            end_date=None,
+            amount_minor=None,
+            base_minor=None,
+            percent_bps=None,
+            apr_bps=990,
+            months=6,
+            **common,  # type: ignore[arg-type]
+        ),
+    )
+
+
+def build_flow(
+    settings: IvrSettings | None = None, concessions: ConcessionSettings | None = None
+) -> Flow:
+    return Flow.build(
+        settings or IvrSettings(),
+        BUSINESS,
+        ("en-US", "zh-CN"),
+        PUBLIC,
+        concessions=concessions,
+    )
 
 
 def context(directory: DictDirectory | None = None) -> Context:

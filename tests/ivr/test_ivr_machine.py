@@ -29,6 +29,7 @@ from ivr.session import (
     VerificationSucceeded,
 )
 from tests.ivr.ivr_support import (
+    CONCESSIONS,
     EN,
     ZH,
     DictDirectory,
@@ -37,6 +38,7 @@ from tests.ivr.ivr_support import (
     build_flow,
     context,
     parse,
+    phone_offers,
     spoken,
     spoken_with_language,
     verify_keys,
@@ -69,6 +71,13 @@ def scripted_calls(facts: AccountFacts) -> list[Driver]:
     d.start("CA-plan", Start(caller="+15550001111"))
     d.keys([LANGUAGE_KEY[facts.language], f"{facts.account_id}#", *verify_keys(facts)])
     d.keys(["4", "9", "4#", "2", "1", "1"])
+    calls.append(d)
+    # The same with self-service concessions: one accepted, one declined, then the menu.
+    offers = DictDirectory({late.account_id: late}, {late.account_id: phone_offers(late)})
+    d = Driver(CallFlow(build_flow(concessions=CONCESSIONS)), context(offers))
+    d.start("CA-plan-offers", Start(caller="+15550001111"))
+    d.keys([LANGUAGE_KEY[facts.language], f"{facts.account_id}#", *verify_keys(facts)])
+    d.keys(["4", "1", "1", "1", "2"])
     calls.append(d)
     # Three failed verifications: the agent offer, taken.
     d = driver()
