@@ -31,13 +31,15 @@ class SegmentMember:
     number: str
 
 
-def _open_promise(today: date) -> Exists:
-    # Looked up per account through (account_id, status); on the status index SQLite would read
-    # every open promise of the portfolio for each account.
+def _open_promise() -> Exists:
+    # An open promise keeps its account out until the promise lifecycle judges it (kept, or
+    # broken once its date and grace have passed: campaigns.promises.evaluate_promises, run by
+    # every worker's reminders job and every payments import): a cardholder waiting for a payment
+    # to post is not reminded. Looked up per account through (account_id, status); on the
+    # status index SQLite would read every open promise of the portfolio for each account.
     return exists().where(
         Promise.account_id == Account.account_id,
         func.coalesce(Promise.status, "") == "open",
-        Promise.promised_date >= today,
     )
 
 
@@ -100,7 +102,7 @@ def segment_query(
     """The accounts of ``segment`` with ``after < account_id <= through`` (``None``: unbounded),
     as (account_id, customer_id, language, number), unordered.
 
-    ``today`` is the date a promise must not have passed to exclude its account. Only the primary
+    ``today`` is the date ``segment.broken_within_days`` counts back from. Only the primary
     key is left for an index to use: the segment's columns are compared inside expressions, so
     neither engine can prefer (status, days_past_due) and read the whole segment for one window.
     """
@@ -122,7 +124,7 @@ def segment_query(
     if through is not None:
         query = query.where(Account.account_id <= through)
     if segment.exclude_open_promises:
-        query = query.where(~_open_promise(today), ~_active_plan())
+        query = query.where(~_open_promise(), ~_active_plan())
     if segment.broken_within_days is not None:
         query = query.where(_broken_since(today, segment.broken_within_days))
     return query
@@ -139,7 +141,7 @@ def segment_chunk(
     """The members of ``segment`` among the ``limit`` accounts whose account_id sorts after
     ``after`` (all that follow when fewer are left), in account_id order.
 
-    ``today`` is the date a promise must not have passed to exclude its account.
+    ``today`` is the date ``segment.broken_within_days`` counts back from.
     """
     window = next_window(session, after=after, size=limit)
     query = segment_query(segment, today=today, after=after, through=window.through)
@@ -147,14 +149,12 @@ def segment_chunk(
     return [SegmentMember(*row) for row in rows]
 
 
-def still_eligible(
-    session: Session, segment: SegmentSettings, account: Account, *, today: date
-) -> str | None:
+def still_eligible(session: Session, segment: SegmentSettings, account: Account) -> str | None:
     """Why ``account`` must not be contacted now for this segment, or None when it may be.
 
     Reasons: ``status_<status>`` (no longer open), ``paid`` (the balance still owed fell below
-    the segment's minimum: payments imported since launch count), ``promised`` (an open promise
-    not yet due), ``planned`` (an active repayment plan).
+    the segment's minimum: payments imported since launch count), ``promised`` (an open promise:
+    not yet judged kept or broken), ``planned`` (an active repayment plan).
     """
     if account.status != "open":
         return f"status_{account.status}"
@@ -163,11 +163,7 @@ def still_eligible(
         return "paid"
     if segment.exclude_open_promises and session.scalar(
         select(Promise.id)
-        .where(
-            Promise.account_id == account.account_id,
-            Promise.status == "open",
-            Promise.promised_date >= today,
-        )
+        .where(Promise.account_id == account.account_id, Promise.status == "open")
         .limit(1)
     ):
         return "promised"

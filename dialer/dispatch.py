@@ -41,7 +41,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from campaigns.config import CampaignSettings
-from campaigns.localtime import cardholder_today
 from campaigns.segments import still_eligible
 from campaigns.suppressions import add_suppression
 from dialer import attempts, control
@@ -372,8 +371,7 @@ class Dispatcher:
             account = session.get(Account, contact.account_id)
             if account is None:
                 return _close(contact, "account_missing", now)
-            today = cardholder_today(now, account.timezone, contact.number)
-            why = still_eligible(session, campaign.segment, account, today=today)
+            why = still_eligible(session, campaign.segment, account)
             if why is not None:
                 log.info("contact %s: no longer eligible (%s), not dialed", contact.id, why)
                 return _close(contact, f"ineligible_{why}", now)

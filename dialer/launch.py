@@ -372,9 +372,8 @@ def _snapshot(
             cursor = run.snapshot_cursor
             plan_by_index(session)
             window = next_window(session, after=cursor, size=chunk)
-            # Per-account zones are not read in bulk: a promise dated on or after the earliest
-            # date on Earth may still be due for its cardholder (dispatch checks each one's own
-            # date again).
+            # Per-account zones are not read in bulk: "broken in the last N days" counts back
+            # from the earliest date on Earth, so no cardholder's recent break is left out.
             members = segment_query(
                 campaign.segment,
                 today=earliest_today(now),

@@ -76,18 +76,23 @@ def test_a_promise_in_its_last_day_of_grace_in_new_york_is_not_broken_by_utcs_to
         assert evaluate_promises(s, now=later, grace_days=2) == PromiseCounts(broken=1)
 
 
-def test_an_account_with_a_promise_due_today_is_not_reminded_in_its_evening(
+def test_an_open_promise_keeps_its_account_out_until_the_lifecycle_breaks_it(
     db: Database,
 ) -> None:
-    # Due "today" in New York, 20:30 there: the dialer's check at dial time reads the same day
-    # (it once took UTC's, already tomorrow, and called a cardholder who had promised).
-    _account_with_promise(db, due=date(2026, 12, 3))
+    # Due 1 December, two days of grace. In its grace days (the 3rd, in New York, already the 4th
+    # in UTC) the promise is still open and its account is not reminded, whatever the date; on
+    # the 4th in New York the lifecycle breaks it and the account may be called again.
+    _account_with_promise(db, due=date(2026, 12, 1))
     segment = SegmentSettings()
+    with db.session() as s:
+        evaluate_promises(s, now=EVENING_IN_NEW_YORK, grace_days=2)
     with db.session(readonly=True) as s:
-        account = s.get_one(Account, "A1")
-        today = cardholder_today(EVENING_IN_NEW_YORK, account.timezone, NEW_YORK_NUMBER)
-        assert still_eligible(s, segment, account, today=today) == "promised"
-        assert still_eligible(s, segment, account, today=EVENING_IN_NEW_YORK.date()) is None
+        assert still_eligible(s, segment, s.get_one(Account, "A1")) == "promised"
+    with db.session() as s:
+        later = datetime(2026, 12, 4, 5, 30, tzinfo=UTC)  # 00:30 on the 4th in New York
+        assert evaluate_promises(s, now=later, grace_days=2) == PromiseCounts(broken=1)
+    with db.session(readonly=True) as s:
+        assert still_eligible(s, segment, s.get_one(Account, "A1")) is None
 
 
 def test_the_ivr_reads_the_same_today(db: Database) -> None:

@@ -43,11 +43,8 @@ def test_an_active_plan_keeps_its_account_out_until_it_breaks(db: Database) -> N
     assert members(db, SegmentSettings()) == {"A2", "A3"}
     with db.session(readonly=True) as s:
         account = s.get_one(Account, "A1")
-        assert still_eligible(s, SegmentSettings(), account, today=TODAY) == "planned"
-        assert (
-            still_eligible(s, SegmentSettings(exclude_open_promises=False), account, today=TODAY)
-            is None
-        )
+        assert still_eligible(s, SegmentSettings(), account) == "planned"
+        assert still_eligible(s, SegmentSettings(exclude_open_promises=False), account) is None
     with db.session() as s:
         s.execute(update(Plan).values(status="broken", resolved_on=date(2026, 12, 10)))
     assert members(db, SegmentSettings()) == {"A1", "A2", "A3"}
@@ -75,3 +72,26 @@ def test_broken_within_days_takes_only_recent_breaks_of_plans_and_promises(db: D
     assert members(db, recent, today=date(2026, 12, 11)) == {"A1", "A2"}
     assert members(db, recent, today=date(2026, 12, 12)) == {"A1"}
     assert members(db, recent, today=date(2026, 12, 10) + timedelta(days=8)) == set()
+
+
+def test_an_open_promise_past_its_date_keeps_its_account_out_until_judged(db: Database) -> None:
+    seed(db)
+    with db.session() as s:
+        s.add(
+            Promise(
+                account_id="A2",
+                customer_id="A2",
+                promised_date=date(2026, 11, 27),
+                amount=100,
+                currency="USD",
+                status="open",
+                source="ivr",
+                created_at=NOW,
+                created_by="ivr",
+            )
+        )
+    # Two days after its date: in its grace, waiting for the payment to post.
+    assert members(db, SegmentSettings()) == {"A3"}
+    with db.session() as s:
+        s.execute(update(Promise).values(status="broken", resolved_at=NOW))
+    assert members(db, SegmentSettings()) == {"A2", "A3"}
