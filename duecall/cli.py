@@ -19,7 +19,7 @@ from rich.console import Console
 
 from campaigns.import_rows import ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL_COLUMNS, PAYMENT_COLUMNS
 from campaigns.legal import LegalProfiles
-from duecall import cli_audit, cli_dialer, cli_ivr, cli_reports, cli_sms, exitcodes
+from duecall import cli_audit, cli_desk, cli_dialer, cli_ivr, cli_reports, cli_sms, exitcodes
 from duecall.cli_context import CliContext, fail_config, pass_ctx
 from duecall.settings import COMMAND_SECRETS, SECRET_ENV, ConfigError, Settings
 from store.models import SUPPRESSION_KINDS
@@ -521,7 +521,7 @@ def demo(obj: CliContext, keep_running: bool, database: str) -> None:
 
 def _register_features() -> None:
     # Every feature module adds its own commands the same way: one register(cli) per module.
-    for feature in (cli_ivr, cli_dialer, cli_sms, cli_reports, cli_audit):
+    for feature in (cli_ivr, cli_dialer, cli_sms, cli_reports, cli_audit, cli_desk):
         feature.register(cli)
 
 

@@ -30,6 +30,7 @@ EXPECTED_TABLES = {
     "inbound_messages",
     *("campaign_runs", "contacts", "callback_events", "campaign_controls", "pacing_budgets"),
     *("ivr_sessions", "ivr_verification_failures", "ivr_verification_locks", "fraud_reports"),
+    *("desk_agents", "desk_queue_entries"),
 }
 
 
