@@ -209,3 +209,8 @@ def ended(session: Session, entry: QueueEntry, *, now: datetime) -> bool:
 def count_loop(session: Session, entry: QueueEntry, loop: int) -> None:
     """The wait TwiML's announcement ``loop`` was served (kept to the highest)."""
     _moved(session, entry.id, (QueueEntry.wait_loops < loop,), {"wait_loops": loop})
+
+
+def set_queue_sid(session: Session, entry: QueueEntry, queue_sid: str) -> None:
+    """Remember Twilio's QueueSid of the caller's queue (the wait requests carry it)."""
+    _moved(session, entry.id, (), {"queue_sid": queue_sid[:34]})

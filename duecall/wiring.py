@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from desk.escalation import Desk
+from desk.service import DeskService
+from desk.words import Words
 from dialer.dispatch import Wait
 from dialer.faults import NO_FAULTS, Faults
 from dialer.messages import Sender
 from dialer.worker import DialerWorker
 from duecall.settings import Settings
+from ivr.catalogue import load_catalogues
 from store.clock import Clock
 from store.db import Database, Limits
 from telephony.port import Telephony
@@ -102,4 +106,21 @@ def build_worker(
         worker_id=worker_id,
         wait=wait,
         faults=faults,
+    )
+
+
+def build_desk(settings: Settings) -> DeskService:
+    """The desk's rules: the roster and queues, its words (the IVR's catalogues and voices),
+    the public URL its TwiML points Twilio at, the calling windows a callback must fit."""
+    return DeskService(
+        Desk(
+            settings=settings.desk,
+            words=Words(
+                load_catalogues(settings.languages),
+                settings.ivr.voices,
+                fallback=settings.languages[0],
+            ),
+            public_url=settings.server.public_url,
+            legal=settings.policy.built.legal(settings.business.kind),
+        )
     )

@@ -43,6 +43,7 @@ from ivr.session import (
     PRIORITY_VERIFICATION,
     TERMINAL_STATES,
     AccountFacts,
+    AgentWanted,
     AmdVerdict,
     AttemptUpdate,
     CallbackRequested,
@@ -278,6 +279,15 @@ class CallFlow:
                 verified=False,
             )
         )
+        reply.effects.append(
+            AgentWanted(
+                reason="verification",
+                language=self.renderer.language(session),
+                verified=False,
+                number=session.caller,
+                account_id=account,
+            )
+        )
         reply.say(self.renderer.text(session, "agent_callback"), self.renderer.language(session))
         return self._to(replace(session, state=State.ENDED), ctx, reply)
 
@@ -310,6 +320,17 @@ class CallFlow:
                 self.renderer.text(session, "how_to_pay", methods=separator.join(methods)), language
             )
             return self._to(session, ctx, reply)
+        if keys == menu.agent:
+            # A person now if the desk has one for this caller; else the callback time below.
+            reply.effects.append(
+                AgentWanted(
+                    reason="agent",
+                    language=language,
+                    verified=True,
+                    number=session.caller,
+                    account_id=facts.account_id,
+                )
+            )
         if keys in (menu.repayment_plan, menu.agent):
             reason = "repayment_plan" if keys == menu.repayment_plan else "agent"
             return self._to(
@@ -327,6 +348,15 @@ class CallFlow:
                     priority=PRIORITY_FRAUD,
                     language=language,
                     verified=True,
+                )
+            )
+            reply.effects.append(
+                AgentWanted(
+                    reason="fraud",
+                    language=language,
+                    verified=True,
+                    number=session.caller,
+                    account_id=facts.account_id,
                 )
             )
             reply.say(self.renderer.text(session, "fraud_recorded"), language)

@@ -96,6 +96,9 @@ class QueueEntry(Base):
     wait_seconds: Mapped[int | None] = mapped_column(Integer)
     talk_seconds: Mapped[int | None] = mapped_column(Integer)
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("desk_agents.id"))
+    #: Twilio's QueueSid of the queue the call waits in (from the wait requests): the Queue
+    #: Members API moves the caller to the agent with it.
+    queue_sid: Mapped[str | None] = mapped_column(String(34))
     #: The agent leg's CallSid: the conference the two are bridged in is named for it.
     agent_leg_sid: Mapped[str | None] = mapped_column(String(34))
     #: Position announcements given so far (the wait TwiML's step, so a replay is the same).

@@ -64,6 +64,7 @@ def upgrade() -> None:
         sa.Column("wait_seconds", sa.Integer(), nullable=True),
         sa.Column("talk_seconds", sa.Integer(), nullable=True),
         sa.Column("agent_id", sa.Integer(), nullable=True),
+        sa.Column("queue_sid", sa.String(length=34), nullable=True),
         sa.Column("agent_leg_sid", sa.String(length=34), nullable=True),
         sa.Column("wait_loops", sa.Integer(), nullable=False),
         sa.CheckConstraint(
