@@ -158,6 +158,8 @@ class DeskSettings(_Section):
     #: An agent's phone rings this long, and then the agent has as long again to press 1,
     #: before the offer lapses (the agent goes away, the caller stays queued).
     offer_timeout_seconds: int = Field(default=20, ge=5, le=120)
+    #: How often the dialer worker offers waiting callers to available agents, in seconds.
+    tick_seconds: float = Field(default=2.0, ge=0.2, le=60)
     #: Hold audio played while a caller waits (an MP3 or WAV URL Twilio can fetch); None: silence.
     hold_audio_url: str | None = None
     #: Seconds of hold between two announcements of position and expected wait.

@@ -214,3 +214,14 @@ def count_loop(session: Session, entry: QueueEntry, loop: int) -> None:
 def set_queue_sid(session: Session, entry: QueueEntry, queue_sid: str) -> None:
     """Remember Twilio's QueueSid of the caller's queue (the wait requests carry it)."""
     _moved(session, entry.id, (), {"queue_sid": queue_sid[:34]})
+
+
+def unbridge(session: Session, entry: QueueEntry) -> bool:
+    """The caller could not be moved to the agent who took them: back to waiting (their
+    hang-up, which is why, then records the abandon)."""
+    return _moved(
+        session,
+        entry.id,
+        (QueueEntry.status == "bridged",),
+        {"status": "waiting", "bridged_at": None, "wait_seconds": None, "agent_id": None},
+    )

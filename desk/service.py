@@ -11,9 +11,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from desk import escalation, waiting
+from desk import agent_leg, escalation, waiting
 from desk.escalation import Desk
 from ivr.session import AgentWanted
+from telephony.desk_twiml import LegAnswer
 
 
 class DeskService:
@@ -83,3 +84,90 @@ class DeskService:
         return waiting.dequeued(
             session, self.desk, entry_id=entry_id, call_sid=call_sid, result=result, now=now
         )
+
+    def agent_answer(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        agent_id: int | None,
+        call_sid: str,
+        now: datetime,
+    ) -> str:
+        """See :func:`desk.agent_leg.answer`."""
+        return agent_leg.answer(
+            session, self.desk, entry_id=entry_id, agent_id=agent_id, call_sid=call_sid, now=now
+        )
+
+    def agent_key(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        agent_id: int | None,
+        call_sid: str,
+        digits: str,
+        now: datetime,
+    ) -> LegAnswer:
+        """See :func:`desk.agent_leg.key`."""
+        return agent_leg.key(
+            session,
+            self.desk,
+            entry_id=entry_id,
+            agent_id=agent_id,
+            call_sid=call_sid,
+            digits=digits,
+            now=now,
+        )
+
+    def bridge_failed(
+        self, session: Session, *, entry_id: int | None, agent_id: int | None, now: datetime
+    ) -> str:
+        """See :func:`desk.agent_leg.bridge_failed`."""
+        return agent_leg.bridge_failed(
+            session, self.desk, entry_id=entry_id, agent_id=agent_id, now=now
+        )
+
+    def agent_after(
+        self, session: Session, *, entry_id: int | None, agent_id: int | None, now: datetime
+    ) -> str:
+        """See :func:`desk.agent_leg.after`."""
+        return agent_leg.after(session, self.desk, entry_id=entry_id, agent_id=agent_id, now=now)
+
+    def agent_wrap(
+        self, session: Session, *, agent_id: int | None, digits: str, now: datetime
+    ) -> str:
+        """See :func:`desk.agent_leg.wrap`."""
+        return agent_leg.wrap(session, self.desk, agent_id=agent_id, digits=digits, now=now)
+
+    def agent_status(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        agent_id: int | None,
+        call_status: str,
+        now: datetime,
+    ) -> None:
+        """See :func:`desk.agent_leg.status`."""
+        agent_leg.status(
+            session, entry_id=entry_id, agent_id=agent_id, call_status=call_status, now=now
+        )
+
+    def agent_machine(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        agent_id: int | None,
+        answered_by: str,
+        now: datetime,
+    ) -> bool:
+        """See :func:`desk.agent_leg.machine`."""
+        return agent_leg.machine(
+            session, entry_id=entry_id, agent_id=agent_id, answered_by=answered_by, now=now
+        )
+
+    def join(self, session: Session, *, entry_id: int | None, call_sid: str) -> str:
+        """See :func:`desk.agent_leg.join`."""
+        return agent_leg.join(session, self.desk, entry_id=entry_id, call_sid=call_sid)

@@ -20,7 +20,7 @@ class Words:
     def language(self, wanted: str) -> str:
         return wanted if wanted in self.catalogues else self.fallback
 
-    def line(self, language: str, entry: str, **values: object) -> Spoken:
+    def line(self, language: str, entry: str, /, **values: object) -> Spoken:
         """Catalogue ``entry`` in ``language`` (else the fallback), with its voice."""
         language = self.language(language)
         voice = self.voices[language]

@@ -66,7 +66,12 @@ def create_app(
             escalate=desk.escalate,
         ),
     )
-    webhooks.desk.init_app(app, webhooks.desk.DeskWebConfig(rules=desk))
+    webhooks.desk.init_app(
+        app,
+        webhooks.desk.DeskWebConfig(
+            rules=desk, telephony_factory=lambda: build_telephony(settings)
+        ),
+    )
     webhooks.status.init_app(
         app, webhooks.status.StatusConfig(Settling.of(settings.dialer, settings.campaigns))
     )

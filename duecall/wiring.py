@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from desk.escalation import Desk
 from desk.service import DeskService
+from desk.transfer import Transfer
 from desk.words import Words
 from dialer.dispatch import Wait
 from dialer.faults import NO_FAULTS, Faults
@@ -94,8 +95,9 @@ def build_worker(
     wait: Wait | None = None,
     faults: Faults = NO_FAULTS,
 ) -> DialerWorker:
-    """The dialer worker for ``settings`` (``duecall dialer``, the demo and the tests)."""
-    return DialerWorker(
+    """The dialer worker for ``settings`` (``duecall dialer``, the demo and the tests), with
+    the desk's live transfer among its jobs."""
+    worker = DialerWorker(
         db,
         telephony,
         clock,
@@ -106,6 +108,28 @@ def build_worker(
         worker_id=worker_id,
         wait=wait,
         faults=faults,
+    )
+    transfer = build_transfer(settings, db, telephony, clock, wait=worker.wait)
+    worker.add_job("desk-transfer", transfer.tick, every_seconds=settings.desk.tick_seconds)
+    return worker
+
+
+def build_transfer(
+    settings: Settings,
+    db: Database,
+    telephony: Telephony,
+    clock: Clock,
+    *,
+    wait: Wait | None = None,
+) -> Transfer:
+    """The desk's job that offers waiting callers to available agents (run by the worker)."""
+    return Transfer(
+        db,
+        telephony,
+        clock,
+        build_desk(settings).desk,
+        calls_per_second=settings.dialer.calls_per_second,
+        wait=wait,
     )
 
 

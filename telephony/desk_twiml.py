@@ -9,12 +9,31 @@ Every function returns a complete ``<Response>`` that says or does something: Tw
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from twilio.twiml.voice_response import Dial, Enqueue, Gather, VoiceResponse
 
 #: One text to say: (text, Twilio voice, Twilio language), e.g. ("Hello", "Polly.Joanna", "en-US").
 Spoken = tuple[str, str, str]
+
+
+@dataclass(frozen=True)
+class QueueMove:
+    """A queued caller to move out of their queue to ``url`` (Queue Members API)."""
+
+    queue_sid: str
+    call_sid: str
+    url: str
+
+
+@dataclass(frozen=True)
+class LegAnswer:
+    """An answer to one of the agent leg's requests: the TwiML, and what the web edge must ask
+    the carrier once the answer's transaction committed (record, commit, then act)."""
+
+    twiml: str
+    move_caller: QueueMove | None = None
 
 
 def _say(node: Any, lines: Iterable[Spoken]) -> None:

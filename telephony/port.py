@@ -33,6 +33,7 @@ from telephony.errors import (
 )
 
 __all__ = [
+    "AgentCall",
     "AmdSettings",
     "CallInfo",
     "CallStatus",
@@ -174,6 +175,28 @@ class OutboundCall:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentCall:
+    """A call to an agent's phone, offering them the queued caller ``entry_id``.
+
+    Its routes are the desk's (``?entry=<id>&agent=<id>``); answering-machine detection runs
+    asynchronously in ``Enable`` mode (a verdict as soon as possible: a machine is hung up on
+    and never bridged). ``timeout`` is how long it rings.
+    """
+
+    to: str
+    entry_id: int
+    agent_id: int
+    timeout: int
+
+    def __post_init__(self) -> None:
+        _require_e164("to", self.to)
+        _require_attempt_id(self.entry_id)
+        _require_attempt_id(self.agent_id)
+        if not 5 <= self.timeout <= MAX_RING_TIMEOUT_SECONDS:
+            raise ValueError(f"timeout must be 5..{MAX_RING_TIMEOUT_SECONDS} s")
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundSms:
     """An SMS to send.
 
@@ -282,6 +305,10 @@ class Telephony(Protocol):
 
     def place_call(self, call: OutboundCall) -> CallInfo:
         """Place an outbound call; return it as Twilio accepted it (usually ``queued``)."""
+        ...
+
+    def place_agent_call(self, call: AgentCall) -> CallInfo:
+        """Ring an agent's phone with an offer of a queued caller (the desk's routes)."""
         ...
 
     def send_sms(self, sms: OutboundSms) -> MessageInfo:

@@ -1,17 +1,22 @@
-"""The desk's Twilio routes: a queued caller's wait and its end (``/twilio/desk/...``).
+"""The desk's Twilio routes (``/twilio/desk/...``): a queued caller's wait and its end, and
+the agent's leg (the whisper, the key, the bridge, the key after the call).
 
 The HTTP handling lives here, with the rest of the web edge: the guard checks the signature
 (403 otherwise) and catches faults, the form is read into typed values, one method of the
 desk's rules runs in one transaction, and its TwiML is the answer. The rules themselves are the
 desk's (``desk/``), reached through the :class:`DeskRules` protocol the composition root fills
-in (``duecall.app``): webhooks and desk never import each other.
+in (``duecall.app``): webhooks and desk never import each other. What the carrier must be
+asked after an answer (move the caller to the agent, hang up on a machine) is asked once the
+answer's transaction committed, with the adapter's timeout.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -20,8 +25,13 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from telephony import routes
+from telephony.desk_twiml import LegAnswer
+from telephony.port import Telephony
 from webhooks.forms import call_sid, clean, small_int, twilio_form, word
+from webhooks.guard import Kind
 from webhooks.services import services, services_of
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "duecall.desk"
 _QUEUE_SID = re.compile(r"^QU[0-9a-fA-F]{32}$")
@@ -68,10 +78,79 @@ class DeskRules(Protocol):
         now: datetime,
     ) -> str: ...
 
+    def agent_answer(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        agent_id: int | None,
+        call_sid: str,
+        now: datetime,
+    ) -> str: ...
 
-@dataclass(frozen=True)
+    def agent_key(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        agent_id: int | None,
+        call_sid: str,
+        digits: str,
+        now: datetime,
+    ) -> LegAnswer: ...
+
+    def bridge_failed(
+        self, session: Session, *, entry_id: int | None, agent_id: int | None, now: datetime
+    ) -> str: ...
+
+    def agent_after(
+        self, session: Session, *, entry_id: int | None, agent_id: int | None, now: datetime
+    ) -> str: ...
+
+    def agent_wrap(
+        self, session: Session, *, agent_id: int | None, digits: str, now: datetime
+    ) -> str: ...
+
+    def agent_status(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        agent_id: int | None,
+        call_status: str,
+        now: datetime,
+    ) -> None: ...
+
+    def agent_machine(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        agent_id: int | None,
+        answered_by: str,
+        now: datetime,
+    ) -> bool: ...
+
+    def join(self, session: Session, *, entry_id: int | None, call_sid: str) -> str: ...
+
+
+@dataclass
 class DeskWebConfig:
+    """The desk's rules, and a way to build the carrier port on first use (never at app
+    creation: serving the hotline needs no account SID)."""
+
     rules: DeskRules
+    telephony_factory: Callable[[], Telephony] | None = None
+    _telephony: Telephony | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def telephony(self) -> Telephony:
+        with self._lock:
+            if self._telephony is None:
+                if self.telephony_factory is None:
+                    raise RuntimeError("no telephony configured for the desk")
+                self._telephony = self.telephony_factory()
+            return self._telephony
 
 
 def init_app(app: Flask, config: DeskWebConfig) -> None:
@@ -79,15 +158,29 @@ def init_app(app: Flask, config: DeskWebConfig) -> None:
     guard, which books a callback for a caller whose wait failed) must be installed."""
     app.extensions[EXTENSION] = config
     guard = services_of(app).guard
-    for path, view in ((routes.DESK_WAIT, _wait), (routes.DESK_DEQUEUED, _dequeued)):
+    views: tuple[tuple[str, Callable[[], Response], Kind], ...] = (
+        (routes.DESK_WAIT, _wait, "voice"),
+        (routes.DESK_DEQUEUED, _dequeued, "voice"),
+        (routes.DESK_JOIN, _join, "voice"),
+        # The agent's own leg: a fault hangs up on them (the offer then lapses), it never
+        # books a callback for the desk's own number.
+        (routes.DESK_AGENT, _agent, "callback"),
+        (routes.DESK_AGENT_STATUS, _agent_status, "callback"),
+        (routes.DESK_AGENT_AMD, _agent_amd, "callback"),
+    )
+    for path, view, kind in views:
         app.add_url_rule(
-            path, f"twilio{path.replace('/', '_')}", guard.webhook("voice")(view), methods=["POST"]
+            path, f"twilio{path.replace('/', '_')}", guard.webhook(kind)(view), methods=["POST"]
         )
 
 
-def _rules() -> DeskRules:
+def _config() -> DeskWebConfig:
     found: DeskWebConfig = current_app.extensions[EXTENSION]
-    return found.rules
+    return found
+
+
+def _rules() -> DeskRules:
+    return _config().rules
 
 
 def _xml(twiml: str) -> Response:
@@ -157,6 +250,113 @@ def _dequeued() -> Response:
             )
         )
     )
+
+
+def _digits(form: dict[str, str]) -> str:
+    value = form.get("Digits", "")
+    return value if _DIGITS.fullmatch(value) else ""
+
+
+def _join() -> Response:
+    """The queued caller, moved out of the queue by the Queue Members API: to the agent."""
+    sid = call_sid(twilio_form(request.values))
+    entry_id = _arg("entry")
+    if sid is None:
+        return _xml(_hangup())
+    rules = _rules()
+    return _xml(_transact(lambda s, now: rules.join(s, entry_id=entry_id, call_sid=sid)))
+
+
+def _agent() -> Response:
+    """Every step of the agent's leg (``step``: none on answer, ``key``, ``miss``, ``after``,
+    ``wrap``)."""
+    form = twilio_form(request.values)
+    sid = call_sid(form)
+    if sid is None:
+        return _xml(_hangup())
+    rules = _rules()
+    entry_id, agent_id = _arg("entry"), _arg("agent")
+    step = request.args.get("step", "")
+    if step in ("key", "miss"):
+        digits = _digits(form) if step == "key" else ""
+        answer = _transact(
+            lambda s, now: rules.agent_key(
+                s, entry_id=entry_id, agent_id=agent_id, call_sid=sid, digits=digits, now=now
+            )
+        )
+        return _xml(_move_caller(answer, entry_id, agent_id))
+    if step == "after":
+        return _xml(
+            _transact(
+                lambda s, now: rules.agent_after(s, entry_id=entry_id, agent_id=agent_id, now=now)
+            )
+        )
+    if step == "wrap":
+        digits = _digits(form)
+        return _xml(
+            _transact(lambda s, now: rules.agent_wrap(s, agent_id=agent_id, digits=digits, now=now))
+        )
+    return _xml(
+        _transact(
+            lambda s, now: rules.agent_answer(
+                s, entry_id=entry_id, agent_id=agent_id, call_sid=sid, now=now
+            )
+        )
+    )
+
+
+def _move_caller(answer: LegAnswer, entry_id: int | None, agent_id: int | None) -> str:
+    """After the bridge was recorded and committed: move the caller into the conference; if
+    the carrier cannot (they hung up a moment before), say so to the agent instead."""
+    move = answer.move_caller
+    if move is None:
+        return answer.twiml
+    try:
+        _config().telephony().update_queue_member(move.queue_sid, move.call_sid, move.url)
+    except Exception:
+        log.warning("desk: could not move queue record %s to its agent", entry_id, exc_info=True)
+        rules = _rules()
+        return _transact(
+            lambda s, now: rules.bridge_failed(s, entry_id=entry_id, agent_id=agent_id, now=now)
+        )
+    return answer.twiml
+
+
+def _agent_status() -> Response:
+    form = twilio_form(request.values)
+    status = word(form.get("CallStatus"))
+    if call_sid(form) is not None and status is not None:
+        rules = _rules()
+        entry_id, agent_id = _arg("entry"), _arg("agent")
+        _transact(
+            lambda s, now: rules.agent_status(
+                s, entry_id=entry_id, agent_id=agent_id, call_status=status, now=now
+            )
+        )
+    return Response("", status=204)
+
+
+def _agent_amd() -> Response:
+    """The agent leg's AMD verdict: a machine is hung up on, never bridged."""
+    form = twilio_form(request.values)
+    sid = call_sid(form)
+    verdict = word(form.get("AnsweredBy")) or "unknown"
+    if sid is None:
+        return Response("", status=204)
+    rules = _rules()
+    entry_id, agent_id = _arg("entry"), _arg("agent")
+    hang_up = _transact(
+        lambda s, now: rules.agent_machine(
+            s, entry_id=entry_id, agent_id=agent_id, answered_by=verdict, now=now
+        )
+    )
+    if hang_up:
+        try:
+            _config().telephony().hangup_call(sid)
+        except Exception:
+            # The whisper's own timeout ends the leg anyway; the offer has lapsed already.
+            log.warning("desk: could not hang up a machine on %s", sid, exc_info=True)
+    return Response("", status=204)
 
 
 def _leave() -> str:

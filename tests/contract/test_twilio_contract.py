@@ -18,7 +18,7 @@ import responses
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 
-from telephony.port import AmdSettings, OutboundCall, OutboundSms
+from telephony.port import AgentCall, AmdSettings, OutboundCall, OutboundSms
 from telephony.twilio_adapter import TwilioAdapter
 from tests.contract.twilio_contract import (
     SPEC_PATH,
@@ -273,6 +273,12 @@ BEFORE = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)
 AGENT_URL = f"{PUBLIC_URL}/twilio/voice/outbound?attempt=3"
 
 ADAPTER_REQUESTS: dict[str, tuple[str, str, Any, Callable[[TwilioAdapter], object]]] = {
+    "agent call offering a queued caller": (
+        "POST",
+        CALLS_PATH,
+        call_json(),
+        lambda a: a.place_agent_call(AgentCall(to=CARDHOLDER, entry_id=3, agent_id=2, timeout=20)),
+    ),
     "reminder call": (
         "POST",
         CALLS_PATH,
