@@ -2,8 +2,8 @@
 
 Reads Twilio's ``twilio_api_v2010.json`` (from twilio/twilio-oai, ``spec/json/``) and the
 upstream LICENSE from ``--source-dir``, a directory holding both that you download yourself (the
-repository keeps only the subset), keeps the Calls, Call, Messages, Message and Queue Member
-paths with every component schema they reference, and writes them unchanged to
+repository keeps only the subset), keeps the Calls, Messages, Queues, Queue Members, Conferences
+and Participants paths with every component schema they reference, and writes them unchanged to
 ``tests/contract/twilio_api_v2010_subset.json`` beside a copy of the upstream LICENSE.
 The output is deterministic (sorted keys, fixed indentation), so re-running it on the same
 source changes nothing and a new upstream version shows up as a reviewable diff.
@@ -43,8 +43,14 @@ PATHS = (
     "/2010-04-01/Accounts/{AccountSid}/Calls/{Sid}.json",
     "/2010-04-01/Accounts/{AccountSid}/Messages.json",
     "/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json",
+    "/2010-04-01/Accounts/{AccountSid}/Queues.json",
+    "/2010-04-01/Accounts/{AccountSid}/Queues/{Sid}.json",
     "/2010-04-01/Accounts/{AccountSid}/Queues/{QueueSid}/Members.json",
     "/2010-04-01/Accounts/{AccountSid}/Queues/{QueueSid}/Members/{CallSid}.json",
+    "/2010-04-01/Accounts/{AccountSid}/Conferences.json",
+    "/2010-04-01/Accounts/{AccountSid}/Conferences/{Sid}.json",
+    "/2010-04-01/Accounts/{AccountSid}/Conferences/{ConferenceSid}/Participants.json",
+    "/2010-04-01/Accounts/{AccountSid}/Conferences/{ConferenceSid}/Participants/{CallSid}.json",
 )
 
 _REF_PREFIX = "#/components/schemas/"

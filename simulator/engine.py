@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from simulator import connect
 from simulator.errors import TransportError
 from simulator.faults import Faults
 from simulator.flow import CallEnds, Fetch, Inline, Next, Redirected
@@ -44,6 +45,7 @@ from simulator.models import SimCall, SimError, SimMessage, new_sid, rfc2822
 from simulator.personas import Persona, PersonaBook, parse_key_script
 from simulator.player import TwimlPlayer
 from simulator.rest import RestApi
+from simulator.switchboard import Conference, Participant, QueueMember, SimQueue, Switchboard
 from simulator.transport import Transport, WebhookResponse, build_request
 
 log = logging.getLogger("simulator")
@@ -75,6 +77,66 @@ class VirtualClock:
         """Move the clock forward to ``moment`` (never back)."""
         with self._lock:
             self._now = max(self._now, moment)
+
+
+class _Fiber:
+    """A call's own thread in synchronous mode, run by the scheduler one slice at a time.
+
+    Only one fiber runs at any moment: :meth:`step` (scheduler side) lets it run and blocks until
+    it parks or ends, so calls still play one after the other, deterministically, and a
+    call that never waits on another plays exactly as if it ran inline. A call that waits on
+    other calls (queued, dialling, bridged) parks at each wait, and the scheduler plays the
+    others until the wait falls due on the virtual clock or something wakes it.
+    """
+
+    def __init__(self, name: str, body: Callable[[], None]) -> None:
+        self._go = threading.Semaphore(0)
+        self._back = threading.Semaphore(0)
+        self._body = body
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._started = False
+        #: Bumped at every park: a scheduled wake-up with an older token is stale.
+        self.token = 0
+        self.parked = False
+
+    def _main(self) -> None:
+        self._go.acquire()
+        try:
+            self._body()
+        finally:
+            self._back.release()
+
+    def step(self) -> None:
+        """Run the fiber until it parks or ends."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
+        self.parked = False
+        self._go.release()
+        self._back.acquire()
+
+    def park(self) -> None:
+        """From inside the fiber: hand control back to the scheduler until stepped again."""
+        self.parked = True
+        self._back.release()
+        self._go.acquire()
+
+
+class _Resume:
+    """A scheduled wake-up of a parked fiber; stale once the fiber parked again or was woken."""
+
+    def __init__(self, fiber: _Fiber) -> None:
+        self.fiber = fiber
+        self.token = fiber.token
+
+    @property
+    def stale(self) -> bool:
+        return self.token != self.fiber.token or not self.fiber.parked
+
+    def __call__(self) -> None:
+        if not self.stale:
+            self.fiber.token += 1
+            self.fiber.step()
 
 
 # The simulator ----------------------------------------------------------------------------------
@@ -125,7 +187,10 @@ class Simulator:
         self._running_inline = False
         self._active = 0
         self._idle = threading.Condition(self._lock)
+        self._changed = threading.Condition(self._lock)
         self._wsgi_app: Callable[..., Iterable[bytes]] | None = None
+        #: Queues, conferences and bridges (:mod:`simulator.switchboard`).
+        self.switchboard = Switchboard(account_sid)
         self._player = TwimlPlayer(self)
         self._messaging = Messaging(self)
 
@@ -147,6 +212,11 @@ class Simulator:
     def opted_out(self) -> set[tuple[str, str]]:
         """(texter, our number or Messaging Service) pairs blocked by an opt-out keyword."""
         return self._messaging.opted_out
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The lock guarding calls, queues and conferences."""
+        return self._lock
 
     def now(self) -> datetime:
         """The simulator's current time: virtual in synchronous mode, the wall clock otherwise."""
@@ -174,21 +244,77 @@ class Simulator:
         if self.threaded:
             self.wait_until_idle()
             return
+        self._run(None, None, max_jobs)
+
+    def run_until(
+        self,
+        condition: Callable[[], bool],
+        *,
+        within: float = 3600.0,
+        max_jobs: int = 100_000,
+    ) -> bool:
+        """Play calls until ``condition()`` holds; True if it did, False if it did not within
+        ``within`` seconds of simulated time (or the work ran out).
+
+        This is how a test waits for progress (a caller queued, a bridge up, a conference
+        over) instead of sleeping. Synchronous mode: the condition is checked after every step of
+        every call, and nothing due later than ``within`` seconds from now is played, so a queued
+        caller that would wait for hours is left waiting, its state intact. Threaded mode: waits
+        for ``within * time_scale`` seconds of real time, checking at every transcript line.
+        """
+        if not self.threaded:
+            assert self._clock is not None
+            limit = self._clock.now() + timedelta(seconds=within)
+            return self._run(condition, limit, max_jobs)
+        deadline = time.monotonic() + within * max(self.time_scale, 0.001)
+        with self._changed:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(min(remaining, 0.05))
+        return True
+
+    def run_for(self, seconds: float) -> None:
+        """Synchronous mode: play everything due within ``seconds`` of simulated time, then move
+        the clock to the end of that span. Threaded mode: wait that long (scaled)."""
+        if self.threaded:
+            time.sleep(seconds * self.time_scale)
+            return
+        assert self._clock is not None
+        end = self._clock.now() + timedelta(seconds=seconds)
+        self.run_until(lambda: False, within=seconds)
+        self._clock.advance_to(end)
+
+    def _run(
+        self, condition: Callable[[], bool] | None, limit: datetime | None, max_jobs: int
+    ) -> bool:
+        """The synchronous scheduler: new work first, then whatever falls due next on the
+        virtual clock (delayed callbacks, parked calls), until ``condition`` holds or nothing
+        due before ``limit`` is left."""
         with self._lock:
             if self._running_inline:
-                return
+                return condition() if condition else True
             self._running_inline = True
         try:
             for _ in range(max_jobs):
+                if condition is not None and condition():
+                    return True
                 with self._lock:
                     if self._queue:
                         job = self._queue.popleft()
                     elif self._deferred:
-                        due, _, job = heapq.heappop(self._deferred)
+                        due, _, job = self._deferred[0]
+                        if isinstance(job, _Resume) and job.stale:
+                            heapq.heappop(self._deferred)
+                            continue
+                        if limit is not None and due > limit:
+                            return False
+                        heapq.heappop(self._deferred)
                         if self._clock is not None:
                             self._clock.advance_to(due)
                     else:
-                        return
+                        return condition() if condition is not None else True
                 job()
             raise RuntimeError(f"run_until_idle: more than {max_jobs} jobs; a call loop?")
         finally:
@@ -225,10 +351,13 @@ class Simulator:
         amd_callback_method: str = "POST",
         ring_timeout: float = 60.0,
         time_limit: float = DEFAULT_TIME_LIMIT_S,
+        parent_call_sid: str | None = None,
+        leg: object = None,
     ) -> SimCall:
         """Create a call and schedule it (the REST create goes through here, already validated).
 
-        For an outbound call ``persona`` defaults to the one scripted at ``to``.
+        For an outbound call ``persona`` defaults to the one scripted at ``to``. ``leg`` makes it
+        the callee leg of a ``<Dial>`` (see :mod:`simulator.connect`).
         """
         if (url is None) == (twiml is None):
             raise ValueError("exactly one of url and twiml is required")
@@ -255,11 +384,18 @@ class Simulator:
             time_limit=time_limit,
             date_created=now,
             date_updated=now,
+            parent_call_sid=parent_call_sid,
+            leg=leg,
+            held=leg is not None,
         )
         call.keypad.extend(call.persona.keys)
         with self._lock:
             self.calls[call.sid] = call
-        self.submit(lambda: self._play(call))
+        if self.threaded:
+            self.submit(lambda: self._play(call))
+        else:
+            call.fiber = _Fiber(f"simulator-{call.sid}", lambda: self._play(call))
+            self.submit(call.fiber.step)
         return call
 
     def place_inbound_call(
@@ -273,13 +409,15 @@ class Simulator:
         persona: Persona | None = None,
         status_callback: str | None = None,
         status_callback_events: Iterable[str] = (),
+        run: bool = True,
     ) -> SimCall:
         """Call the app from ``from_number`` (the caller) to ``to_number`` (the app's number),
         fetching ``url`` (default: the simulator's ``voice_url``).
 
         The caller follows ``keys`` (a key script, see :mod:`simulator.personas`), else
         ``persona``, else the persona scripted at ``from_number``. In synchronous mode the call has
-        been played to its end when this returns; in threaded mode use ``call.wait()``.
+        been played to its end when this returns, unless ``run=False`` (a caller who will wait
+        in a queue: play it with :meth:`run_until`); in threaded mode use ``call.wait()``.
         """
         target = url or self.voice_url
         if not target:
@@ -297,7 +435,7 @@ class Simulator:
             status_callback=status_callback,
             status_callback_events=status_callback_events,
         )
-        if not self.threaded:
+        if run and not self.threaded:
             self.run_until_idle()
         return call
 
@@ -326,7 +464,84 @@ class Simulator:
             else:
                 call.url, call.method, call.twiml = url, method.upper(), twiml
             call.date_updated = self.now()
+        self.nudge(call)
+
+    def interrupt(self, call: SimCall, control: Exception) -> None:
+        """Cut into a live call from another one (a bridge ending, a dequeue): ``control`` is
+        raised at the call's next wait or verb, as a REST update is."""
+        with self._lock:
+            if call.is_over:
+                return
+            call.control = control
+        self.nudge(call)
+
+    def nudge(self, call: SimCall) -> None:
+        """Wake a call waiting on others so it looks again at what changed: at once in threaded
+        mode; in synchronous mode a parked call is scheduled to run next."""
+        with self._lock:
+            call.nudged = True
             call.wake.set()
+            fiber = call.fiber
+            if fiber is not None and fiber.parked and not self.threaded:
+                self._queue.append(_Resume(fiber))
+            self._changed.notify_all()
+
+    def wait_until(self, call: SimCall, done: Callable[[], bool], seconds: float) -> bool:
+        """Hold ``call`` (talking time passes) until ``done()`` holds or ``seconds`` have
+        passed; True when done. Other calls play meanwhile; raises like :meth:`elapse`."""
+        remaining = seconds
+        while True:
+            if done():
+                return True
+            if remaining <= 1e-9:
+                return False
+            before = call.elapsed
+            self.elapse(call, remaining, interruptible=True)
+            remaining -= call.elapsed - before
+
+    # Queues, conferences, keys -----------------------------------------------------------------
+
+    def dequeue_member(self, member: QueueMember, url: str, method: str = "POST") -> None:
+        """The REST Queue Member update: take the member out of its queue at once (no one else
+        can dequeue it), then redirect its call to ``url``; its Enqueue action reports
+        ``redirected``."""
+        with self._lock:
+            connect.dequeue(self, member)
+            self.transcribe(member.call, f"[carrier] dequeued by REST update to {method} {url}")
+            self.update_call(member.call, url=url, method=method)
+
+    def update_participant(self, participant: Participant, changes: Mapping[str, object]) -> None:
+        """The REST Participant update: ``muted``, ``hold``, ``coaching``, ``call_sid_to_coach``,
+        ``end_conference_on_exit``."""
+        connect.update_participant(self, participant, changes)
+
+    def kick_participant(self, participant: Participant) -> None:
+        """The REST Participant delete: the call leaves the conference and goes on with the TwiML
+        after its ``<Dial>``."""
+        connect.kick(self, participant.conference, participant)
+
+    def end_conference(self, conference: Conference) -> None:
+        """The REST Conference update ``Status=completed``."""
+        connect.end_conference(self, conference, "conference-ended-via-api", None)
+
+    def send_keys(self, call: SimCall | str, keys: str) -> None:
+        """Make the live caller press ``keys`` (a key script, see :mod:`simulator.personas`)
+        at its next ``<Gather>``: how a test answers the wait music's "press 1" while queued."""
+        target = self.calls[call] if isinstance(call, str) else call
+        steps = parse_key_script(keys)
+        with self._lock:
+            target.keypad.extend(steps)
+            self.transcribe(target, f"[carrier] keys scripted for the caller: {keys}")
+
+    def queue_named(self, name: str) -> SimQueue | None:
+        """The queue with this friendly name (for tests: ``run_until(lambda: ...size == 1)``)."""
+        with self._lock:
+            return self.switchboard.queue_named(name)
+
+    def conference_named(self, name: str) -> Conference | None:
+        """The live conference with this friendly name, if any."""
+        with self._lock:
+            return self.switchboard.conference_named(name)
 
     # Messages ----------------------------------------------------------------------------------
 
@@ -504,6 +719,9 @@ class Simulator:
         """Append ``line`` to the call's transcript (and log it)."""
         call.transcript.append(line)
         log.info("%s %s", call.sid, line)
+        if self.threaded:
+            with self._changed:
+                self._changed.notify_all()
 
     def _set_status(self, call: SimCall, status: str) -> None:
         with self._lock:
@@ -564,7 +782,10 @@ class Simulator:
             else:  # synchronous AMD holds the call until the verdict, then fetches the Url
                 self.elapse(call, verdict_at)
                 self._amd_verdict(call)
-        self._player.play(call)
+        if call.leg is not None:
+            self._player.play_leg(call)
+        else:
+            self._player.play(call)
 
     def _finish(self, call: SimCall, status: str) -> None:
         now = self.now()
@@ -579,8 +800,15 @@ class Simulator:
                 call.duration = 0
             call.date_updated = now
         self.transcribe(call, f"[carrier] call {status}, {call.duration}s")
-        self._status_event(call, "completed")
-        call.finished.set()
+        call.held = False
+        try:
+            connect.on_call_finished(self, call, status)
+        finally:
+            self._status_event(call, "completed")
+            call.finished.set()
+        if self.threaded:
+            with self._changed:
+                self._changed.notify_all()
 
     # Time, interruptions, AMD -------------------------------------------------------------------
 
@@ -592,11 +820,25 @@ class Simulator:
         if control is not None:
             raise control
 
-    def elapse(self, call: SimCall, seconds: float, *, talking: bool = True) -> None:
+    def elapse(
+        self,
+        call: SimCall,
+        seconds: float,
+        *,
+        talking: bool = True,
+        interruptible: bool = False,
+    ) -> None:
         """Let ``seconds`` of call time pass: virtual in synchronous mode, ``seconds *
         time_scale`` of real time when threaded. Fires the async AMD verdict when it falls due;
-        raises when a REST update arrives or the callee's or Twilio's time limit is reached."""
+        raises when a REST update arrives or the callee's or Twilio's time limit is reached.
+
+        A held call (``call.held``) in synchronous mode parks instead of moving the clock, so
+        the calls it waits on play meanwhile. ``interruptible``: return early when nudged.
+        """
         remaining = seconds
+        if interruptible:
+            with self._lock:
+                call.nudged = False
         while remaining > 1e-9:
             step = remaining
             if talking:
@@ -613,7 +855,9 @@ class Simulator:
                     who = "[callee]" if limit < call.time_limit else "[carrier] TimeLimit:"
                     raise CallEnds("completed", f"{who} hangs up after {call.elapsed:g}s")
                 step = min(step, limit - call.elapsed)
-            if self._clock is not None:
+            if self._clock is not None and call.held and call.fiber is not None:
+                passed = self._park(call, step, interruptible)
+            elif self._clock is not None:
                 self._clock.advance(step)
                 passed = step
             elif self.time_scale > 0:
@@ -626,6 +870,26 @@ class Simulator:
                 call.elapsed += passed
             remaining -= passed
             self.check_control(call)
+            if interruptible and call.nudged:
+                return
+
+    def _park(self, call: SimCall, seconds: float, interruptible: bool) -> float:
+        """Synchronous mode, held call: give way to the other calls until ``seconds`` from now
+        (or a nudge); returns the simulated seconds that passed meanwhile."""
+        assert self._clock is not None
+        fiber = call.fiber
+        began = self._clock.now()
+        with self._lock:
+            if call.control is not None or (interruptible and call.nudged):
+                return 0.0
+            if math.isfinite(seconds):
+                due = began + timedelta(seconds=seconds)
+                wake: Callable[[], None] = _Resume(fiber)
+                heapq.heappush(self._deferred, (due, next(self._order), wake))
+        fiber.park()
+        passed = (self._clock.now() - began).total_seconds()
+        # The clock keeps microseconds: a wake-up at its due time has waited ``seconds``.
+        return seconds if abs(passed - seconds) < 1e-5 else passed
 
     def _amd_verdict(self, call: SimCall) -> None:
         call.amd_due = None

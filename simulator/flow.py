@@ -50,3 +50,41 @@ class Redirected(Exception):  # noqa: N818 - control flow, not an error
 def describe(target: Next) -> str:
     """``POST https://...`` for a fetched document, ``inline TwiML`` otherwise."""
     return f"{target.method} {target.url}" if isinstance(target, Fetch) else "inline TwiML"
+
+
+class AppError(CallEnds):
+    """The app's TwiML could not be played (a failed fetch, invalid TwiML, a verb not allowed
+    where it appeared); already recorded. Ends the call, except inside a queue's wait music,
+    where the caller leaves the queue with ``QueueResult=error``."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__("completed", line)
+
+
+class LeftQueue(Exception):  # noqa: N818 - control flow, not an error
+    """``<Leave>`` in a queue's wait TwiML: the caller leaves the queue."""
+
+
+class Dequeued(Exception):  # noqa: N818 - control flow, not an error
+    """Another call dequeued this one with ``<Dial><Queue>``: ``bridge`` joins them once the
+    ``url`` TwiML (if any) has played on this call."""
+
+    def __init__(self, bridge: object, url: str | None, method: str, params: dict[str, str]):
+        super().__init__("dequeued")
+        self.bridge = bridge
+        self.url = url
+        self.method = method
+        self.params = params
+
+
+class LegEnded(Exception):  # noqa: N818 - control flow, not an error
+    """The call's bridge or conference ended around it (the other party hung up, the conference
+    ended, it was kicked); the call goes on with its next TwiML."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ConferenceStarted(Exception):  # noqa: N818 - control flow, not an error
+    """The conference a participant waits in has started: its wait music stops."""

@@ -98,6 +98,17 @@ class SimCall:
     control: Any = None
     wake: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
+    #: The call that dialled this one (``<Dial>``): its ``parent_call_sid``.
+    parent_call_sid: str | None = None
+    #: What a ``<Dial>`` leg does once answered (a :class:`simulator.switchboard.DialLeg`).
+    leg: Any = None
+    #: True while the call waits on other calls (queued, dialling, bridged, in a conference):
+    #: in synchronous mode its waits then let the other calls play (see ``Simulator.elapse``).
+    held: bool = False
+    #: Set by :meth:`Simulator.nudge`: a held wait returns early to look at what changed.
+    nudged: bool = False
+    #: Synchronous mode: the thread the call plays in, run by the scheduler (``engine._Fiber``).
+    fiber: Any = None
 
     @property
     def is_over(self) -> bool:
@@ -141,7 +152,7 @@ class SimCall:
             "sid": self.sid,
             "date_created": rfc2822(self.date_created),
             "date_updated": rfc2822(self.date_updated),
-            "parent_call_sid": None,
+            "parent_call_sid": self.parent_call_sid,
             "account_sid": self.account_sid,
             "to": self.to,
             "to_formatted": formatted(self.to),

@@ -215,6 +215,21 @@ class Persona:
         return cls(hangup_after_prompts=prompts)
 
     @classmethod
+    def agent_accepts(cls, talk_seconds: float = 60.0, ring_seconds: float = 3.0) -> Persona:
+        """An agent who answers, presses 1 at the whisper's ``<Gather>`` to take the call, talks
+        for ``talk_seconds`` once bridged, then hangs up."""
+        return cls(
+            keys=parse_key_script(["1", f"wait {talk_seconds:g}", "hangup"]),
+            ring_seconds=ring_seconds,
+        )
+
+    @classmethod
+    def agent_declines(cls, key: str = "2", ring_seconds: float = 3.0) -> Persona:
+        """An agent who answers and presses ``key`` at the whisper (``""``: presses nothing, so
+        the whisper's Gather times out)."""
+        return cls(keys=parse_key_script([key] if key else []), ring_seconds=ring_seconds)
+
+    @classmethod
     def no_sms(cls, outcome: SmsOutcome = "undelivered") -> Persona:
         """A number that cannot receive SMS (a landline): messages end ``undelivered`` (or
         ``failed``) with an ErrorCode."""
@@ -229,6 +244,9 @@ PRESETS: dict[str, Persona] = {
     "failed": Persona.failed(),
     "voicemail": Persona.voicemail(),
     "no-sms": Persona.no_sms(),
+    "agent-accepts": Persona.agent_accepts(),
+    "agent-declines": Persona.agent_declines(),
+    "agent-silent": Persona.agent_declines(key=""),
 }
 
 

@@ -13,16 +13,20 @@ REST updates cut in.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Protocol
-from urllib.parse import urljoin
 
+from simulator import connect
 from simulator.errors import TwimlError
-from simulator.flow import CallEnds, Fetch, Inline, Next, Redirected, describe
+from simulator.flow import AppError, CallEnds, Fetch, Inline, Next, Redirected, describe
 from simulator.models import SimCall
 from simulator.personas import HangUp, Keys, Wait
+from simulator.switchboard import Switchboard
 from simulator.transport import WebhookResponse
-from simulator.twiml import Verb, parse_voice_response
+from simulator.twiml import VOICE_VERBS, Verb, parse_voice_response
+from simulator.twiml import resolve_url as _resolve
 
 MAX_DOCUMENTS_PER_CALL = 500  # a redirect loop guard; Twilio has none, the call's TimeLimit ends it
 PLAY_SECONDS = 3.0  # the simulator does not fetch audio; every <Play> lasts this long
@@ -32,13 +36,71 @@ _APP_HANGUP = object()
 
 
 class CallLine(Protocol):
-    """What the player needs from the call engine: its clock, transcript, errors and webhooks."""
+    """What the player needs from the call engine: its clock, transcript, errors and webhooks,
+    and for the verbs that join calls (:mod:`simulator.connect`) the switchboard and the other
+    calls."""
+
+    switchboard: Switchboard
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The simulator's lock, held while the switchboard changes."""
+        ...
+
+    def now(self) -> datetime:
+        """The simulator's current time."""
+        ...
+
+    def place_call(
+        self,
+        *,
+        to: str,
+        from_: str,
+        twiml: str | None = ...,
+        direction: str = ...,
+        status_callback: str | None = ...,
+        status_callback_method: str = ...,
+        status_callback_events: Iterable[str] = ...,
+        machine_detection: str | None = ...,
+        ring_timeout: float = ...,
+        parent_call_sid: str | None = ...,
+        leg: object = ...,
+    ) -> SimCall:
+        """Place a call (a ``<Dial>`` leg)."""
+        ...
+
+    def interrupt(self, call: SimCall, control: Exception) -> None:
+        """Raise ``control`` in another live call at its next wait or verb."""
+        ...
+
+    def nudge(self, call: SimCall) -> None:
+        """Wake a held call so it looks again at what changed."""
+        ...
+
+    def wait_until(self, call: SimCall, done: Callable[[], bool], seconds: float) -> bool:
+        """Hold the call until ``done()`` or ``seconds`` have passed; True when done."""
+        ...
+
+    def callback(
+        self,
+        call: SimCall | None,
+        method: str,
+        url: str,
+        params: Mapping[str, str],
+        purpose: str,
+        *,
+        event: str,
+        sid: str,
+        to: str,
+    ) -> None:
+        """Send a status callback through the fault knobs."""
+        ...
 
     def transcribe(self, call: SimCall, line: str) -> None:
         """Append ``line`` to the call's transcript."""
         ...
 
-    def elapse(self, call: SimCall, seconds: float) -> None:
+    def elapse(self, call: SimCall, seconds: float, *, interruptible: bool = False) -> None:
         """Let ``seconds`` of talking time pass; raises CallEnds or Redirected."""
         ...
 
@@ -83,7 +145,7 @@ class TwimlPlayer:
                 )
                 raise CallEnds("completed", "[carrier] hangs up: redirect loop")
             try:
-                target = self._document(call, target)
+                target = self.document(call, target)
             except Redirected as redirect:
                 self.line.transcribe(
                     call, f"[carrier] redirected by REST update to {describe(redirect.target)}"
@@ -91,37 +153,60 @@ class TwimlPlayer:
                 target = redirect.target
         self.line.transcribe(call, "[carrier] end of TwiML: hangs up")
 
-    def _document(self, call: SimCall, target: Next) -> Next | None:
-        """Fetch (or take) one document and play its verbs; returns what comes next."""
+    def play_leg(self, call: SimCall) -> None:
+        """Play the callee leg of a ``<Dial>`` once answered (see :mod:`simulator.connect`)."""
+        connect.play_leg(self, call)
+
+    def document(
+        self,
+        call: SimCall,
+        target: Next,
+        *,
+        allowed: frozenset[str] | None = None,
+        where: str = "",
+    ) -> Next | None:
+        """Fetch (or take) one document and play its verbs; returns what comes next.
+
+        ``allowed`` restricts the top-level verbs (a queue's wait music, a whisper); any other
+        verb is an error, as with Twilio. Raises :class:`~simulator.flow.AppError` (already
+        recorded) when the document cannot be fetched or played.
+        """
         if isinstance(target, Inline):
             text, doc_url = target.twiml, call.url or ""
         else:
             params = call.webhook_params()
             params.update(dict(target.params))
-            response = self.line.webhook(call, target.method, target.url, params, "TwiML fetch")
+            purpose = f"{where} TwiML fetch" if where else "TwiML fetch"
+            response = self.line.webhook(call, target.method, target.url, params, purpose)
             self.line.check_control(call)
             if response is None:
                 # Twilio would try the FallbackUrl, then say "an application error has occurred".
-                raise CallEnds("completed", "[carrier] application error: hangs up")
+                raise AppError("[carrier] application error: hangs up")
             content_type = response.content_type.split(";")[0].strip().lower()
             if content_type not in ("text/xml", "application/xml"):
                 self.line.record_error(
                     "twiml", f"{target.url} answered Content-Type {content_type!r} (12300)", call
                 )
-                raise CallEnds("completed", "[carrier] application error: hangs up")
+                raise AppError("[carrier] application error: hangs up")
             text, doc_url = response.body, target.url
         try:
             verbs = parse_voice_response(text)
+            for verb in verbs:
+                if allowed is not None and verb.name not in allowed:
+                    raise TwimlError(
+                        f"<{verb.name}> is not allowed in {where} TwiML"
+                        f" (allowed: {', '.join(sorted(allowed))})"
+                    )
         except TwimlError as exc:
             self.line.record_error("twiml", f"{doc_url or 'inline TwiML'}: {exc}", call)
-            raise CallEnds("completed", f"[carrier] invalid TwiML ({exc}): hangs up") from exc
+            raise AppError(f"[carrier] invalid TwiML ({exc}): hangs up") from exc
         for verb in verbs:
             self.line.check_control(call)
             try:
                 outcome = VERB_HANDLERS[verb.name](self, call, verb, doc_url)
             except TwimlError as exc:
                 self.line.record_error("twiml", f"{doc_url or 'inline TwiML'}: {exc}", call)
-                raise CallEnds("completed", f"[carrier] invalid TwiML ({exc}): hangs up") from exc
+                raise AppError(f"[carrier] invalid TwiML ({exc}): hangs up") from exc
             if outcome is _APP_HANGUP:
                 raise CallEnds("completed", "[app] Hangup")
             if isinstance(outcome, Fetch | Inline):
@@ -258,7 +343,7 @@ class TwimlPlayer:
 
 VerbHandler = Callable[[TwimlPlayer, SimCall, Verb, str], object]
 
-# One handler per verb in simulator.twiml.VOICE_VERBS; Enqueue/Dial/Leave slot in here.
+# One handler per top-level verb in simulator.twiml.VOICE_VERBS.
 VERB_HANDLERS: dict[str, VerbHandler] = {
     "Say": TwimlPlayer._verb_say,
     "Play": TwimlPlayer._verb_play,
@@ -266,7 +351,11 @@ VERB_HANDLERS: dict[str, VerbHandler] = {
     "Gather": TwimlPlayer._verb_gather,
     "Redirect": TwimlPlayer._verb_redirect,
     "Hangup": TwimlPlayer._verb_hangup,
+    "Enqueue": connect.verb_enqueue,
+    "Leave": connect.verb_leave,
+    "Dial": connect.verb_dial,
 }
+assert set(VERB_HANDLERS) == {name for name, spec in VOICE_VERBS.items() if not spec.noun}
 
 # Verbs a <Gather> may nest (simulator.twiml.VOICE_VERBS["Gather"].children).
 NESTED_HANDLERS: dict[str, VerbHandler] = {
@@ -274,14 +363,6 @@ NESTED_HANDLERS: dict[str, VerbHandler] = {
     "Play": TwimlPlayer._nested_play,
     "Pause": TwimlPlayer._verb_pause,
 }
-
-
-def _resolve(doc_url: str, target: str, verb: Verb) -> str:
-    """Twilio resolves relative action/Redirect URLs against the current document's URL."""
-    resolved = urljoin(doc_url, target.strip()) if doc_url else target.strip()
-    if not resolved.startswith(("http://", "https://")):
-        raise TwimlError(f"<{verb.name}>: cannot resolve URL {target!r} (inline TwiML?)")
-    return resolved
 
 
 def _speech_seconds(text: str) -> float:

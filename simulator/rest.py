@@ -7,7 +7,16 @@
   ``PageSize``, ``Page``);
 * ``Calls/{Sid}.json`` — GET fetch, POST update (``Url``/``Method``/``Twiml`` redirect of a live
   call, ``Status=completed|canceled``);
-* ``Messages.json`` — POST create; ``Messages/{Sid}.json`` — GET fetch.
+* ``Messages.json`` — POST create; ``Messages/{Sid}.json`` — GET fetch;
+* ``Queues.json`` — POST create (``FriendlyName``, ``MaxSize``), GET list; ``Queues/{Sid}.json`` —
+  GET fetch, POST update;
+* ``Queues/{QueueSid}/Members.json`` — GET list; ``Members/{CallSid}.json`` (or ``Front``) — GET
+  fetch, POST update (``Url``, ``Method``: dequeue the member to that TwiML);
+* ``Conferences.json`` — GET list (``FriendlyName``, ``Status``); ``Conferences/{Sid}.json`` —
+  GET fetch, POST update (``Status=completed`` ends it);
+* ``Conferences/{Sid}/Participants.json`` — GET list (``Muted``, ``Hold``, ``Coaching``);
+  ``Participants/{CallSid}.json`` — GET fetch, POST update (``Muted``, ``Hold``, ``Coaching``,
+  ``CallSidToCoach``, ``EndConferenceOnExit``), DELETE (kick).
 
 Every request needs HTTP Basic auth with the simulator's account SID and auth token, else 401 with
 Twilio's error 20003. Errors carry Twilio's body ``{"code", "message", "more_info", "status"}``.
@@ -23,6 +32,8 @@ Control endpoints for tools (same auth), not part of Twilio's API:
   plus ``transcript`` (synchronous mode: the finished call).
 * ``POST /_simulator/inbound/messages`` — form ``From``, ``To``, ``Body``, optional ``Url``.
 * ``GET /_simulator/calls/{Sid}/transcript`` — the call's transcript and errors.
+* ``POST /_simulator/calls/{Sid}/keys`` — form ``Keys`` (a key script): the live caller presses
+  them at its next ``<Gather>`` (a queued caller answering the wait music's menu).
 * ``/_simulator/faults`` — the fault knobs (:mod:`simulator.faults`): ``GET`` the plan and the
   faults injected, ``POST`` a JSON plan to add its rules, ``PUT`` to replace them, ``DELETE`` to
   clear them.
@@ -38,6 +49,7 @@ import contextlib
 import hmac
 import json
 import socket
+import threading
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,6 +65,14 @@ from simulator.errors import ApiError, ConnectionDroppedError, PersonaError
 from simulator.faults import Faults, InjectedError, InjectedFault, RestDecision, endpoint_for
 from simulator.models import API_VERSION, CALL_EVENTS, SimCall, SimMessage
 from simulator.personas import normalize_number
+from simulator.switchboard import (
+    MAX_QUEUE_SIZE,
+    Conference,
+    Participant,
+    QueueMember,
+    SimQueue,
+    Switchboard,
+)
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -212,6 +232,40 @@ class Backend(Protocol):
         """Every SMS, by SID."""
         ...
 
+    @property
+    def switchboard(self) -> Switchboard:
+        """Queues and conferences."""
+        ...
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while the switchboard is read or changed."""
+        ...
+
+    def now(self) -> datetime:
+        """The simulator's current time."""
+        ...
+
+    def dequeue_member(self, member: QueueMember, url: str, method: str) -> None:
+        """Take the member out of its queue and redirect its call to ``url``."""
+        ...
+
+    def update_participant(self, participant: Participant, changes: Mapping[str, object]) -> None:
+        """Mute, hold or coach a participant."""
+        ...
+
+    def kick_participant(self, participant: Participant) -> None:
+        """Remove a participant from its conference."""
+        ...
+
+    def end_conference(self, conference: Conference) -> None:
+        """End a conference (``Status=completed``)."""
+        ...
+
+    def send_keys(self, call: SimCall, keys: str) -> None:
+        """Queue key presses for a live call's next Gather; PersonaError for a bad script."""
+        ...
+
     def record_error(self, kind: str, message: str, call: SimCall | None = None) -> None:
         """Keep an error (kind ``api`` for the REST API)."""
         ...
@@ -346,7 +400,36 @@ class RestApi:
                 Rule(f"{_ACCOUNT}/Messages/<sid>.json", endpoint="message", methods=["GET"]),
                 Rule("/_simulator/inbound/calls", endpoint="inbound_call", methods=["POST"]),
                 Rule("/_simulator/inbound/messages", endpoint="inbound_sms", methods=["POST"]),
+                Rule(f"{_ACCOUNT}/Queues.json", endpoint="queues", methods=["GET", "POST"]),
+                Rule(f"{_ACCOUNT}/Queues/<sid>.json", endpoint="queue", methods=["GET", "POST"]),
+                Rule(
+                    f"{_ACCOUNT}/Queues/<queue_sid>/Members.json",
+                    endpoint="members",
+                    methods=["GET"],
+                ),
+                Rule(
+                    f"{_ACCOUNT}/Queues/<queue_sid>/Members/<call_sid>.json",
+                    endpoint="member",
+                    methods=["GET", "POST"],
+                ),
+                Rule(f"{_ACCOUNT}/Conferences.json", endpoint="conferences", methods=["GET"]),
+                Rule(
+                    f"{_ACCOUNT}/Conferences/<sid>.json",
+                    endpoint="conference",
+                    methods=["GET", "POST"],
+                ),
+                Rule(
+                    f"{_ACCOUNT}/Conferences/<conference_sid>/Participants.json",
+                    endpoint="participants",
+                    methods=["GET"],
+                ),
+                Rule(
+                    f"{_ACCOUNT}/Conferences/<conference_sid>/Participants/<call_sid>.json",
+                    endpoint="participant",
+                    methods=["GET", "POST", "DELETE"],
+                ),
                 Rule("/_simulator/calls/<sid>/transcript", endpoint="transcript", methods=["GET"]),
+                Rule("/_simulator/calls/<sid>/keys", endpoint="keys", methods=["POST"]),
                 Rule(
                     "/_simulator/faults",
                     endpoint="faults",
@@ -394,6 +477,8 @@ class RestApi:
         except HTTPException as exc:
             status = exc.code or 400
             body = _error(status, 20001, exc.description or "Bad request").body()
+        if status == 204:
+            return Response(status=204)
         response = Response(json.dumps(body), status=status, mimetype="application/json")
         response.headers.update(headers)
         if status == 401:
@@ -670,7 +755,260 @@ class RestApi:
             raise _error(404, 20404, f"The requested resource /Messages/{sid}.json was not found")
         return 200, message.to_json()
 
+    # Queues and members ------------------------------------------------------------------------
+
+    def _page(
+        self,
+        request: Request,
+        key: str,
+        path: str,
+        items: list[dict[str, object]],
+        filters: list[tuple[str, str]],
+    ) -> dict[str, object]:
+        """A list answer in Twilio's page shape (``PageSize``, ``Page``)."""
+        size = self._int(request.args, "PageSize", 50, 1, 1000)
+        page = self._int(request.args, "Page", 0, 0, 1_000_000)
+        chunk = items[page * size : (page + 1) * size]
+        base = f"/{API_VERSION}/Accounts/{self.sim.account_sid}/{path}"
+
+        def page_uri(number: int) -> str:
+            query = [*filters, ("PageSize", str(size)), ("Page", str(number))]
+            return f"{base}?{urlencode(query)}"
+
+        start = page * size
+        return {
+            key: chunk,
+            "end": start + len(chunk) - 1 if chunk else start,
+            "first_page_uri": page_uri(0),
+            "next_page_uri": page_uri(page + 1) if len(items) > (page + 1) * size else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_uri": page_uri(page - 1) if page else None,
+            "start": start,
+            "uri": page_uri(page),
+        }
+
+    def _check_params(self, params: Iterable[str], known: frozenset[str], what: str) -> None:
+        """Every parameter these resources take is simulated: anything else is recorded."""
+        for key in sorted(set(params) - known):
+            self.sim.record_error("api", f"{what}: parameter {key!r} is not simulated")
+
+    def _get_queue(self, sid: str) -> SimQueue:
+        queue = self.sim.switchboard.queues.get(sid)
+        if queue is None:
+            raise _error(404, 20404, f"The requested resource /Queues/{sid}.json was not found")
+        return queue
+
+    def _max_size(self, form: MultiDict[str, str]) -> int | None:
+        if not form.get("MaxSize"):
+            return None
+        size = self._int(form, "MaxSize", 0, -1, 10**9)
+        if not 1 <= size <= MAX_QUEUE_SIZE:
+            raise _error(400, 20001, f"MaxSize must be 1 to {MAX_QUEUE_SIZE}")
+        return size
+
+    def _queues_post(self, request: Request) -> tuple[int, Any]:
+        form = request.form
+        self._check_params(form, frozenset({"FriendlyName", "MaxSize"}), "Queues create")
+        name = form.get("FriendlyName", "")
+        if not name or len(name) > 64:
+            raise _error(400, 20001, "FriendlyName is required, at most 64 characters")
+        with self.sim.lock:
+            if self.sim.switchboard.queue_named(name) is not None:
+                raise _error(400, 22208, f"A queue named {name} already exists")
+            queue = self.sim.switchboard.create_queue(name, self.sim.now(), self._max_size(form))
+        return 201, queue.to_json()
+
+    def _queues_get(self, request: Request) -> tuple[int, Any]:
+        self._check_params(request.args, frozenset({"PageSize", "Page"}), "Queues list")
+        queues = sorted(self.sim.switchboard.queues.values(), key=lambda q: q.date_created)
+        return 200, self._page(request, "queues", "Queues.json", [q.to_json() for q in queues], [])
+
+    def _queue_get(self, request: Request, sid: str) -> tuple[int, Any]:
+        return 200, self._get_queue(sid).to_json()
+
+    def _queue_post(self, request: Request, sid: str) -> tuple[int, Any]:
+        form = request.form
+        self._check_params(form, frozenset({"FriendlyName", "MaxSize"}), "Queues update")
+        queue = self._get_queue(sid)
+        with self.sim.lock:
+            if form.get("FriendlyName"):
+                queue.friendly_name = form["FriendlyName"]
+            size = self._max_size(form)
+            if size is not None:
+                queue.max_size = size
+            queue.date_updated = self.sim.now()
+        return 200, queue.to_json()
+
+    def _members_get(self, request: Request, queue_sid: str) -> tuple[int, Any]:
+        self._check_params(request.args, frozenset({"PageSize", "Page"}), "Members list")
+        queue = self._get_queue(queue_sid)
+        now = self.sim.now()
+        with self.sim.lock:
+            members = [m.to_json(now) for m in queue.members]
+        path = f"Queues/{queue_sid}/Members.json"
+        return 200, self._page(request, "queue_members", path, members, [])
+
+    def _get_member(self, queue_sid: str, call_sid: str) -> QueueMember:
+        member = self._get_queue(queue_sid).member(call_sid)
+        if member is None:
+            raise _error(
+                404,
+                20404,
+                f"The requested resource /Queues/{queue_sid}/Members/{call_sid}.json was not found",
+            )
+        return member
+
+    def _member_get(self, request: Request, queue_sid: str, call_sid: str) -> tuple[int, Any]:
+        return 200, self._get_member(queue_sid, call_sid).to_json(self.sim.now())
+
+    def _member_post(self, request: Request, queue_sid: str, call_sid: str) -> tuple[int, Any]:
+        form = request.form
+        self._check_params(form, frozenset({"Url", "Method"}), "Members update")
+        url = _url(form, "Url")
+        if url is None:
+            raise _error(400, 20001, "Missing required parameter Url in the post body")
+        method = _method(form, "Method")
+        with self.sim.lock:
+            member = self._get_member(queue_sid, call_sid)
+            body = member.to_json(self.sim.now())
+            self.sim.dequeue_member(member, url, method)
+        return 200, body
+
+    # Conferences and participants -------------------------------------------------------------
+
+    def _get_conference(self, sid: str) -> Conference:
+        conference = self.sim.switchboard.conferences.get(sid)
+        if conference is None:
+            raise _error(
+                404, 20404, f"The requested resource /Conferences/{sid}.json was not found"
+            )
+        return conference
+
+    def _conferences_get(self, request: Request) -> tuple[int, Any]:
+        args = request.args
+        self._check_params(
+            args, frozenset({"FriendlyName", "Status", "PageSize", "Page"}), "Conferences list"
+        )
+        conferences = sorted(
+            self.sim.switchboard.conferences.values(), key=lambda c: c.date_created, reverse=True
+        )
+        if "FriendlyName" in args:
+            conferences = [c for c in conferences if c.friendly_name == args["FriendlyName"]]
+        if "Status" in args:
+            conferences = [c for c in conferences if c.status == args["Status"]]
+        filters = [(k, args[k]) for k in ("FriendlyName", "Status") if k in args]
+        items = [c.to_json() for c in conferences]
+        return 200, self._page(request, "conferences", "Conferences.json", items, filters)
+
+    def _conference_get(self, request: Request, sid: str) -> tuple[int, Any]:
+        return 200, self._get_conference(sid).to_json()
+
+    def _conference_post(self, request: Request, sid: str) -> tuple[int, Any]:
+        form = request.form
+        self._check_params(form, frozenset({"Status"}), "Conferences update")
+        conference = self._get_conference(sid)
+        status = form.get("Status")
+        if status is not None and status != "completed":
+            raise _error(400, 20001, f"Status must be completed, not {status}")
+        if status == "completed":
+            self.sim.end_conference(conference)
+        return 200, conference.to_json()
+
+    def _get_participant(self, conference_sid: str, call_sid: str) -> Participant:
+        conference = self._get_conference(conference_sid)
+        participant = conference.history.get(call_sid)
+        if participant is None:
+            raise _error(
+                404,
+                20404,
+                f"The requested resource /Conferences/{conference_sid}/Participants/"
+                f"{call_sid}.json was not found",
+            )
+        return participant
+
+    @staticmethod
+    def _bool(form: MultiDict[str, str], key: str) -> bool | None:
+        raw = form.get(key)
+        if raw is None or raw == "":
+            return None
+        if raw.lower() not in ("true", "false"):
+            raise _error(400, 20001, f"{key} must be true or false")
+        return raw.lower() == "true"
+
+    def _participants_get(self, request: Request, conference_sid: str) -> tuple[int, Any]:
+        args = request.args
+        self._check_params(
+            args, frozenset({"Muted", "Hold", "Coaching", "PageSize", "Page"}), "Participants list"
+        )
+        conference = self._get_conference(conference_sid)
+        with self.sim.lock:
+            participants = list(conference.participants.values())
+        for key, name in (("Muted", "muted"), ("Hold", "hold"), ("Coaching", "coaching")):
+            wanted = self._bool(args, key)
+            if wanted is not None:
+                participants = [p for p in participants if getattr(p, name) == wanted]
+        filters = [(k, args[k]) for k in ("Muted", "Hold", "Coaching") if k in args]
+        path = f"Conferences/{conference_sid}/Participants.json"
+        items = [p.to_json() for p in participants]
+        return 200, self._page(request, "participants", path, items, filters)
+
+    def _participant_get(
+        self, request: Request, conference_sid: str, call_sid: str
+    ) -> tuple[int, Any]:
+        return 200, self._get_participant(conference_sid, call_sid).to_json()
+
+    def _participant_post(
+        self, request: Request, conference_sid: str, call_sid: str
+    ) -> tuple[int, Any]:
+        form = request.form
+        fields = {
+            "Muted": "muted",
+            "Hold": "hold",
+            "Coaching": "coaching",
+            "EndConferenceOnExit": "end_conference_on_exit",
+        }
+        self._check_params(form, frozenset({*fields, "CallSidToCoach"}), "Participants update")
+        participant = self._get_participant(conference_sid, call_sid)
+        if participant.status != "connected":
+            raise _error(400, 20001, f"Participant {call_sid} is no longer in the conference")
+        changes: dict[str, object] = {}
+        for key, name in fields.items():
+            value = self._bool(form, key)
+            if value is not None:
+                changes[name] = value
+        coach = form.get("CallSidToCoach") or None
+        if coach is not None:
+            if coach not in participant.conference.participants:
+                raise _error(400, 20001, f"CallSidToCoach {coach} is not in the conference")
+            changes["call_sid_to_coach"] = coach
+        if changes.get("coaching") and not (coach or participant.call_sid_to_coach):
+            raise _error(400, 20001, "Coaching=true needs CallSidToCoach")
+        if changes.get("coaching") is False:
+            changes["call_sid_to_coach"] = None
+        self.sim.update_participant(participant, changes)
+        return 200, participant.to_json()
+
+    def _participant_delete(
+        self, request: Request, conference_sid: str, call_sid: str
+    ) -> tuple[int, Any]:
+        participant = self._get_participant(conference_sid, call_sid)
+        if participant.status != "connected":
+            raise _error(404, 20404, f"Participant {call_sid} is no longer in the conference")
+        self.sim.kick_participant(participant)
+        return 204, None
+
     # Control endpoints -------------------------------------------------------------------------
+
+    def _keys_post(self, request: Request, sid: str) -> tuple[int, Any]:
+        call = self._get_call(sid)
+        if call.is_over:
+            raise _error(400, 21220, "Call is not in-progress.")
+        try:
+            self.sim.send_keys(call, request.form.get("Keys", ""))
+        except PersonaError as exc:
+            raise _error(400, 20001, str(exc)) from exc
+        return 200, {"sid": call.sid, "keys": request.form.get("Keys", "")}
 
     def _inbound_call_post(self, request: Request) -> tuple[int, Any]:
         form = request.form

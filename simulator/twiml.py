@@ -5,8 +5,11 @@ verbs it may nest and whether it has a text body. A document using a verb, attri
 in the table raises :class:`~simulator.errors.TwimlError` — Twilio would reject it (errors
 12100/12200) or the simulator would otherwise fake behaviour it does not implement.
 
-Adding a verb (``Enqueue``, ``Dial``/``Queue``, ``Leave``) is one table entry here plus one handler
-in :data:`simulator.player.VERB_HANDLERS`.
+Adding a verb is one table entry here plus one handler in :data:`simulator.player.VERB_HANDLERS`
+(the verbs that join calls — ``Enqueue``, ``Leave``, ``Dial`` and its nouns ``Number``,
+``Conference``, ``Queue`` — are played by :mod:`simulator.connect`). Where Twilio allows only some
+verbs (a queue's wait music, a whisper), :meth:`simulator.player.TwimlPlayer.document` checks that
+too.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urljoin
 
 from simulator.errors import TwimlError
 
@@ -26,6 +30,8 @@ class VerbSpec:
     attributes: frozenset[str]
     children: frozenset[str] = frozenset()
     text: bool = False
+    #: A noun (``Number``, ``Conference``, ``Queue``): only inside its verb, never on its own.
+    noun: bool = False
 
 
 VOICE_VERBS: dict[str, VerbSpec] = {
@@ -49,7 +55,61 @@ VOICE_VERBS: dict[str, VerbSpec] = {
     ),
     "Redirect": VerbSpec(frozenset({"method"}), text=True),
     "Hangup": VerbSpec(frozenset()),
+    "Enqueue": VerbSpec(frozenset({"action", "method", "waitUrl", "waitUrlMethod"}), text=True),
+    "Leave": VerbSpec(frozenset()),
+    "Dial": VerbSpec(
+        frozenset({"action", "method", "timeout", "callerId", "answerOnBridge", "timeLimit"}),
+        children=frozenset({"Number", "Conference", "Queue"}),
+        text=True,
+    ),
+    "Number": VerbSpec(
+        frozenset(
+            {
+                "url",
+                "method",
+                "statusCallback",
+                "statusCallbackEvent",
+                "statusCallbackMethod",
+                "machineDetection",
+            }
+        ),
+        text=True,
+        noun=True,
+    ),
+    "Conference": VerbSpec(
+        frozenset(
+            {
+                "startConferenceOnEnter",
+                "endConferenceOnExit",
+                "muted",
+                "beep",
+                "coach",
+                "waitUrl",
+                "waitMethod",
+                "statusCallback",
+                "statusCallbackEvent",
+                "statusCallbackMethod",
+            }
+        ),
+        text=True,
+        noun=True,
+    ),
+    "Queue": VerbSpec(frozenset({"url", "method"}), text=True, noun=True),
 }
+TOP_LEVEL_VERBS = frozenset(name for name, spec in VOICE_VERBS.items() if not spec.noun)
+
+#: What Twilio allows in a queue's wait TwiML (``<Enqueue waitUrl>``), in the TwiML a
+#: ``<Dial><Queue url>`` plays to the dequeued caller, in a ``<Number url>`` whisper, and in a
+#: conference's wait music (``<Conference waitUrl>``).
+WAIT_VERBS = frozenset({"Play", "Say", "Pause", "Gather", "Hangup", "Redirect", "Leave"})
+QUEUE_URL_VERBS = frozenset({"Play", "Say", "Pause", "Redirect"})
+WHISPER_VERBS = frozenset({"Play", "Say", "Pause", "Gather", "Hangup", "Redirect"})
+CONFERENCE_WAIT_VERBS = frozenset({"Play", "Say", "Pause", "Redirect"})
+
+_NUMBER_EVENTS = frozenset({"initiated", "ringing", "answered", "completed"})
+_CONFERENCE_EVENTS = frozenset(
+    {"start", "end", "join", "leave", "mute", "hold", "modify", "speaker", "announcement"}
+)
 
 _METHODS = frozenset({"GET", "POST"})
 _FINISH_KEYS = re.compile(r"^[0-9*#]?$")
@@ -92,6 +152,29 @@ class Verb:
         if raw not in _METHODS:
             raise TwimlError(f"<{self.name} method={raw!r}>: expected GET or POST")
         return raw
+
+
+def resolve_url(doc_url: str, target: str, verb: Verb) -> str:
+    """Twilio resolves relative action/Redirect URLs against the current document's URL."""
+    resolved = urljoin(doc_url, target.strip()) if doc_url else target.strip()
+    if not resolved.startswith(("http://", "https://")):
+        raise TwimlError(f"<{verb.name}>: cannot resolve URL {target!r} (inline TwiML?)")
+    return resolved
+
+
+def events_attr(verb: Verb, name: str, known: frozenset[str]) -> frozenset[str]:
+    """A space-separated event list (``statusCallbackEvent``); raises for an unknown event."""
+    events = frozenset(verb.attrs.get(name, "").replace(",", " ").split())
+    unknown = sorted(events - known)
+    if unknown:
+        raise TwimlError(f"<{verb.name} {name}>: unknown event(s) {unknown}")
+    return events
+
+
+def _method(verb: Verb, name: str) -> None:
+    raw = verb.attrs.get(name, "POST").upper()
+    if raw not in _METHODS:
+        raise TwimlError(f"<{verb.name} {name}={raw!r}>: expected GET or POST")
 
 
 def _local(tag: str) -> str:
@@ -137,6 +220,37 @@ def _check(verb: Verb) -> None:
             raise TwimlError(f"<Gather input={verb.attrs['input']!r}>: only dtmf is simulated")
     if verb.name in ("Play", "Redirect") and not verb.text:
         raise TwimlError(f"<{verb.name}> needs a URL")
+    if verb.name in ("Enqueue", "Dial", "Number", "Conference", "Queue"):
+        verb.method_attr()
+    if verb.name == "Enqueue":
+        _method(verb, "waitUrlMethod")
+        if not verb.text or len(verb.text) > 64:
+            raise TwimlError("<Enqueue> needs a queue name of at most 64 characters")
+    if verb.name == "Dial":
+        timeout = verb.int_attr("timeout", 30)
+        if not 5 <= timeout <= 600:
+            raise TwimlError(f"<Dial timeout={timeout}>: must be 5 to 600 seconds")
+        verb.int_attr("timeLimit", 14400, minimum=1)
+        verb.bool_attr("answerOnBridge", False)
+        if len(verb.children) + (1 if verb.text else 0) != 1:
+            raise TwimlError("<Dial>: the simulator dials exactly one number, queue or conference")
+    if verb.name in ("Number", "Conference", "Queue") and not verb.text:
+        raise TwimlError(f"<{verb.name}> needs a {verb.name.lower()} to dial")
+    if verb.name == "Number":
+        _method(verb, "statusCallbackMethod")
+        events_attr(verb, "statusCallbackEvent", _NUMBER_EVENTS)
+        detection = verb.attrs.get("machineDetection")
+        if detection not in (None, "Enable", "DetectMessageEnd"):
+            raise TwimlError(f"<Number machineDetection={detection!r}>: Enable or DetectMessageEnd")
+    if verb.name == "Conference":
+        _method(verb, "waitMethod")
+        _method(verb, "statusCallbackMethod")
+        events_attr(verb, "statusCallbackEvent", _CONFERENCE_EVENTS)
+        for name in ("startConferenceOnEnter", "endConferenceOnExit", "muted"):
+            verb.bool_attr(name, False)
+        beep = verb.attrs.get("beep", "true")
+        if beep not in ("true", "false", "onEnter", "onExit"):
+            raise TwimlError(f"<Conference beep={beep!r}>: true, false, onEnter or onExit")
 
 
 def parse_voice_response(document: str) -> tuple[Verb, ...]:
@@ -155,7 +269,7 @@ def parse_voice_response(document: str) -> tuple[Verb, ...]:
         raise TwimlError(f"<Response>: unsupported attribute(s) {sorted(root.attrib)}")
     if (root.text or "").strip():
         raise TwimlError("<Response> does not take text content")
-    verbs = tuple(_verb(child, frozenset(VOICE_VERBS), "Response") for child in root)
+    verbs = tuple(_verb(child, TOP_LEVEL_VERBS, "Response") for child in root)
     if any((child.tail or "").strip() for child in root):
         raise TwimlError("<Response>: stray text between verbs")
     return verbs

@@ -159,7 +159,10 @@ def test_the_end_of_the_document_hangs_up(harness: Harness) -> None:
 @pytest.mark.parametrize(
     ("document", "complaint"),
     [
-        ("<Response><Dial>+14155550000</Dial></Response>", "<Dial>"),
+        ("<Response><Record/></Response>", "<Record>"),
+        ("<Response><Dial><Sip>sip:agent@example.test</Sip></Dial></Response>", "<Sip>"),
+        ("<Response><Number>+14155550000</Number></Response>", "<Number>"),
+        ('<Response><Enqueue workflowSid="WW1">fraud</Enqueue></Response>', "'workflowSid'"),
         ("<Response><Sya>typo</Sya></Response>", "<Sya>"),
         ('<Response><Say lang="en-US">Hi</Say></Response>', "'lang'"),
         ('<Response><Gather numDigit="1"/></Response>', "'numDigit'"),
