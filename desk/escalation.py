@@ -40,26 +40,40 @@ class Desk:
 
 
 def agents_for(
-    session: Session, desk: DeskSettings, queue: QueueSettings, language: str, now: datetime
+    session: Session,
+    desk: DeskSettings,
+    queue: QueueSettings,
+    language: str,
+    now: datetime,
+    *,
+    present: bool = True,
 ) -> list[DeskAgent]:
-    """The agents on shift, not away, who speak ``language`` (a queue takes only languages its
-    agents speak, so speaking it is serving it)."""
+    """The agents on shift who speak ``language`` (a queue takes only languages its agents
+    speak, so speaking it is serving it); ``present``: and not away."""
     on_shift = desk.on_shift(now)
     if not on_shift or language not in queue.languages:
         return []
-    rows = session.scalars(
-        select(DeskAgent).where(DeskAgent.name.in_(list(on_shift)), DeskAgent.state != "away")
-    )
-    return [agent for agent in rows if speaks(agent, language)]
+    query = select(DeskAgent).where(DeskAgent.name.in_(list(on_shift)))
+    if present:
+        query = query.where(DeskAgent.state != "away")
+    return [agent for agent in session.scalars(query) if speaks(agent, language)]
 
 
 def queue_open(
-    session: Session, desk: DeskSettings, queue: QueueSettings, language: str, now: datetime
+    session: Session,
+    desk: DeskSettings,
+    queue: QueueSettings,
+    language: str,
+    now: datetime,
+    *,
+    present: bool = True,
 ) -> bool:
-    """Whether a caller in ``language`` may wait in ``queue`` now."""
+    """Whether a caller in ``language`` may wait in ``queue`` now: its hours, and an agent
+    for them on shift (``present``: at the desk, not away -- what a new caller needs; a
+    caller already waiting waits on while anyone for them is on shift at all)."""
     if queue.hours is not None and not queue.hours.is_open(now):
         return False
-    return bool(agents_for(session, desk, queue, language, now))
+    return bool(agents_for(session, desk, queue, language, now, present=present))
 
 
 def escalate(

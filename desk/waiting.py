@@ -53,7 +53,8 @@ def must_leave(session: Session, desk: Desk, entry: QueueEntry, now: datetime) -
         return "closed"
     if now - entry.enqueued_at >= timedelta(seconds=queue.max_wait_seconds):
         return "max_wait"
-    if not queue_open(session, desk.settings, queue, entry.language, now):
+    if not queue_open(session, desk.settings, queue, entry.language, now, present=False):
+        # The queue's hours are over, or the last shift that serves the caller ended.
         return "closed"
     return None
 
@@ -154,6 +155,10 @@ def dequeued(
     if result == "hangup":
         queueing.abandoned(session, entry, now=now)
         return desk_twiml.say_then_hang_up(())
+    if result in _OVER and entry.status == "bridged" and entry.agent_leg_sid:
+        # Moved to the agent by the Queue Members API: the new URL is what the call runs, but
+        # should this answer be played instead, it leads to the same conference.
+        return desk_twiml.conference(f"agent-{entry.agent_leg_sid}")
     if result in _OVER or result not in _TO_CALLBACK:
         return desk_twiml.say_then_hang_up(())
     if entry.status in queueing.QUEUED:

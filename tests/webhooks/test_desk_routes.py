@@ -28,11 +28,14 @@ def clock() -> FixedClock:
     return FixedClock(MONDAY)
 
 
-def _app(db: Database, clock: FixedClock, tmp_path: Path, *, roster: str = "[Ana]") -> Flask:
+def _app(
+    db: Database, clock: FixedClock, tmp_path: Path, *, roster: str = "[Ana]", hours: str = ""
+) -> Flask:
     config = tmp_path / "config.yaml"
     config.write_text(
         "logging:\n  level: WARNING\n"
-        f"desk:\n  callback_offer_every: 2\n  shifts:\n    always:\n      agents: {roster}\n",
+        f"desk:\n  callback_offer_every: 2\n  shifts:\n    always:\n      agents: {roster}\n"
+        + hours,
         encoding="utf-8",
     )
     return create_app(load_settings(config, ENV), db=db, clock=clock)
@@ -220,3 +223,42 @@ def test_nobody_is_enqueued_outside_every_shift(
         assert s.scalars(select(QueueEntry)).all() == []
         (callback,) = s.scalars(select(CallbackRequest)).all()
         assert callback.reason == "fraud"
+
+
+def test_the_end_of_the_last_shift_leaves_to_the_callback_offer(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    seed(db, clock.now())
+    with db.session() as s:
+        agent = add_agent(
+            s,
+            name="Ana",
+            role="agent",
+            phone="+14155550142",
+            languages=("en-US",),
+            password="password1",
+            now=clock.now(),
+            actor="t",
+        )
+        assert move(s, agent.id, "available", now=clock.now())
+    # Ana's shift ends at 10:05 in New York, five minutes after the caller presses 0.
+    app = _app(
+        db,
+        clock,
+        tmp_path,
+        hours="      start: '08:00'\n      end: '10:05'\n      timezone: America/New_York\n",
+    )
+    caller = _verified(app)
+    caller.press("0")
+    wait_url, action = _enqueue(caller)
+    caller.post(wait_url, {"QueueSid": QUEUE_SID})
+    assert caller.doc.find("Leave") is None
+    clock.advance(timedelta(minutes=5))
+    caller.post(wait_url, {"QueueSid": QUEUE_SID})
+    assert caller.doc.find("Leave") is not None
+    caller.post(action, {"QueueResult": "leave"})
+    assert "still busy" in caller.spoken()
+    assert _entry(db, caller.call_sid).left_reason == "closed"
+    with db.session(readonly=True) as s:
+        (callback,) = s.scalars(select(CallbackRequest)).all()
+        assert callback.reason == "agent"

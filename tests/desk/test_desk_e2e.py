@@ -1,0 +1,115 @@
+"""The desk through the simulator and the real webhooks: callers escalated by the IVR, queued,
+offered to agent personas, bridged, or called back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+
+from simulator import Persona
+from store.db import Database
+from tests.desk.desk_rig import ANA, EN_KEYS, EN_PHONE, DeskRig, build_desk_rig, settings_for
+
+# Monday 7 December 2026, 10:00 in New York: the collections queue is open.
+MONDAY = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def rig(db: Database) -> Iterator[DeskRig]:
+    yield from build_desk_rig(db, settings_for(["Ana"]), MONDAY)
+
+
+def test_a_verified_caller_presses_0_waits_and_is_bridged_to_an_agent_who_accepts(
+    rig: DeskRig,
+) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts(talk_seconds=45))
+    caller = rig.call_in(EN_PHONE, f"{EN_KEYS},0")
+    rig.until(lambda: (e := rig.entry(caller)) is not None and e.queue_sid is not None)
+    assert rig.transfer.tick() == 1
+    rig.until(lambda: rig.entry(caller).status == "bridged")  # type: ignore[union-attr]
+    rig.until(lambda: rig.entry(caller).status == "done")  # type: ignore[union-attr]
+    entry = rig.entry(caller)
+    assert entry is not None and entry.verified and entry.account_id == "70000001"
+    assert entry.bridged_at is not None and entry.talk_seconds is not None
+    heard = "\n".join(caller.transcript)
+    assert "You are number 1 in line" in heard
+    assert rig.agent("Ana").state == "wrap_up"
+    assert rig.errors() == []
+
+
+def test_a_caller_who_presses_1_while_waiting_gets_a_callback_booked(rig: DeskRig) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts())
+    caller = rig.call_in(EN_PHONE, f"{EN_KEYS},0")
+    rig.until(lambda: rig.entry(caller) is not None)
+    rig.sim.send_keys(caller, "1")  # at the wait's "press 1 to be called back instead"
+    rig.until(lambda: bool(rig.callbacks()))
+    rig.sim.run_until_idle()
+    (callback,) = rig.callbacks()
+    assert (callback.reason, callback.verified, callback.account_id) == ("agent", True, "70000001")
+    assert callback.call_sid == caller.sid
+    entry = rig.entry(caller)
+    assert entry is not None and (entry.status, entry.left_reason) == ("left", "caller")
+    heard = "\n".join(caller.transcript)
+    assert "To be called back instead, press 1" in heard
+    assert "An agent will call you back as soon as possible" in heard
+    assert rig.errors() == []
+
+
+def test_a_fraud_caller_jumps_the_queue(rig: DeskRig) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts(talk_seconds=30))
+    first = rig.call_in(EN_PHONE, f"{EN_KEYS},0")
+    rig.until(lambda: (e := rig.entry(first)) is not None and e.queue_sid is not None)
+    fraud = rig.call_in(EN_PHONE, f"{EN_KEYS},5")
+    rig.until(lambda: (e := rig.entry(fraud)) is not None and e.queue_sid is not None)
+    assert rig.entry(fraud).queue == "fraud"  # type: ignore[union-attr]
+    assert rig.transfer.tick() == 1
+    rig.until(lambda: rig.entry(fraud).status == "bridged")  # type: ignore[union-attr]
+    assert rig.entry(first).status == "waiting"  # type: ignore[union-attr]
+    agent_leg = next(c for c in rig.sim.calls.values() if c.to == ANA)
+    assert any("Caller waiting: fraud, verified, English" in line for line in agent_leg.transcript)
+    assert rig.errors() == []
+
+
+def test_nobody_is_enqueued_outside_every_shift(db: Database) -> None:
+    for rig in build_desk_rig(db, settings_for([]), MONDAY):
+        rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts())  # not rostered
+        caller = rig.call_in(EN_PHONE, f"{EN_KEYS},5")
+        rig.sim.run_until_idle()
+        assert rig.entries() == []
+        assert not any("Enqueue" in line for line in caller.transcript)
+        assert any("fraud team will call you back" in line for line in caller.transcript)
+        # The fraud team's callback (and, as the caller then stays silent at the menu, the
+        # IVR's own one for no input).
+        assert "fraud" in {c.reason for c in rig.callbacks()}
+
+
+def test_a_caller_who_hangs_up_while_queued_is_abandoned_and_never_bridged(
+    rig: DeskRig,
+) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts())
+    caller = rig.call_in(EN_PHONE, f"{EN_KEYS},0,wait 20,hangup")
+    rig.until(lambda: (e := rig.entry(caller)) is not None and e.status == "abandoned")
+    assert rig.transfer.tick() == 0  # nobody left to offer
+    rig.sim.run_until_idle()
+    entry = rig.entry(caller)
+    assert entry is not None and entry.bridged_at is None and entry.wait_seconds is not None
+    assert rig.agent("Ana").state == "available"
+    assert rig.callbacks() == []
+    assert rig.errors() == []
+
+
+def test_an_agent_who_declines_goes_away_and_the_caller_stays_queued(rig: DeskRig) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_declines())
+    caller = rig.call_in(EN_PHONE, f"{EN_KEYS},0")
+    rig.until(lambda: (e := rig.entry(caller)) is not None and e.queue_sid is not None)
+    assert rig.transfer.tick() == 1
+    rig.until(lambda: rig.agent("Ana").state == "away")
+    entry = rig.entry(caller)
+    assert entry is not None and (entry.status, entry.agent_id) == ("waiting", None)
+    # Still waiting, still hearing the wait.
+    before = len(caller.transcript)
+    rig.sim.run_for(40)
+    assert any("in line" in line for line in caller.transcript[before:])
+    assert rig.errors() == []
