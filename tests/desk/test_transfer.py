@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
@@ -202,3 +203,30 @@ def test_nobody_off_shift_is_rung(
     _caller(db, "collections-en", "CA" + "1" * 32, MONDAY)
     assert _transfer(db, clock).tick() == 0
     assert _calls(twilio) == []
+
+
+def test_two_workers_ticking_at_once_ring_one_agent_for_one_caller(
+    db: Database, clock: FixedClock, twilio: responses.RequestsMock
+) -> None:
+    twilio.post(f"{TWILIO}{CALLS_PATH}", json=call_json(), status=201)
+    _agent(db, clock, "Ana", ANA, "en-US")
+    _agent(db, clock, "Bo", BO, "en-US")
+    entry = _caller(db, "collections-en", "CA" + "1" * 32, MONDAY)
+    workers = [_transfer(db, clock), _transfer(db, clock)]
+    start = threading.Barrier(2)
+    rung: list[int] = []
+
+    def run(transfer: Transfer) -> None:
+        start.wait()
+        rung.append(transfer.tick())
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(rung) == [0, 1]
+    entries, agents = _rows(db)
+    assert entries[entry].status == "offered"
+    assert sorted(a.state for a in agents.values()) == ["available", "offered"]
+    assert len(_calls(twilio)) == 1
