@@ -31,12 +31,23 @@ Build and run::
     sim.faults.callbacks(lose=0.05, duplicate=0.05, delay=(1, 30))
     sim.faults.injected         # every fault injected (InjectedFault)
 
+    # Queues, dials, bridges, conferences (docs/simulator.md lists exactly what is supported):
+    call = sim.place_inbound_call("+15005550009", "+14155550100", run=False)  # will wait queued
+    sim.run_until(lambda: sim.queue_named("fraud") is not None)   # wait for progress, not time
+    sim.run_for(30)             # play what falls due in the next 30 simulated seconds
+    sim.send_keys(call, "1")    # the live caller presses 1 at its next <Gather>
+    sim.switchboard             # queues, conferences and live bridges
+    sim.conference_named("room").hears(call.sid)   # whose voice this participant hears
+
     from simulator import serve  # standalone, threaded, over HTTP (``duecall simulator``)
     serve("127.0.0.1", 8765, account_sid=..., auth_token=..., personas_file="personas.yaml")
 
 Modules: :mod:`simulator.server` (entry points), :mod:`simulator.engine` (the call engine and
 the ``Simulator`` facade), :mod:`simulator.player` (plays TwiML on a live call),
-:mod:`simulator.flow` (control flow inside a call), :mod:`simulator.messaging` (SMS and opt-outs),
+:mod:`simulator.flow` (control flow inside a call), :mod:`simulator.connect` (``<Enqueue>``,
+``<Leave>``, ``<Dial>`` with ``<Number>``, ``<Queue>``, ``<Conference>``),
+:mod:`simulator.switchboard` (queues, conferences, bridges), :mod:`simulator.messaging` (SMS and
+opt-outs),
 :mod:`simulator.faults` (fault knobs: REST errors, latency, dropped connections, callbacks),
 :mod:`simulator.rest` (REST API), :mod:`simulator.twiml` (the verb table),
 :mod:`simulator.personas` (callees and key scripts), :mod:`simulator.transport` (signing and

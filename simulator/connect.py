@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from simulator.errors import PersonaError, TwimlError
 from simulator.flow import (
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 
 HOLD_MUSIC_SECONDS = 30.0  # one track of Twilio's default hold playlist (no waitUrl)
 KEYPRESS_SECONDS = 0.3
+MAX_TIMELESS_DOCUMENTS = 50  # Redirects in a row that play nothing: a loop
 
 # A conference's statusCallbackEvent subscriptions and the events each one sends.
 _CONFERENCE_SUBSCRIPTION = {
@@ -127,15 +128,39 @@ def _play_documents(
     first: Fetch,
     allowed: frozenset[str],
     where: str,
+    *,
+    looped: bool = False,
 ) -> None:
     """Play ``first`` and every document it leads to (Gather actions, Redirects), restricted to
-    ``allowed`` verbs, until the TwiML runs out."""
+    ``allowed`` verbs, until the TwiML runs out.
+
+    Raises :class:`~simulator.flow.AppError` (recorded) for Redirects in a loop that plays
+    nothing, and, when ``looped`` (wait music), for documents that took no call time at all:
+    Twilio would fetch the wait URL again at once, forever, and the simulator will not spin.
+    """
+    began = call.elapsed
     target: Fetch | None = first
+    documents = 0
     while target is not None:
         following = player.document(call, target, allowed=allowed, where=where)
+        documents += 1
         if following is not None and not isinstance(following, Fetch):
-            raise TwimlError(f"{where}: inline TwiML cannot follow")
+            _fail(player, call, f"{where}: inline TwiML cannot follow")
         target = following
+        if target is not None and documents >= MAX_TIMELESS_DOCUMENTS and call.elapsed == began:
+            _fail(player, call, f"{where}: {documents} documents redirect without any time passing")
+    if looped and call.elapsed == began:
+        _fail(
+            player,
+            call,
+            f"{where} TwiML from {first.url} took no time: it would be fetched again at once,"
+            " forever (answer with something that plays, e.g. a Pause)",
+        )
+
+
+def _fail(player: TwimlPlayer, call: SimCall, message: str) -> NoReturn:
+    player.line.record_error("twiml", message, call)
+    raise AppError(f"[carrier] invalid TwiML ({message})")
 
 
 # <Enqueue> and <Leave> --------------------------------------------------------------------------
@@ -226,12 +251,9 @@ def _wait_in_queue(
     try:
         while True:
             first = Fetch(wait_url, wait_method, _wait_params(line, member))
-            _play_documents(player, call, first, WAIT_VERBS, "wait")
+            _play_documents(player, call, first, WAIT_VERBS, "wait", looped=True)
     except LeftQueue:
         return "leave"
-    except TwimlError as exc:  # inline TwiML after a wait document
-        line.record_error("twiml", str(exc), call)
-        raise AppError(f"[carrier] invalid TwiML ({exc})") from exc
 
 
 def _leave_queue(line: CallLine, member: QueueMember) -> int:
@@ -698,6 +720,7 @@ def _wait_for_start(
                     Fetch(wait_url, _method(noun, "waitMethod")),
                     CONFERENCE_WAIT_VERBS,
                     "conference wait",
+                    looped=True,
                 )
             else:
                 line.wait_until(call, lambda: conference.status != "init", math.inf)

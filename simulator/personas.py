@@ -19,6 +19,11 @@ Key scripts
 When the script runs out the caller is silent. Prompts always play to the end before the caller acts
 (no barge-in). Key presses are not consumed by ``<Say>``/``<Play>`` outside a Gather.
 
+While a call is bridged or in a conference the script goes on: ``wait`` is talking time,
+``hangup`` hangs up, digits are heard by the other side (``"1,wait 45,hangup"``: an agent who takes
+the call at the whisper, talks 45 seconds and hangs up). Tests can add steps to a live call with
+``Simulator.send_keys``.
+
 Personas file (YAML or JSON) for ``serve``::
 
     personas:
@@ -244,9 +249,6 @@ PRESETS: dict[str, Persona] = {
     "failed": Persona.failed(),
     "voicemail": Persona.voicemail(),
     "no-sms": Persona.no_sms(),
-    "agent-accepts": Persona.agent_accepts(),
-    "agent-declines": Persona.agent_declines(),
-    "agent-silent": Persona.agent_declines(key=""),
 }
 
 

@@ -2,9 +2,10 @@
 
 Once the call engine has connected a call, :meth:`TwimlPlayer.play` fetches (or takes) each
 document, parses it strictly (:mod:`simulator.twiml`) and plays ``Say``, ``Play``, ``Pause``,
-``Gather``, ``Redirect`` and ``Hangup`` against the callee's key script, until the app hangs up or
-the TwiML runs out. Anything else fails loudly: the error is recorded on the call (kind ``twiml``)
-and the carrier hangs up instead of guessing.
+``Gather``, ``Redirect`` and ``Hangup`` against the callee's key script (and hands ``Enqueue``,
+``Leave`` and ``Dial`` to :mod:`simulator.connect`), until the app hangs up or the TwiML runs
+out. Anything else fails loudly: the error is recorded on the call (kind ``twiml``) and the
+carrier hangs up instead of guessing.
 
 The player keeps no state of its own and no clock: every second of speech, silence or key press
 goes through the engine's :meth:`CallLine.elapse`, which is where AMD verdicts, time limits and

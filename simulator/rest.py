@@ -2,9 +2,9 @@
 
 ``/2010-04-01/Accounts/{AccountSid}/``:
 
-* ``Calls.json`` — POST create, GET list (filters ``To``, ``From``, ``Status``, ``StartTime``,
-  ``StartTime>`` / ``StartTime<`` — what ``StartTime>=2024-05-01`` in a query string parses to —,
-  ``PageSize``, ``Page``);
+* ``Calls.json`` — POST create, GET list (filters ``To``, ``From``, ``Status``, ``ParentCallSid``,
+  ``StartTime``, ``StartTime>`` / ``StartTime<`` — what ``StartTime>=2024-05-01`` in a query
+  string parses to —, ``PageSize``, ``Page``);
 * ``Calls/{Sid}.json`` — GET fetch, POST update (``Url``/``Method``/``Twiml`` redirect of a live
   call, ``Status=completed|canceled``);
 * ``Messages.json`` — POST create; ``Messages/{Sid}.json`` — GET fetch;
@@ -190,6 +190,7 @@ CALL_LIST_PARAMS = frozenset(
         "To",
         "From",
         "Status",
+        "ParentCallSid",
         "StartTime",
         "StartTime<",
         "StartTime>",
@@ -643,6 +644,8 @@ class RestApi:
             calls = [c for c in calls if c.from_ == from_]
         if "Status" in args:
             calls = [c for c in calls if c.status == args["Status"]]
+        if "ParentCallSid" in args:
+            calls = [c for c in calls if c.parent_call_sid == args["ParentCallSid"]]
         for key, op in (("StartTime", "="), ("StartTime>", ">"), ("StartTime<", "<")):
             if key in args:
                 bound = _filter_time(args[key], key)
@@ -652,7 +655,15 @@ class RestApi:
         chunk = calls[page * size : (page + 1) * size]
         filters = [
             (k, args[k])
-            for k in ("To", "From", "Status", "StartTime", "StartTime>", "StartTime<")
+            for k in (
+                "To",
+                "From",
+                "Status",
+                "ParentCallSid",
+                "StartTime",
+                "StartTime>",
+                "StartTime<",
+            )
             if k in args
         ]
         base = f"/{API_VERSION}/Accounts/{self.sim.account_sid}/Calls.json"

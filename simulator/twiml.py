@@ -58,7 +58,7 @@ VOICE_VERBS: dict[str, VerbSpec] = {
     "Enqueue": VerbSpec(frozenset({"action", "method", "waitUrl", "waitUrlMethod"}), text=True),
     "Leave": VerbSpec(frozenset()),
     "Dial": VerbSpec(
-        frozenset({"action", "method", "timeout", "callerId", "answerOnBridge", "timeLimit"}),
+        frozenset({"action", "method", "timeout", "callerId", "answerOnBridge"}),
         children=frozenset({"Number", "Conference", "Queue"}),
         text=True,
     ),
@@ -230,7 +230,6 @@ def _check(verb: Verb) -> None:
         timeout = verb.int_attr("timeout", 30)
         if not 5 <= timeout <= 600:
             raise TwimlError(f"<Dial timeout={timeout}>: must be 5 to 600 seconds")
-        verb.int_attr("timeLimit", 14400, minimum=1)
         verb.bool_attr("answerOnBridge", False)
         if len(verb.children) + (1 if verb.text else 0) != 1:
             raise TwimlError("<Dial>: the simulator dials exactly one number, queue or conference")

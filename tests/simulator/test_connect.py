@@ -204,6 +204,7 @@ def test_an_agent_who_presses_1_at_the_whisper_is_bridged_until_a_side_hangs_up(
     assert leg.parent_call_sid == sid and leg.direction == "outbound-dial"
     assert leg.to == AGENT and leg.from_ == HOTLINE
     assert leg.to_json()["parent_call_sid"] == sid
+    assert [c.sid for c in desk.client.calls.list(parent_call_sid=sid)] == [leg.sid]
     # The whisper plays on the agent's leg, with the leg's own CallSid.
     (whisper,) = desk.at("/whisper")
     assert whisper.params["CallSid"] == leg.sid
@@ -580,3 +581,78 @@ def test_in_threaded_mode_a_queued_caller_is_bridged_to_an_agent_in_real_time() 
     assert desk.at("/queue-done")[0].params["QueueResult"] == "bridged"
     assert "[app] Say(en-US): Goodbye." in caller.transcript
     assert desk.sim_errors() == []
+
+
+def test_a_caller_who_hangs_up_while_the_leg_rings_cancels_it(desk: Desk) -> None:
+    desk.sim.set_persona(AGENT, Persona.no_answer())
+    dial_routes(desk)
+    sid = call_in(desk, persona=Persona(max_call_seconds=8))
+    desk.sim.run_until_idle()
+
+    (leg,) = [c for c in desk.sim.calls.values() if c.sid != sid]
+    assert leg.status == "canceled" and leg.duration == 0
+    (done,) = desk.at("/dial-done")
+    assert done.params["DialCallStatus"] == "canceled"
+    assert done.params["CallStatus"] == "completed"
+    assert desk.sim_errors() == []
+
+
+def test_a_verb_twilio_forbids_in_a_whisper_fails_loudly_and_never_bridges(desk: Desk) -> None:
+    desk.sim.set_persona(AGENT, Persona.agent_accepts())
+    dial_routes(desk)
+    desk.route("/whisper", "<Response><Enqueue>fraud</Enqueue></Response>")
+    sid = call_in(desk)
+    desk.sim.run_until_idle()
+
+    assert [e.kind for e in desk.sim.errors] == ["twiml"]
+    assert "<Enqueue> is not allowed in whisper TwiML" in desk.sim.errors[0].message
+    (leg,) = [c for c in desk.sim.calls.values() if c.sid != sid]
+    assert desk.sim.errors[0].call_sid == leg.sid
+    assert not any("bridged" in line for line in leg.transcript)
+    assert desk.at("/dial-done")[0].params["DialCallStatus"] == "completed"
+
+
+def test_keys_for_a_live_caller_through_the_control_endpoint(desk: Desk) -> None:
+    from werkzeug.test import Client as WerkzeugClient
+
+    from tests.simulator.test_rest_api import basic
+
+    desk.route("/voice", ENQUEUE)
+    desk.route(
+        "/wait",
+        '<Response><Gather numDigits="1" action="/wait-key" timeout="5">'
+        "<Say>Press 1 to be called back.</Say></Gather></Response>",
+    )
+    desk.route("/wait-key", "<Response><Leave/></Response>")
+    desk.route("/queue-done", "<Response/>")
+    sid = call_in(desk)
+    assert desk.sim.run_until(lambda: queued(desk))
+    client = WerkzeugClient(desk.sim.wsgi_app)
+
+    bad = client.post(f"/_simulator/calls/{sid}/keys", data={"Keys": "x"}, headers=basic())
+    assert bad.status_code == 400
+    ok = client.post(f"/_simulator/calls/{sid}/keys", data={"Keys": "1"}, headers=basic())
+    assert ok.status_code == 200
+    assert desk.sim.run_until(lambda: bool(desk.at("/queue-done")))
+    assert desk.at("/queue-done")[0].params["QueueResult"] == "leave"
+
+
+@pytest.mark.parametrize(
+    "wait",
+    [
+        "<Response/>",
+        "<Response><Redirect>/wait</Redirect></Response>",
+    ],
+)
+def test_wait_twiml_that_plays_nothing_is_an_error_not_an_endless_fetch_loop(
+    desk: Desk, wait: str
+) -> None:
+    desk.route("/voice", ENQUEUE)
+    desk.route("/wait", wait)
+    desk.route("/queue-done", "<Response/>")
+    call_in(desk)
+    desk.sim.run_until_idle()
+
+    assert [e.kind for e in desk.sim.errors] == ["twiml"]
+    assert "time" in desk.sim.errors[0].message
+    assert desk.at("/queue-done")[0].params["QueueResult"] == "error"

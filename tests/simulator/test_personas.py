@@ -169,6 +169,21 @@ def test_personas_load_from_yaml_and_json(tmp_path: Path) -> None:
     assert load_personas(json_file).for_number("+14155550101").outcome == "no-answer"
 
 
+def test_agents_are_key_scripts_in_a_personas_file_and_presets_in_code(tmp_path: Path) -> None:
+    personas = tmp_path / "agents.yaml"
+    personas.write_text(
+        "personas:\n"
+        "  '+14155550121': {keys: ['1', 'wait 60', 'hangup'], ring_seconds: 3}\n"
+        "  '+14155550122': {keys: ['2'], ring_seconds: 3}\n",
+        encoding="utf-8",
+    )
+    book = load_personas(personas)
+    assert book.for_number("+14155550121") == Persona.agent_accepts()
+    assert book.for_number("+14155550122") == Persona.agent_declines()
+    assert Persona.agent_declines(key="").keys == ()
+    assert Persona.agent_accepts(talk_seconds=30).keys == (Keys("1"), Wait(30), HangUp())
+
+
 @pytest.mark.parametrize(
     ("content", "complaint"),
     [
