@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from desk import agents, queueing
+from desk import agents, callback_first, queueing
 from desk.escalation import Desk
 from store.models_desk import DeskAgent, QueueEntry
 from telephony import desk_twiml, routes
@@ -100,7 +100,7 @@ def answer(
     words = desk.words
     whisper = words.line(
         language,
-        "desk_whisper",
+        "desk_callback_whisper" if entry.callback_id is not None else "desk_whisper",
         reason=words.word(language, f"desk_reason_{entry.reason}"),
         verified=words.word(language, "desk_verified" if entry.verified else "desk_unverified"),
         language=words.word(language, f"desk_language_{entry.language.replace('-', '_')}"),
@@ -138,7 +138,9 @@ def key(
             agents.move(session, agent.id, "available", now=now, expect="offered")
             return LegAnswer(desk_twiml.say_then_hang_up([_say(desk, agent, "desk_caller_gone")]))
         return LegAnswer(desk_twiml.say_then_hang_up(()))
-    if digits != "1" or entry.queue_sid is None:
+    if digits == "1" and entry.callback_id is not None:
+        return callback_first.dial(session, desk, entry, agent, now=now)
+    if digits != "1" or entry.queue_sid is None or entry.call_sid is None:
         lapse(session, entry, agent, now=now)
         return LegAnswer(desk_twiml.say_then_hang_up([_say(desk, agent, "desk_declined")]))
     leg = entry.agent_leg_sid or call_sid
@@ -183,11 +185,15 @@ def after(
     *,
     entry_id: int | None,
     agent_id: int | None,
+    dial_status: str | None,
     now: datetime,
 ) -> str:
-    """The conference ended (the agent's ``<Dial>`` action): talk time, wrap-up, the key."""
+    """The conference (or, for a callback, the call to the cardholder) ended: the agent's
+    ``<Dial>`` action. Talk time, the callback's outcome, wrap-up, the key."""
     entry, agent = _pair(session, entry_id, agent_id)
-    if entry is not None:
+    if entry is not None and entry.callback_id is not None:
+        callback_first.finish(session, desk, entry, dial_status=dial_status, now=now)
+    elif entry is not None:
         queueing.ended(session, entry, now=now)
     if agent is None:
         return desk_twiml.say_then_hang_up(())
@@ -215,6 +221,7 @@ def wrap(session: Session, desk: Desk, *, agent_id: int | None, digits: str, now
 
 def status(
     session: Session,
+    desk: Desk,
     *,
     entry_id: int | None,
     agent_id: int | None,
@@ -228,8 +235,11 @@ def status(
     if call_status in UNREACHED or (call_status == "completed" and _offered(entry, agent)):
         lapse(session, entry, agent, now=now)
     elif call_status == "completed" and agent.state == "on_call" and agent.entry_id == entry.id:
-        # The agent hung up: the conference ended with them.
-        queueing.ended(session, entry, now=now)
+        # The agent hung up: the conference (or the call to the cardholder) ended with them.
+        if entry.callback_id is not None:
+            callback_first.finish(session, desk, entry, dial_status=None, now=now)
+        else:
+            queueing.ended(session, entry, now=now)
         agents.move(session, agent.id, "wrap_up", now=now, expect="on_call")
 
 

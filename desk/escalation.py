@@ -21,6 +21,7 @@ from desk.agents import speaks
 from desk.config import DeskSettings, QueueSettings
 from desk.queueing import Caller, enqueue
 from desk.words import Words
+from dialer.profiles import PolicyBook
 from ivr.session import AgentWanted
 from store.models_desk import DeskAgent
 from telephony import desk_twiml, routes
@@ -34,6 +35,10 @@ class Desk:
     words: Words
     public_url: str
     legal: LegalProfiles
+    #: The contact policy, asked before an agent dials a cardholder back (agent first).
+    policy: PolicyBook | None = None
+    #: The number the cardholder sees when an agent calls them back.
+    caller_id: str = "+15005550006"
 
     def url(self, path: str, **params: int | str) -> str:
         return f"{self.public_url}{path}?{urlencode(params)}"

@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from store.models import Account
+from store.models import Account, CallbackRequest
 from store.models_desk import QueueEntry
 
 #: A caller still in the queue (an offered caller still hears the wait music).
@@ -60,6 +60,34 @@ def enqueue(session: Session, queue: str, caller: Caller, *, now: datetime) -> Q
     session.add(entry)
     session.flush()
     return entry
+
+
+def enqueue_callback(
+    session: Session, queue: str, request: CallbackRequest, *, now: datetime
+) -> QueueEntry:
+    """A booked callback waiting for an agent to place it (no caller on the line yet)."""
+    entry = QueueEntry(
+        queue=queue,
+        call_sid=None,
+        callback_id=request.id,
+        account_id=request.account_id,
+        number=request.number,
+        language=request.language,
+        verified=request.verified,
+        reason=request.reason[:32],
+        rank=0,
+        status="waiting",
+        enqueued_at=now,
+        wait_loops=0,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def set_attempt(session: Session, entry: QueueEntry, attempt_id: int) -> None:
+    """The attempt that dialled the cardholder for a callback placed agent-first."""
+    _moved(session, entry.id, (), {"attempt_id": attempt_id})
 
 
 def by_call(session: Session, call_sid: str) -> QueueEntry | None:

@@ -129,10 +129,23 @@ class DeskService:
         )
 
     def agent_after(
-        self, session: Session, *, entry_id: int | None, agent_id: int | None, now: datetime
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        agent_id: int | None,
+        dial_status: str | None,
+        now: datetime,
     ) -> str:
         """See :func:`desk.agent_leg.after`."""
-        return agent_leg.after(session, self.desk, entry_id=entry_id, agent_id=agent_id, now=now)
+        return agent_leg.after(
+            session,
+            self.desk,
+            entry_id=entry_id,
+            agent_id=agent_id,
+            dial_status=dial_status,
+            now=now,
+        )
 
     def agent_wrap(
         self, session: Session, *, agent_id: int | None, digits: str, now: datetime
@@ -151,7 +164,12 @@ class DeskService:
     ) -> None:
         """See :func:`desk.agent_leg.status`."""
         agent_leg.status(
-            session, entry_id=entry_id, agent_id=agent_id, call_status=call_status, now=now
+            session,
+            self.desk,
+            entry_id=entry_id,
+            agent_id=agent_id,
+            call_status=call_status,
+            now=now,
         )
 
     def agent_machine(

@@ -1,5 +1,6 @@
 """The live transfer's job: offer the longest-waiting caller of the most urgent queue to an
-available agent, and ring the agent's phone.
+available agent, and ring the agent's phone; due callbacks join their queue first, to be
+placed agent first (:mod:`desk.callback_first`).
 
 Run by the ``duecall dialer`` worker every ``desk.tick_seconds`` (registered by the composition
 root: the dialer does not know the desk). Each offer is claimed in one transaction -- the
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desk import agents, queueing
+from desk import agents, callback_first, queueing
 from desk.agent_leg import lapse
 from desk.escalation import Desk
 from dialer.pacing import VOICE_BUDGET, reserve_slot
@@ -78,6 +79,8 @@ class Transfer:
         with self.db.session() as session:
             agents.end_wrap_ups(session, now=now, wrap_up_seconds=settings.wrap_up_seconds)
             self._lapse_stale(session, now)
+            callback_first.give_back_closed(session, self.desk, now=now)
+            callback_first.enqueue_due(session, self.desk, now=now)
         rung = 0
         for _ in range(MAX_OFFERS_PER_TICK):
             try:

@@ -43,7 +43,11 @@ def _entry(session: Session, entry_id: int | None, call_sid: str) -> QueueEntry 
     if entry_id is None:
         return None
     entry = session.get(QueueEntry, entry_id)
-    return entry if entry is not None and entry.call_sid == call_sid else None
+    return (
+        entry
+        if entry is not None and entry.call_sid is not None and entry.call_sid == call_sid
+        else None
+    )
 
 
 def must_leave(session: Session, desk: Desk, entry: QueueEntry, now: datetime) -> str | None:
@@ -186,31 +190,31 @@ def dequeued(
     if at is None:
         lines.append(words.line(entry.language, "callback_asap"))
     else:
-        zone = _zones(session, entry)[0]
+        zone = _zones(session, entry.number, entry.account_id)[0]
         local = at.astimezone(ZoneInfo(zone)).time()
         spoken = speech.clock(local, words.language(entry.language))
         lines.append(words.line(entry.language, "callback_at", time=spoken))
     return desk_twiml.say_then_hang_up(lines)
 
 
-def _zones(session: Session, entry: QueueEntry) -> tuple[str, ...]:
+def _zones(session: Session, number: str, account_id: str | None) -> tuple[str, ...]:
     declared = None
-    if entry.account_id is not None:
-        account = session.get(Account, entry.account_id)
+    if account_id is not None:
+        account = session.get(Account, account_id)
         declared = account.timezone if account is not None else None
     zones = tuple(
-        dict.fromkeys(z for z in (declared, *number_zones(entry.number)) if z and is_known_zone(z))
+        dict.fromkeys(z for z in (declared, *number_zones(number)) if z and is_known_zone(z))
     )
     return zones or ("UTC",)
 
 
-def callback_time(
-    session: Session, desk: Desk, entry: QueueEntry, now: datetime
+def window_time(
+    session: Session, desk: Desk, number: str, account_id: str | None, now: datetime
 ) -> datetime | None:
-    """When to call the caller back: None (as soon as possible) when now is inside their
-    calling window in every zone of theirs, else the next quarter hour that is."""
-    profile = desk.legal.for_number(entry.number)
-    zones = [ZoneInfo(z) for z in _zones(session, entry)]
+    """None when ``now`` is inside the calling window of ``number`` in every zone of the
+    cardholder; else the next quarter hour that is (within three days), else None."""
+    profile = desk.legal.for_number(number)
+    zones = [ZoneInfo(z) for z in _zones(session, number, account_id)]
 
     def inside(instant: datetime) -> bool:
         return all(
@@ -227,3 +231,11 @@ def callback_time(
         if inside(candidate):
             return candidate
     return None
+
+
+def callback_time(
+    session: Session, desk: Desk, entry: QueueEntry, now: datetime
+) -> datetime | None:
+    """When to call the caller back: None (as soon as possible) when now is inside their
+    calling window in every zone of theirs, else the next quarter hour that is."""
+    return window_time(session, desk, entry.number, entry.account_id, now)

@@ -146,5 +146,7 @@ def build_desk(settings: Settings) -> DeskService:
             ),
             public_url=settings.server.public_url,
             legal=settings.policy.built.legal(settings.business.kind),
+            policy=settings.policy.built,
+            caller_id=settings.twilio.caller_id,
         )
     )

@@ -70,13 +70,20 @@ class QueueEntry(Base):
     __table_args__ = (
         CheckConstraint(_in("status", QUEUE_STATUSES), name="status"),
         UniqueConstraint("call_sid"),
+        UniqueConstraint("callback_id", "enqueued_at"),
         Index(None, "status", "queue", "enqueued_at"),
         Index(None, "queue", "enqueued_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     queue: Mapped[str] = mapped_column(String(64))
-    call_sid: Mapped[str] = mapped_column(String(34))
+    #: The queued caller's CallSid; None for a booked callback waiting for an agent (the
+    #: cardholder is not on the line: the agent calls them, agent first).
+    call_sid: Mapped[str | None] = mapped_column(String(34))
+    #: The callback request this record places agent-first (``campaigns/callbacks.py``), and
+    #: the attempt that dialled the cardholder for it (``dialer/attempts.py``).
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callback_requests.id"))
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempts.id"))
     account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.account_id"))
     number: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(8))

@@ -129,3 +129,28 @@ def gather_key(lines: Iterable[Spoken], *, action_url: str, timeout: int) -> str
     response.append(gather)
     response.hangup()
     return str(response)
+
+
+def dial_number(
+    number: str,
+    *,
+    caller_id: str,
+    action_url: str,
+    status_url: str,
+    timeout: int,
+    before: Iterable[Spoken] = (),
+) -> str:
+    """Call ``number`` from the agent's leg (an agent-first callback); the number's leg reports
+    its statuses to ``status_url`` (the attempt's own callbacks) and ``action_url`` is requested
+    when it ends, with ``DialCallStatus``."""
+    response = VoiceResponse()
+    _say(response, before)
+    dial = Dial(action=action_url, method="POST", caller_id=caller_id, timeout=timeout)
+    dial.number(
+        number,
+        status_callback=status_url,
+        status_callback_method="POST",
+        status_callback_event="initiated ringing answered completed",
+    )
+    response.append(dial)
+    return str(response)

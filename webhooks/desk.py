@@ -104,7 +104,13 @@ class DeskRules(Protocol):
     ) -> str: ...
 
     def agent_after(
-        self, session: Session, *, entry_id: int | None, agent_id: int | None, now: datetime
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        agent_id: int | None,
+        dial_status: str | None,
+        now: datetime,
     ) -> str: ...
 
     def agent_wrap(
@@ -286,9 +292,12 @@ def _agent() -> Response:
         )
         return _xml(_move_caller(answer, entry_id, agent_id))
     if step == "after":
+        dial_status = word(clean(request.values.get("DialCallStatus", "")))
         return _xml(
             _transact(
-                lambda s, now: rules.agent_after(s, entry_id=entry_id, agent_id=agent_id, now=now)
+                lambda s, now: rules.agent_after(
+                    s, entry_id=entry_id, agent_id=agent_id, dial_status=dial_status, now=now
+                )
             )
         )
     if step == "wrap":

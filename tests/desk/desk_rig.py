@@ -25,7 +25,7 @@ from duecall.settings import Settings
 from duecall.wiring import build_transfer
 from simulator import Persona, SimCall, Simulator, WsgiTransport, create_simulator
 from store.db import Database
-from store.models import CallbackRequest
+from store.models import Attempt, CallbackRequest, ComplianceDecision
 from store.models_desk import DeskAgent, QueueEntry
 from telephony.twilio_adapter import TwilioAdapter
 from tests.webhooks.voice_support import seed
@@ -100,6 +100,22 @@ class DeskRig:
             rows = list(s.scalars(select(CallbackRequest).order_by(CallbackRequest.id)))
             s.expunge_all()
             return rows
+
+    def attempt(self, entry_id: int) -> Attempt | None:
+        """The attempt that dialled the cardholder for the callback record ``entry_id``."""
+        with self.db.session(readonly=True) as s:
+            entry = s.get(QueueEntry, entry_id)
+            row = s.get(Attempt, entry.attempt_id) if entry and entry.attempt_id else None
+            if row is not None:
+                s.expunge(row)
+            return row
+
+    def decisions(self, attempt_id: int) -> list[tuple[str, bool]]:
+        with self.db.session(readonly=True) as s:
+            rows = s.scalars(
+                select(ComplianceDecision).where(ComplianceDecision.attempt_id == attempt_id)
+            )
+            return [(d.context, d.allowed) for d in rows]
 
     def add_agent(self, name: str, phone: str, *languages: str, persona: Persona) -> None:
         self.sim.set_persona(phone, persona)

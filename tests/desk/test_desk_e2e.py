@@ -4,10 +4,12 @@ offered to agent personas, bridged, or called back."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from campaigns.callbacks import CallbackWanted, request_callback
+from campaigns.suppressions import add_suppression
 from simulator import Persona
 from store.db import Database
 from tests.desk.desk_rig import ANA, EN_KEYS, EN_PHONE, DeskRig, build_desk_rig, settings_for
@@ -112,4 +114,92 @@ def test_an_agent_who_declines_goes_away_and_the_caller_stays_queued(rig: DeskRi
     before = len(caller.transcript)
     rig.sim.run_for(40)
     assert any("in line" in line for line in caller.transcript[before:])
+    assert rig.errors() == []
+
+
+def test_a_booked_callback_is_placed_agent_first(rig: DeskRig) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts(talk_seconds=40))
+    caller = rig.call_in(EN_PHONE, f"{EN_KEYS},0")
+    rig.until(lambda: rig.entry(caller) is not None)
+    rig.sim.send_keys(caller, "1")
+    rig.until(lambda: bool(rig.callbacks()))
+    rig.sim.run_until_idle()
+    # The next tick puts the due callback in the callbacks queue and rings Ana first.
+    assert rig.transfer.tick() == 1
+    (placing,) = [e for e in rig.entries() if e.callback_id is not None]
+    assert (placing.queue, placing.status, placing.call_sid) == ("callbacks", "offered", None)
+    rig.until(lambda: rig.callbacks()[0].status == "done")
+    agent_leg = next(c for c in rig.sim.calls.values() if c.to == ANA)
+    assert any(
+        "Callback to make: collections, verified, English" in line for line in agent_leg.transcript
+    )
+    # Only after Ana pressed 1 was the cardholder dialled, as an attempt of its own, with
+    # the policy's decision stored for it.
+    cardholder = [c for c in rig.sim.calls.values() if c.to == EN_PHONE]
+    assert len(cardholder) == 1
+    attempt = rig.attempt(placing.id)
+    assert attempt is not None
+    assert (attempt.purpose, attempt.number, attempt.provider_sid) == (
+        "callback",
+        EN_PHONE,
+        cardholder[0].sid,
+    )
+    assert rig.decisions(attempt.id) == [("desk_callback", True)]
+    assert rig.agent("Ana").state == "wrap_up"
+    assert rig.errors() == []
+
+
+def _book(rig: DeskRig) -> None:
+    with rig.db.session() as s:
+        assert request_callback(
+            s,
+            CallbackWanted(
+                number=EN_PHONE,
+                reason="agent",
+                language="en-US",
+                priority=3,
+                dedupe_key="test-callback",
+                account_id="70000001",
+                verified=True,
+                preferred_at=MONDAY - timedelta(minutes=10),
+            ),
+            now=MONDAY - timedelta(hours=1),
+        )
+
+
+def test_a_callback_the_cardholder_does_not_answer_is_tried_again_later(rig: DeskRig) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts(talk_seconds=40))
+    rig.sim.set_persona(EN_PHONE, Persona.no_answer())
+    _book(rig)
+    assert rig.transfer.tick() == 1
+    rig.until(lambda: rig.callbacks()[0].status == "open")
+    (callback,) = rig.callbacks()
+    assert callback.tries == 1 and "not reached: no-answer" in (callback.note or "")
+    assert callback.preferred_at is not None and callback.preferred_at >= MONDAY + timedelta(
+        minutes=15
+    )
+    rig.sim.run_until_idle()
+    assert rig.errors() == []
+
+
+def test_a_callback_the_policy_forbids_is_never_dialled(rig: DeskRig) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts())
+    _book(rig)
+    with rig.db.session() as s:
+        add_suppression(
+            s,
+            kind="dnc",
+            number=EN_PHONE,
+            reason="asked on the phone",
+            actor="test",
+            source="cli",
+            now=MONDAY,
+        )
+    assert rig.transfer.tick() == 1  # the agent is rung: the policy is asked at dial time
+    rig.until(lambda: rig.callbacks()[0].status == "cancelled")
+    assert not [c for c in rig.sim.calls.values() if c.to == EN_PHONE]
+    (placing,) = rig.entries()
+    assert (placing.status, placing.left_reason, placing.attempt_id) == ("left", "policy", None)
+    rig.sim.run_until_idle()
+    assert rig.agent("Ana").state == "available"
     assert rig.errors() == []

@@ -21,6 +21,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("callback_requests", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("tries", sa.Integer(), nullable=False, server_default="0"))
     op.create_table(
         "desk_agents",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -46,7 +48,11 @@ def upgrade() -> None:
         "desk_queue_entries",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("queue", sa.String(length=64), nullable=False),
-        sa.Column("call_sid", sa.String(length=34), nullable=False),
+        sa.Column("call_sid", sa.String(length=34), nullable=True),
+        sa.Column("callback_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "attempt_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
         sa.Column("account_id", sa.String(length=64), nullable=True),
         sa.Column("number", sa.String(length=16), nullable=False),
         sa.Column("language", sa.String(length=8), nullable=False),
@@ -82,7 +88,22 @@ def upgrade() -> None:
             name=op.f("fk_desk_queue_entries_agent_id_desk_agents"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_desk_queue_entries")),
+        sa.ForeignKeyConstraint(
+            ["attempt_id"],
+            ["attempts.id"],
+            name=op.f("fk_desk_queue_entries_attempt_id_attempts"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["callback_id"],
+            ["callback_requests.id"],
+            name=op.f("fk_desk_queue_entries_callback_id_callback_requests"),
+        ),
         sa.UniqueConstraint("call_sid", name=op.f("uq_desk_queue_entries_call_sid")),
+        sa.UniqueConstraint(
+            "callback_id",
+            "enqueued_at",
+            name=op.f("uq_desk_queue_entries_callback_id_enqueued_at"),
+        ),
     )
     with op.batch_alter_table("desk_queue_entries", schema=None) as batch_op:
         batch_op.create_index(
@@ -104,3 +125,5 @@ def downgrade() -> None:
 
     op.drop_table("desk_queue_entries")
     op.drop_table("desk_agents")
+    with op.batch_alter_table("callback_requests", schema=None) as batch_op:
+        batch_op.drop_column("tries")
