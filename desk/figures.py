@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from desk.config import DeskSettings
+from store.models import CallbackRequest
 from store.models_desk import AGENT_STATES, DeskAgent, QueueEntry
 
 
@@ -48,9 +49,21 @@ class QueueFigures:
 
 
 @dataclass(frozen=True)
+class CallbackFigures:
+    """Booked callbacks: still open, due now, open after a try that did not reach the
+    cardholder (missed, to be tried again), placed."""
+
+    open: int
+    due: int
+    missed: int
+    done: int
+
+
+@dataclass(frozen=True)
 class DeskFigures:
     queues: tuple[QueueFigures, ...]
     agents_by_state: dict[str, int]
+    callbacks: CallbackFigures
 
 
 def _percent(part: int, whole: int) -> Decimal | None:
@@ -106,7 +119,24 @@ def desk_figures(
             )
         )
     states = Counter(session.scalars(select(DeskAgent.state)))
-    return DeskFigures(tuple(figures), {state: states.get(state, 0) for state in AGENT_STATES})
+    return DeskFigures(
+        tuple(figures),
+        {state: states.get(state, 0) for state in AGENT_STATES},
+        _callbacks(session, now),
+    )
+
+
+def _callbacks(session: Session, now: datetime) -> CallbackFigures:
+    rows = session.execute(
+        select(CallbackRequest.status, CallbackRequest.preferred_at, CallbackRequest.tries)
+    ).all()
+    opened = [(at, tries) for status, at, tries in rows if status == "open"]
+    return CallbackFigures(
+        open=len(opened),
+        due=sum(1 for at, _ in opened if at is None or at <= now),
+        missed=sum(1 for _, tries in opened if tries),
+        done=sum(1 for status, _, _ in rows if status == "done"),
+    )
 
 
 def expected_wait_seconds(

@@ -227,6 +227,12 @@ def queue_command(obj: CliContext, hours: int) -> None:
         f"{state.replace('_', ' ')} {count}" for state, count in figures.agents_by_state.items()
     )
     out.print(f"agents: {by_state}", markup=False)
+    cb = figures.callbacks
+    out.print(
+        f"callbacks: {cb.open} open ({cb.due} due now, {cb.missed} missed and to be tried "
+        f"again), {cb.done} placed",
+        markup=False,
+    )
     roster = Table(title=Text("Agents"), title_justify="left")
     for column in ("name", "state", "since (UTC)", "on shift until (UTC)", "languages"):
         roster.add_column(Text(column))

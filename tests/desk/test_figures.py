@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
+from campaigns import callbacks
+from campaigns.callbacks import CallbackWanted, request_callback
 from desk.agents import add_agent, move
 from desk.config import DeskSettings
-from desk.figures import desk_figures, expected_wait_seconds
+from desk.figures import CallbackFigures, desk_figures, expected_wait_seconds
 from desk.queueing import Caller, abandoned, bridged, claim, ended, enqueue, left
 from store.clock import FixedClock
 from store.db import Database
@@ -64,3 +66,26 @@ def test_the_expected_wait_grows_with_the_position(db: Database, clock: FixedClo
         settings = DeskSettings(default_handle_seconds=120)
         assert expected_wait_seconds(s, settings, "fraud", 1, since=since) == 120
         assert expected_wait_seconds(s, settings, "fraud", 3, since=since) == 360
+
+
+def test_missed_callbacks_are_counted(db: Database, clock: FixedClock) -> None:
+    t = clock.now()
+    with db.session() as s:
+        for key, at in (("a", None), ("b", t + timedelta(hours=1))):
+            request_callback(
+                s,
+                CallbackWanted(
+                    number="+14155550123",
+                    reason="agent",
+                    language="en-US",
+                    priority=3,
+                    dedupe_key=key,
+                    preferred_at=at,
+                ),
+                now=t,
+            )
+        (first,) = [r for r in callbacks.due(s, now=t)]
+        assert callbacks.take(s, first.id)
+        assert callbacks.retry(s, first.id, at=t + timedelta(minutes=15), note="no-answer")
+        figures = desk_figures(s, DeskSettings(), now=t, since=t - timedelta(hours=1))
+    assert figures.callbacks == CallbackFigures(open=2, due=0, missed=1, done=0)

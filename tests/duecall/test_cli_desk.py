@@ -103,5 +103,8 @@ def test_desk_queue_prints_the_live_queues_and_agents(env: dict[str, str], db_ur
     cells = [c.strip() for c in fraud.split("│")]
     assert cells[3] == "1"  # one caller waiting
     assert "agents: away 1, available 0" in result.stdout
+    assert "callbacks: 0 open (0 due now, 0 missed and to be tried again), 0 placed" in (
+        result.stdout
+    )
     (agent,) = [line for line in result.stdout.splitlines() if "Wei Chen" in line]
     assert "off shift" not in agent  # the "always" shift covers every hour
