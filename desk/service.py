@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from desk import agent_leg, escalation, waiting
+from desk import agent_leg, escalation, listen, waiting
 from desk.escalation import Desk
 from ivr.session import AgentWanted
 from telephony.desk_twiml import LegAnswer
@@ -189,3 +189,16 @@ class DeskService:
     def join(self, session: Session, *, entry_id: int | None, call_sid: str) -> str:
         """See :func:`desk.agent_leg.join`."""
         return agent_leg.join(session, self.desk, entry_id=entry_id, call_sid=call_sid)
+
+    def listen(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        supervisor_id: int | None,
+        digits: str | None,
+    ) -> str:
+        """See :func:`desk.listen.answer`."""
+        return listen.answer(
+            session, self.desk, entry_id=entry_id, supervisor_id=supervisor_id, digits=digits
+        )

@@ -152,6 +152,52 @@ def agent_state(obj: CliContext, name: str, state: str, actor: str) -> None:
         click.echo(message)
 
 
+@desk_group.command("listen")
+@click.argument("agent")
+@click.option("--supervisor", required=True, help="The supervisor whose phone is rung.")
+@click.option("--by", "actor", envvar="USER", default="cli", show_default="$USER")
+@pass_ctx
+def listen_command(obj: CliContext, agent: str, supervisor: str, actor: str) -> None:
+    """Ring a supervisor's phone to listen in to AGENT's call, muted (they press 1 to join).
+
+    Needs the Twilio secrets, like `duecall dialer`. The listen-in is recorded in the audit
+    trail.
+    """
+    from desk.errors import AgentError
+    from desk.listen import ask
+    from duecall.wiring import build_telephony
+    from telephony.errors import TelephonyError
+    from telephony.port import AgentCall
+
+    settings = obj.require("dialer")
+    with obj.store() as db:
+        with db.session() as session:
+            try:
+                wanted = ask(
+                    session,
+                    agent_name=agent,
+                    supervisor_name=supervisor,
+                    now=obj.clock.now(),
+                    actor=actor,
+                )
+            except AgentError as exc:
+                _fail(str(exc))
+        try:
+            build_telephony(settings).place_agent_call(
+                AgentCall(
+                    to=wanted.phone,
+                    entry_id=wanted.entry_id,
+                    agent_id=wanted.supervisor_id,
+                    timeout=settings.desk.offer_timeout_seconds,
+                    purpose="listen",
+                )
+            )
+        except TelephonyError as exc:
+            click.echo(f"error: the supervisor's phone could not be rung: {exc}", err=True)
+            sys.exit(exitcodes.FAILURE)
+    click.echo(f"ringing {supervisor} to listen in to {agent}'s call")
+
+
 def _seconds(value: int | None) -> str:
     if value is None:
         return "-"

@@ -121,6 +121,24 @@ def conference(room: str, *, before: Iterable[Spoken] = (), action_url: str | No
     return str(response)
 
 
+def listen(room: str) -> str:
+    """Join the conference ``room`` muted, without starting or ending it: a supervisor
+    listening in for coaching hears both parties and is heard by neither."""
+    response = VoiceResponse()
+    dial = Dial()
+    dial.conference(
+        room,
+        muted=True,
+        start_conference_on_enter=False,
+        end_conference_on_exit=False,
+        beep=False,
+        wait_url="",
+    )
+    response.append(dial)
+    response.hangup()
+    return str(response)
+
+
 def gather_key(lines: Iterable[Spoken], *, action_url: str, timeout: int) -> str:
     """Say ``lines`` inside a one-key ``<Gather>``; with no key, hang up."""
     response = VoiceResponse()

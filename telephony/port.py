@@ -187,11 +187,15 @@ class AgentCall:
     entry_id: int
     agent_id: int
     timeout: int
+    #: ``listen``: a supervisor rung to listen in to the agent's call, not offered a caller.
+    purpose: str | None = None
 
     def __post_init__(self) -> None:
         _require_e164("to", self.to)
         _require_attempt_id(self.entry_id)
         _require_attempt_id(self.agent_id)
+        if self.purpose not in (None, "listen"):
+            raise ValueError(f"purpose must be None or 'listen', got {self.purpose!r}")
         if not 5 <= self.timeout <= MAX_RING_TIMEOUT_SECONDS:
             raise ValueError(f"timeout must be 5..{MAX_RING_TIMEOUT_SECONDS} s")
 

@@ -476,10 +476,11 @@ class TwilioAdapter:
     def agent_call_parameters(self, call: AgentCall) -> dict[str, Any]:
         """Return the SDK keyword arguments for ringing an agent (what Twilio receives)."""
         query = urlencode({"entry": call.entry_id, "agent": call.agent_id})
+        step = f"&{urlencode({'step': call.purpose})}" if call.purpose else ""
         return {
             "to": call.to,
             "from_": self._caller_id,
-            "url": f"{self._public_url}{routes.DESK_AGENT}?{query}",
+            "url": f"{self._public_url}{routes.DESK_AGENT}?{query}{step}",
             "method": "POST",
             "status_callback": f"{self._public_url}{routes.DESK_AGENT_STATUS}?{query}",
             "status_callback_method": "POST",

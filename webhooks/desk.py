@@ -139,6 +139,15 @@ class DeskRules(Protocol):
 
     def join(self, session: Session, *, entry_id: int | None, call_sid: str) -> str: ...
 
+    def listen(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        supervisor_id: int | None,
+        digits: str | None,
+    ) -> str: ...
+
 
 @dataclass
 class DeskWebConfig:
@@ -275,7 +284,7 @@ def _join() -> Response:
 
 def _agent() -> Response:
     """Every step of the agent's leg (``step``: none on answer, ``key``, ``miss``, ``after``,
-    ``wrap``)."""
+    ``wrap``) and of a supervisor's listen-in (``listen``, ``listen_key``)."""
     form = twilio_form(request.values)
     sid = call_sid(form)
     if sid is None:
@@ -297,6 +306,16 @@ def _agent() -> Response:
             _transact(
                 lambda s, now: rules.agent_after(
                     s, entry_id=entry_id, agent_id=agent_id, dial_status=dial_status, now=now
+                )
+            )
+        )
+    if step in ("listen", "listen_key"):
+        # A supervisor listening in: the offer, then (on 1) the muted join.
+        keys = _digits(form) if step == "listen_key" else None
+        return _xml(
+            _transact(
+                lambda s, now: rules.listen(
+                    s, entry_id=entry_id, supervisor_id=agent_id, digits=keys
                 )
             )
         )

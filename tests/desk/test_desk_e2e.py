@@ -10,8 +10,11 @@ import pytest
 
 from campaigns.callbacks import CallbackWanted, request_callback
 from campaigns.suppressions import add_suppression
+from desk.agents import add_agent
+from desk.listen import ask
 from simulator import Persona
 from store.db import Database
+from telephony.port import AgentCall
 from tests.desk.desk_rig import ANA, EN_KEYS, EN_PHONE, DeskRig, build_desk_rig, settings_for
 
 # Monday 7 December 2026, 10:00 in New York: the collections queue is open.
@@ -202,4 +205,51 @@ def test_a_callback_the_policy_forbids_is_never_dialled(rig: DeskRig) -> None:
     assert (placing.status, placing.left_reason, placing.attempt_id) == ("left", "policy", None)
     rig.sim.run_until_idle()
     assert rig.agent("Ana").state == "available"
+    assert rig.errors() == []
+
+
+def test_a_supervisor_listens_in_muted(rig: DeskRig) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts(talk_seconds=120))
+    boss = "+14155550199"
+    rig.sim.set_persona(boss, Persona.agent_accepts(talk_seconds=30))
+    with rig.db.session() as s:
+        add_agent(
+            s,
+            name="Bo",
+            role="supervisor",
+            phone=boss,
+            languages=("en-US",),
+            password="password1",
+            now=rig.sim.now(),
+            actor="test",
+        )
+    caller = rig.call_in(EN_PHONE, f"{EN_KEYS},0")
+    rig.until(lambda: (e := rig.entry(caller)) is not None and e.queue_sid is not None)
+    assert rig.transfer.tick() == 1
+    rig.until(lambda: rig.entry(caller).status == "bridged")  # type: ignore[union-attr]
+    with rig.db.session() as s:
+        wanted = ask(s, agent_name="Ana", supervisor_name="Bo", now=rig.sim.now(), actor="test")
+    rig.transfer.telephony.place_agent_call(
+        AgentCall(
+            to=boss,
+            entry_id=wanted.entry_id,
+            agent_id=wanted.supervisor_id,
+            timeout=20,
+            purpose="listen",
+        )
+    )
+    entry = rig.entry(caller)
+    assert entry is not None
+    room = f"agent-{entry.agent_leg_sid}"
+
+    def listening() -> bool:
+        conference = rig.sim.conference_named(room)
+        return conference is not None and len(conference.participants) == 3
+
+    rig.until(listening)
+    conference = rig.sim.conference_named(room)
+    assert conference is not None
+    muted = [p for p in conference.participants.values() if p.muted]
+    (leg,) = [c for c in rig.sim.calls.values() if c.to == boss]
+    assert [p.call.sid for p in muted] == [leg.sid]
     assert rig.errors() == []

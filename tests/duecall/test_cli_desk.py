@@ -108,3 +108,20 @@ def test_desk_queue_prints_the_live_queues_and_agents(env: dict[str, str], db_ur
     )
     (agent,) = [line for line in result.stdout.splitlines() if "Wei Chen" in line]
     assert "off shift" not in agent  # the "always" shift covers every hour
+
+
+def test_listen_needs_a_supervisor_and_an_agent_on_a_call(env: dict[str, str]) -> None:
+    for name, role in (("Wei Chen", "agent"), ("Bo", "supervisor")):
+        code, _, err = _add(
+            env, name, "--role", role, "--phone", "+14155550142", "--password-stdin"
+        )
+        assert code == 0, err
+    secrets = {**env, "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t"}
+    result = CliRunner().invoke(
+        cli, ["desk", "listen", "Wei Chen", "--supervisor", "Bo"], env=secrets
+    )
+    assert result.exit_code == 2 and "Wei Chen is not on a call" in result.stderr
+    result = CliRunner().invoke(
+        cli, ["desk", "listen", "Bo", "--supervisor", "Wei Chen"], env=secrets
+    )
+    assert result.exit_code == 2 and "Wei Chen is not a supervisor" in result.stderr

@@ -12,13 +12,17 @@ import pytest
 import responses
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from desk.agents import add_agent, move
+from desk.errors import AgentError
+from desk.listen import ask
 from duecall.app import create_app
 from duecall.settings import Settings, load_settings
 from duecall.wiring import build_telephony, build_transfer
 from store.clock import FixedClock
 from store.db import Database
+from store.models import AuditLog
 from store.models_desk import DeskAgent, QueueEntry
 from tests.contract.twilio_payloads import call_json, member_json
 from tests.webhooks.voice_support import ACCOUNT_SID, EN_PHONE, ENV, PUBLIC, Caller, seed
@@ -228,3 +232,83 @@ def test_a_caller_the_carrier_cannot_move_goes_back_and_the_agent_is_told(
     assert agent_leg.doc.find("Dial") is None and "no longer waiting" in agent_leg.spoken()
     entry, agent = _rows(db)
     assert (entry.status, entry.bridged_at, agent.state) == ("waiting", None, "wrap_up")
+
+
+def test_a_supervisor_listens_in_muted_after_pressing_1(
+    app: Flask,
+    db: Database,
+    clock: FixedClock,
+    settings: Settings,
+    twilio: responses.RequestsMock,
+) -> None:
+    caller, agent_leg = _queued_and_offered(app, db, clock, settings)
+    twilio.post(
+        f"{SIM}/Queues/{QUEUE_SID}/Members/{caller.call_sid}.json",
+        json=member_json(call_sid=caller.call_sid, queue_sid=QUEUE_SID),
+    )
+    agent_leg.press("1")
+    with db.session() as s:
+        boss = add_agent(
+            s,
+            name="Bo",
+            role="supervisor",
+            phone="+14155550199",
+            languages=("en-US",),
+            password="password1",
+            now=clock.now(),
+            actor="t",
+        )
+        wanted = ask(s, agent_name="Ana", supervisor_name="Bo", now=clock.now(), actor="t")
+        boss_id = boss.id
+    assert wanted.supervisor_id == boss_id
+    leg = Caller(app.test_client(), from_="+15005550006", to="+14155550199")
+    leg.post(f"{PUBLIC}/twilio/desk/agent?entry={wanted.entry_id}&agent={boss_id}&step=listen")
+    assert "listen to Ana's call. Press 1 to join it, muted" in leg.spoken()
+    assert leg.doc.find("Dial") is None  # nothing heard before the key: a machine never joins
+    leg.press("1")
+    conference = leg.doc.find("Dial/Conference")
+    assert conference is not None and conference.text == f"agent-{LEG_SID}"
+    assert conference.get("muted") == "true" and conference.get("endConferenceOnExit") == "false"
+    with db.session(readonly=True) as s:
+        (audit,) = s.scalars(select(AuditLog).where(AuditLog.action == "desk_listen_in")).all()
+        assert audit.entity_id == str(wanted.entry_id)
+
+
+def test_only_a_supervisor_listens_and_only_to_a_call(
+    app: Flask, db: Database, clock: FixedClock
+) -> None:
+    with db.session() as s:
+        add_agent(
+            s,
+            name="Bo",
+            role="agent",
+            phone="+14155550199",
+            languages=("en-US",),
+            password="password1",
+            now=clock.now(),
+            actor="t",
+        )
+        with pytest.raises(AgentError, match="not a supervisor"):
+            ask(s, agent_name="Ana", supervisor_name="Bo", now=clock.now(), actor="t")
+        with pytest.raises(AgentError, match="not on a call"):
+            ask(
+                s,
+                agent_name="Ana",
+                supervisor_name=_supervisor(s, clock),
+                now=clock.now(),
+                actor="t",
+            )
+
+
+def _supervisor(s: Session, clock: FixedClock) -> str:
+    add_agent(
+        s,
+        name="Cy",
+        role="supervisor",
+        phone="+14155550198",
+        languages=("en-US",),
+        password="password1",
+        now=clock.now(),
+        actor="t",
+    )
+    return "Cy"
