@@ -359,7 +359,7 @@ def _bridged_from_queue(
 
 
 def _connect(line: CallLine, bridge: Bridge) -> None:
-    """Both legs are ready: they now hear each other. Raises CallEnds if the other leg left."""
+    """Both legs are ready: they now hear each other. Raises LegEnded if the other leg left."""
     with line.lock:
         if bridge.state == "over":
             raise LegEnded("the other party hung up before the bridge")
@@ -386,7 +386,7 @@ def _end_bridge(line: CallLine, bridge: Bridge, gone: SimCall, status: str) -> N
         return
     if other.leg is not None:  # a <Number> leg never outlives the call that dialled it
         status = "completed" if other.status == "in-progress" else "canceled"
-        line.interrupt(other, CallEnds(status, "[carrier] the caller hung up: the leg ends"))
+        line.interrupt(other, CallEnds(status, "[carrier] the caller left the Dial: the leg ends"))
     elif talked:
         line.interrupt(other, LegEnded(f"{gone.sid} hung up"))
     else:
@@ -431,10 +431,10 @@ def verb_dial(player: TwimlPlayer, call: SimCall, verb: Verb, doc_url: str) -> o
         on_call_finished(line, call, "completed")
         raise
     except CallEnds as end:
-        if action is not None and getattr(end, "dial_outcome", None):
+        if action is not None and end.dial_outcome is not None:
             params = call.webhook_params()
             params["CallStatus"] = "completed"
-            params.update(end.dial_outcome)  # type: ignore[attr-defined]
+            params.update(end.dial_outcome)
             line.transcribe(call, f"[carrier] Dial action (caller gone) -> {method} {action}")
             line.webhook(call, method, action, params, "Dial action")
         raise
@@ -472,7 +472,7 @@ def _talk_then_outcome(player: TwimlPlayer, call: SimCall, bridge: Bridge) -> di
         line.transcribe(call, f"[carrier] bridge ended: {ended.reason}")
     except CallEnds as end:
         _end_bridge(line, bridge, call, "completed")
-        end.dial_outcome = _dial_outcome(bridge)  # type: ignore[attr-defined]
+        end.dial_outcome = _dial_outcome(bridge)
         raise
     return _dial_outcome(bridge)
 
@@ -483,7 +483,7 @@ def _wait_for_bridge(player: TwimlPlayer, call: SimCall, bridge: Bridge) -> None
         line.wait_until(call, lambda: bridge.state in ("bridged", "over"), math.inf)
     except CallEnds as end:
         _end_bridge(line, bridge, call, "canceled")
-        end.dial_outcome = _dial_outcome(bridge)  # type: ignore[attr-defined]
+        end.dial_outcome = _dial_outcome(bridge)
         raise
 
 
@@ -696,12 +696,18 @@ def _dial_conference(
         _listen(player, call)
     except LegEnded as ended:
         line.transcribe(call, f"[carrier] leaves conference {name}: {ended.reason}")
-    outcome = {
+    except CallEnds as end:
+        end.dial_outcome = _conference_outcome(call, conference, joined_at)
+        raise
+    return _conference_outcome(call, conference, joined_at)
+
+
+def _conference_outcome(call: SimCall, conference: Conference, joined_at: float) -> dict[str, str]:
+    return {
         "DialCallStatus": "completed",
         "ConferenceSid": conference.sid,
         "DialCallDuration": str(math.ceil(call.elapsed - joined_at)),
     }
-    return outcome
 
 
 def _wait_for_start(

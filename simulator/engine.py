@@ -3,9 +3,13 @@
 One piece of code serves both timing modes:
 
 * **synchronous** (``threaded=False``, for tests): REST requests only queue work;
-  :meth:`Simulator.run_until_idle` plays queued calls and message deliveries one after the other in
-  the calling thread. Pauses, ringing and Gather timeouts are not slept; they advance a virtual
-  clock, so durations and timestamps are those of the simulated call and runs are deterministic.
+  :meth:`Simulator.run_until_idle` (or :meth:`Simulator.run_until`, which stops once a condition
+  holds) plays queued calls and message deliveries one after the other. Each call runs in a thread
+  of its own (:class:`_Fiber`) but only while the scheduler waits for it, so calls never overlap.
+  Pauses, ringing and Gather timeouts are not slept; they advance a virtual clock, so durations
+  and timestamps are those of the simulated call and runs are deterministic. A *held* call (one
+  waiting on other calls: queued, dialling, bridged, in a conference) parks at each wait instead,
+  and the scheduler plays the other calls until the wait falls due or something wakes it.
 * **threaded** (``threaded=True``, for ``serve``): each call and message runs in its own thread as
   soon as it is created, and waits in real time multiplied by ``time_scale`` (0.1 plays ten times
   faster). A REST update wakes the call's thread at once.

@@ -37,6 +37,9 @@ class CallEnds(Exception):  # noqa: N818 - control flow, not an error
         super().__init__(line)
         self.status = status
         self.line = line
+        #: Set when the call ends inside a ``<Dial>``: what its action is told (Twilio still
+        #: requests it for a caller who hung up).
+        self.dial_outcome: dict[str, str] | None = None
 
 
 class Redirected(Exception):  # noqa: N818 - control flow, not an error

@@ -298,7 +298,7 @@ def test_a_caller_who_hangs_up_during_the_bridge_ends_the_agent_leg(desk: Desk) 
     caller = desk.sim.calls[sid]
     (leg,) = [c for c in desk.sim.calls.values() if c.sid != sid]
     assert caller.status == leg.status == "completed"
-    assert "[carrier] the caller hung up: the leg ends" in leg.transcript
+    assert "[carrier] the caller left the Dial: the leg ends" in leg.transcript
     assert leg.elapsed < 300
     # Twilio still requests the Dial action for a caller who hung up; its answer is ignored.
     (done,) = desk.at("/dial-done")
@@ -433,6 +433,12 @@ def test_a_member_dequeued_by_rest_joins_the_agents_conference(desk: Desk) -> No
     (done,) = desk.at("/caller-done")
     assert done.params["DialCallStatus"] == "completed"
     assert "[app] Say(en-US): Goodbye." in desk.sim.calls[caller].transcript
+    # The agent who hung up in the conference still has its Dial action requested.
+    (agent_done,) = desk.at("/agent-done")
+    assert agent_done.params["CallSid"] == agent
+    assert agent_done.params["CallStatus"] == "completed"
+    assert agent_done.params["ConferenceSid"] == conference.sid
+    assert int(agent_done.params["DialCallDuration"]) >= 90
     events = [h.params["StatusCallbackEvent"] for h in desk.at("/conference-events")]
     assert events == [
         "participant-join",
@@ -656,3 +662,58 @@ def test_wait_twiml_that_plays_nothing_is_an_error_not_an_endless_fetch_loop(
     assert [e.kind for e in desk.sim.errors] == ["twiml"]
     assert "time" in desk.sim.errors[0].message
     assert desk.at("/queue-done")[0].params["QueueResult"] == "error"
+
+
+def test_in_threaded_mode_a_whispered_agent_joins_the_callers_conference() -> None:
+    desk = build_desk(threaded=True, time_scale=0.005)
+    desk.sim.set_persona(AGENT, Persona.agent_accepts(talk_seconds=20))
+    dial_routes(desk)
+    desk.route(
+        "/voice",
+        '<Response><Dial action="/dial-done"><Conference endConferenceOnExit="true">room-7'
+        "</Conference></Dial></Response>",
+    )
+    desk.route(
+        "/agent-key",
+        lambda p: (
+            '<Response><Dial><Conference endConferenceOnExit="true">room-7</Conference>'
+            "</Dial></Response>"
+            if p.get("Digits") == "1"
+            else "<Response><Hangup/></Response>"
+        ),
+    )
+    desk.route(
+        "/agent",
+        '<Response><Gather numDigits="1" action="/agent-key" timeout="5">'
+        "<Say>Press 1 to take the call.</Say></Gather><Hangup/></Response>",
+    )
+    caller = desk.sim.place_inbound_call(CALLER, HOTLINE, url=desk.url("/voice"))
+    assert desk.sim.run_until(lambda: desk.sim.conference_named("room-7") is not None)
+    agent = desk.client.calls.create(to=AGENT, from_=HOTLINE, url=desk.url("/agent")).sid
+
+    assert desk.sim.run_until(lambda: caller.is_over and desk.sim.calls[agent].is_over)
+    (done,) = desk.at("/dial-done")
+    assert done.params["DialCallStatus"] == "completed"
+    conference = desk.sim.switchboard.conferences[done.params["ConferenceSid"]]
+    assert conference.reason_conference_ended == "participant-with-end-conference-on-exit-left"
+    assert conference.call_sid_ending_conference == agent
+    assert desk.sim_errors() == []
+
+
+def test_a_cold_transfer_redirects_the_caller_out_of_the_conference_into_a_queue(
+    desk: Desk,
+) -> None:
+    sid, caller, agent, supervisor = conference_of_three(desk)
+    desk.route("/requeue", '<Response><Enqueue waitUrl="/wait">fraud</Enqueue></Response>')
+    desk.route("/wait", '<Response><Pause length="30"/></Response>')
+    desk.client.calls(caller).update(url=desk.url("/requeue"))
+    assert desk.sim.run_until(lambda: queued(desk))
+
+    conference = desk.sim.switchboard.conferences[sid]
+    assert set(conference.participants) == {agent, supervisor}
+    assert conference.status == "in-progress"
+    assert desk.client.conferences(sid).participants(caller).fetch().status == "complete"
+    assert "participant-leave" in [
+        h.params["StatusCallbackEvent"] for h in desk.at("/conference-events")
+    ]
+    assert desk.sim_errors() == []
