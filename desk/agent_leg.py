@@ -191,6 +191,8 @@ def after(
     """The conference (or, for a callback, the call to the cardholder) ended: the agent's
     ``<Dial>`` action. Talk time, the callback's outcome, wrap-up, the key."""
     entry, agent = _pair(session, entry_id, agent_id)
+    if entry is not None and agent is not None and entry.agent_id != agent.id:
+        entry = None  # transferred away from this agent: no longer theirs to end
     if entry is not None and entry.callback_id is not None:
         callback_first.finish(session, desk, entry, dial_status=dial_status, now=now)
     elif entry is not None:

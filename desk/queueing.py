@@ -125,7 +125,9 @@ def next_waiting(
     session: Session, queues: Sequence[str], languages: Sequence[str]
 ) -> QueueEntry | None:
     """The caller to offer next among ``queues`` (most urgent first) in ``languages``: the
-    front of the first queue with anyone waiting."""
+    front of the first queue with anyone waiting. A caller is offered only once Twilio has
+    confirmed them in the queue (their first wait request brings its QueueSid, which moving
+    them to the agent needs); a callback record has no caller to wait for."""
     for queue in queues:
         found = session.scalar(
             select(QueueEntry)
@@ -133,6 +135,7 @@ def next_waiting(
                 QueueEntry.queue == queue,
                 QueueEntry.status == "waiting",
                 QueueEntry.language.in_(list(languages)),
+                or_(QueueEntry.queue_sid.is_not(None), QueueEntry.callback_id.is_not(None)),
             )
             .order_by(QueueEntry.rank, QueueEntry.enqueued_at, QueueEntry.id)
             .limit(1)
@@ -252,4 +255,24 @@ def unbridge(session: Session, entry: QueueEntry) -> bool:
         entry.id,
         (QueueEntry.status == "bridged",),
         {"status": "waiting", "bridged_at": None, "wait_seconds": None, "agent_id": None},
+    )
+
+
+def requeue(session: Session, entry: QueueEntry, queue: str) -> bool:
+    """A cold transfer: the bridged caller goes back to waiting, in ``queue``, at its front
+    (rank -1), with no agent; their original enqueue time is kept."""
+    return _moved(
+        session,
+        entry.id,
+        (QueueEntry.status == "bridged",),
+        {
+            "status": "waiting",
+            "queue": queue,
+            "rank": -1,
+            "agent_id": None,
+            "agent_leg_sid": None,
+            "offered_at": None,
+            # Twilio's SID of the new queue comes with the caller's first wait request there.
+            "queue_sid": None,
+        },
     )

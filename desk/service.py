@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from desk import agent_leg, escalation, listen, waiting
+from desk import agent_leg, escalation, listen, transfers, waiting
 from desk.escalation import Desk
 from ivr.session import AgentWanted
 from telephony.desk_twiml import LegAnswer
@@ -202,3 +202,7 @@ class DeskService:
         return listen.answer(
             session, self.desk, entry_id=entry_id, supervisor_id=supervisor_id, digits=digits
         )
+
+    def requeue(self, session: Session, *, entry_id: int | None, call_sid: str) -> str:
+        """See :func:`desk.transfers.requeue_twiml`."""
+        return transfers.requeue_twiml(session, self.desk, entry_id=entry_id, call_sid=call_sid)

@@ -198,6 +198,45 @@ def listen_command(obj: CliContext, agent: str, supervisor: str, actor: str) -> 
     click.echo(f"ringing {supervisor} to listen in to {agent}'s call")
 
 
+@desk_group.command("transfer")
+@click.argument("agent")
+@click.option("--queue", "queue", required=True, help="The queue to hand the caller to.")
+@click.option("--by", "actor", envvar="USER", default="cli", show_default="$USER")
+@pass_ctx
+def transfer_command(obj: CliContext, agent: str, queue: str, actor: str) -> None:
+    """Cold transfer: AGENT's caller goes to the front of QUEUE, and AGENT is freed.
+
+    Needs the Twilio secrets, like `duecall dialer`. Recorded in the audit trail.
+    """
+    from desk.errors import AgentError
+    from desk.transfers import cold
+    from duecall.wiring import build_desk, build_telephony
+    from telephony.errors import TelephonyError
+
+    settings = obj.require("dialer")
+    desk = build_desk(settings).desk
+    with obj.store() as db:
+        with db.session() as session:
+            try:
+                move = cold(
+                    session,
+                    desk,
+                    agent_name=agent,
+                    queue=queue,
+                    now=obj.clock.now(),
+                    actor=actor,
+                )
+            except AgentError as exc:
+                _fail(str(exc))
+        try:
+            build_telephony(settings).redirect_call(move.call_sid, move.url)
+        except TelephonyError as exc:
+            # The caller hung up meanwhile: their hang-up in the queue ends the record.
+            click.echo(f"error: the caller could not be moved: {exc}", err=True)
+            sys.exit(exitcodes.FAILURE)
+    click.echo(f"{agent}'s caller is first in {queue}; {agent} is wrapping up")
+
+
 def _seconds(value: int | None) -> str:
     if value is None:
         return "-"

@@ -32,3 +32,5 @@ DESK_AGENT = "/twilio/desk/agent"
 #: Status callbacks and the answering-machine verdict of the agent's leg.
 DESK_AGENT_STATUS = "/twilio/desk/agent/status"
 DESK_AGENT_AMD = "/twilio/desk/agent/amd"
+#: Where a caller transferred cold by their agent is redirected: back into a queue, in front.
+DESK_REQUEUE = "/twilio/desk/requeue"

@@ -139,6 +139,8 @@ class DeskRules(Protocol):
 
     def join(self, session: Session, *, entry_id: int | None, call_sid: str) -> str: ...
 
+    def requeue(self, session: Session, *, entry_id: int | None, call_sid: str) -> str: ...
+
     def listen(
         self,
         session: Session,
@@ -177,6 +179,7 @@ def init_app(app: Flask, config: DeskWebConfig) -> None:
         (routes.DESK_WAIT, _wait, "voice"),
         (routes.DESK_DEQUEUED, _dequeued, "voice"),
         (routes.DESK_JOIN, _join, "voice"),
+        (routes.DESK_REQUEUE, _requeue, "voice"),
         # The agent's own leg: a fault hangs up on them (the offer then lapses), it never
         # books a callback for the desk's own number.
         (routes.DESK_AGENT, _agent, "callback"),
@@ -280,6 +283,16 @@ def _join() -> Response:
         return _xml(_hangup())
     rules = _rules()
     return _xml(_transact(lambda s, now: rules.join(s, entry_id=entry_id, call_sid=sid)))
+
+
+def _requeue() -> Response:
+    """A caller transferred cold by their agent: back into a queue."""
+    sid = call_sid(twilio_form(request.values))
+    entry_id = _arg("entry")
+    if sid is None:
+        return _xml(_hangup())
+    rules = _rules()
+    return _xml(_transact(lambda s, now: rules.requeue(s, entry_id=entry_id, call_sid=sid)))
 
 
 def _agent() -> Response:

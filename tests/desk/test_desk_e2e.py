@@ -12,6 +12,7 @@ from campaigns.callbacks import CallbackWanted, request_callback
 from campaigns.suppressions import add_suppression
 from desk.agents import add_agent
 from desk.listen import ask
+from desk.transfers import cold
 from simulator import Persona
 from store.db import Database
 from telephony.port import AgentCall
@@ -252,4 +253,40 @@ def test_a_supervisor_listens_in_muted(rig: DeskRig) -> None:
     muted = [p for p in conference.participants.values() if p.muted]
     (leg,) = [c for c in rig.sim.calls.values() if c.to == boss]
     assert [p.call.sid for p in muted] == [leg.sid]
+    assert rig.errors() == []
+
+
+def test_an_agent_hands_the_caller_to_the_front_of_the_fraud_queue(db: Database) -> None:
+    for rig in build_desk_rig(db, settings_for(["Ana", "Bo"]), MONDAY):
+        _cold_transfer(rig)
+
+
+def _cold_transfer(rig: DeskRig) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts(talk_seconds=300))
+    bo = "+14155550143"
+    rig.add_agent("Bo", bo, "en-US", persona=Persona.agent_accepts(talk_seconds=30))
+    first = rig.call_in(EN_PHONE, f"{EN_KEYS},0")
+    rig.until(lambda: (e := rig.entry(first)) is not None and e.queue_sid is not None)
+    assert rig.transfer.tick() == 1
+    rig.until(lambda: rig.entry(first).status == "bridged")  # type: ignore[union-attr]
+    assert rig.entry(first).agent_id == rig.agent("Ana").id  # type: ignore[union-attr]
+    with rig.db.session() as s:
+        move = cold(
+            s, rig.transfer.desk, agent_name="Ana", queue="fraud", now=rig.sim.now(), actor="test"
+        )
+    rig.transfer.telephony.redirect_call(move.call_sid, move.url)
+    rig.until(
+        lambda: (
+            (e := rig.entry(first)) is not None
+            and e.queue == "fraud"
+            and e.status == "waiting"
+            and e.queue_sid is not None
+            and rig.agent("Ana").state == "wrap_up"
+        )
+    )
+    assert rig.transfer.tick() == 1
+    rig.until(lambda: rig.entry(first).status == "bridged")  # type: ignore[union-attr]
+    entry = rig.entry(first)
+    assert entry is not None and entry.agent_id == rig.agent("Bo").id
+    assert any("You are number 1 in line" in line for line in first.transcript)
     assert rig.errors() == []

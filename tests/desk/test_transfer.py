@@ -13,7 +13,7 @@ import responses
 from desk.agents import add_agent, move
 from desk.config import DeskSettings, Shift
 from desk.escalation import Desk
-from desk.queueing import Caller, enqueue
+from desk.queueing import Caller, enqueue, set_queue_sid
 from desk.transfer import Transfer
 from desk.words import Words
 from ivr.catalogue import load_catalogues
@@ -87,6 +87,7 @@ def _caller(db: Database, queue: str, sid: str, at: datetime, language: str = "e
     with db.session() as s:
         reason = "fraud" if queue == "fraud" else "agent"
         entry = enqueue(s, queue, Caller(sid, "+12125550123", language, reason, True), now=at)
+        set_queue_sid(s, entry, "QU" + "a" * 32)  # the first wait request brought it
         return entry.id
 
 

@@ -125,3 +125,19 @@ def test_listen_needs_a_supervisor_and_an_agent_on_a_call(env: dict[str, str]) -
         cli, ["desk", "listen", "Bo", "--supervisor", "Wei Chen"], env=secrets
     )
     assert result.exit_code == 2 and "Wei Chen is not a supervisor" in result.stderr
+
+
+def test_transfer_needs_an_agent_on_a_call_and_a_known_queue(env: dict[str, str]) -> None:
+    code, _, err = _add(
+        env, "Wei Chen", "--role", "agent", "--phone", "+14155550142", "--password-stdin"
+    )
+    assert code == 0, err
+    secrets = {**env, "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t"}
+    result = CliRunner().invoke(
+        cli, ["desk", "transfer", "Wei Chen", "--queue", "nowhere"], env=secrets
+    )
+    assert result.exit_code == 2 and "no queue named 'nowhere'" in result.stderr
+    result = CliRunner().invoke(
+        cli, ["desk", "transfer", "Wei Chen", "--queue", "fraud"], env=secrets
+    )
+    assert result.exit_code == 2 and "Wei Chen is not on a call" in result.stderr
