@@ -257,6 +257,7 @@ def queue_command(obj: CliContext, hours: int) -> None:
     """The live queues (waiting, longest wait, speed of answer, abandonment, service level
     against its target) and the agents by state and shift."""
     from desk.agents import all_agents
+    from desk.escalation import queue_open
     from desk.figures import desk_figures
 
     desk = obj.settings.desk
@@ -264,27 +265,30 @@ def queue_command(obj: CliContext, hours: int) -> None:
     with obj.store() as db, db.session(readonly=True) as session:
         figures = desk_figures(session, desk, now=now, since=now - timedelta(hours=hours))
         agents = all_agents(session)
+        # Open: in its hours, with an agent for it on shift and at the desk (any language).
+        staffed = {
+            q.name: any(queue_open(session, desk, q, lang, now) for lang in q.languages)
+            for q in desk.queues
+        }
     out = Console(highlight=False)
     table = Table(
         title=Text(f"Queues (last {hours} h, {now:%Y-%m-%d %H:%M} UTC)"), title_justify="left"
     )
+    table.add_column(Text("queue"), no_wrap=True)
     for column in (
-        "queue",
         "open",
         "waiting",
-        "longest wait",
+        "longest",
         "answered",
-        "avg answer",
+        "ASA",
         "abandoned",
         "left",
-        "service level",
+        "SL",
         "target",
     ):
         table.add_column(Text(column))
     on_shift = desk.on_shift(now)
     for q in figures.queues:
-        config = desk.queue(q.queue)
-        is_open = config is not None and (config.hours is None or config.hours.is_open(now))
         level = "-" if q.service_level_percent is None else f"{q.service_level_percent}%"
         if q.meets_target is False:
             level += " (below)"
@@ -293,7 +297,7 @@ def queue_command(obj: CliContext, hours: int) -> None:
                 plain(cell)
                 for cell in (
                     q.queue,
-                    "yes" if is_open else "no",
+                    "yes" if staffed.get(q.queue) else "no",
                     str(q.waiting),
                     _seconds(q.longest_wait_seconds) if q.waiting else "-",
                     str(q.answered),
@@ -303,11 +307,16 @@ def queue_command(obj: CliContext, hours: int) -> None:
                     else f"{q.abandoned} ({q.abandonment_percent}%)",
                     str(q.left),
                     level,
-                    f"{q.target_percent}% in {q.target_seconds} s",
+                    f"{q.target_percent}%/{q.target_seconds}s",
                 )
             )
         )
     out.print(table)
+    out.print(
+        "open: in its hours with an agent for it on shift and at the desk; ASA: average speed "
+        "of answer; SL: service level (answered within the target / answered and abandoned)",
+        markup=False,
+    )
     by_state = ", ".join(
         f"{state.replace('_', ' ')} {count}" for state, count in figures.agents_by_state.items()
     )

@@ -99,15 +99,20 @@ def test_desk_queue_prints_the_live_queues_and_agents(env: dict[str, str], db_ur
     result = CliRunner().invoke(cli, ["desk", "queue"], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     (fraud,) = [line for line in result.stdout.splitlines() if "│ fraud" in line]
-    assert "80% in 20 s" in fraud
+    assert "80%/20s" in fraud
     cells = [c.strip() for c in fraud.split("│")]
     assert cells[3] == "1"  # one caller waiting
+    assert cells[2] == "no"  # the only agent on shift is away
     assert "agents: away 1, available 0" in result.stdout
     assert "callbacks: 0 open (0 due now, 0 missed and to be tried again), 0 placed" in (
         result.stdout
     )
     (agent,) = [line for line in result.stdout.splitlines() if "Wei Chen" in line]
     assert "off shift" not in agent  # the "always" shift covers every hour
+    CliRunner().invoke(cli, ["desk", "agent", "state", "Wei Chen", "available"], env=env)
+    result = CliRunner().invoke(cli, ["desk", "queue"], env=env, catch_exceptions=False)
+    (fraud,) = [line for line in result.stdout.splitlines() if "│ fraud" in line]
+    assert [c.strip() for c in fraud.split("│")][2] == "yes"
 
 
 def test_listen_needs_a_supervisor_and_an_agent_on_a_call(env: dict[str, str]) -> None:
