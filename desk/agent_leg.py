@@ -197,7 +197,8 @@ def after(
         callback_first.finish(session, desk, entry, dial_status=dial_status, now=now)
     elif entry is not None:
         queueing.ended(session, entry, now=now)
-    if agent is None:
+    if agent is None or agent.state != "on_call":
+        # A supervisor who took a call over (warm) has no wrap-up of the desk's to choose.
         return desk_twiml.say_then_hang_up(())
     agents.move(session, agent.id, "wrap_up", now=now, expect="on_call")
     return desk_twiml.gather_key(
@@ -243,6 +244,9 @@ def status(
         else:
             queueing.ended(session, entry, now=now)
         agents.move(session, agent.id, "wrap_up", now=now, expect="on_call")
+    elif call_status == "completed" and entry.status == "bridged" and entry.agent_id == agent.id:
+        # A supervisor who took the call over (warm) hung up: the conference ended with them.
+        queueing.ended(session, entry, now=now)
 
 
 def machine(

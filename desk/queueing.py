@@ -276,3 +276,8 @@ def requeue(session: Session, entry: QueueEntry, queue: str) -> bool:
             "queue_sid": None,
         },
     )
+
+
+def hand_to(session: Session, entry: QueueEntry, agent_id: int) -> bool:
+    """A warm transfer: the bridged caller is ``agent_id``'s now."""
+    return _moved(session, entry.id, (QueueEntry.status == "bridged",), {"agent_id": agent_id})

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from desk import agent_leg, escalation, listen, transfers, waiting
 from desk.escalation import Desk
 from ivr.session import AgentWanted
-from telephony.desk_twiml import LegAnswer
+from telephony.desk_twiml import HandOver, LegAnswer
 
 
 class DeskService:
@@ -206,3 +206,43 @@ class DeskService:
     def requeue(self, session: Session, *, entry_id: int | None, call_sid: str) -> str:
         """See :func:`desk.transfers.requeue_twiml`."""
         return transfers.requeue_twiml(session, self.desk, entry_id=entry_id, call_sid=call_sid)
+
+    def warm(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        supervisor_id: int | None,
+        digits: str | None,
+        now: datetime,
+    ) -> str:
+        """See :func:`desk.transfers.warm_answer`."""
+        return transfers.warm_answer(
+            session,
+            self.desk,
+            entry_id=entry_id,
+            supervisor_id=supervisor_id,
+            digits=digits,
+            now=now,
+        )
+
+    def warm_joined(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        supervisor_id: int | None,
+        call_sid: str,
+        conference_sid: str | None,
+        now: datetime,
+    ) -> HandOver | None:
+        """See :func:`desk.transfers.warm_joined`."""
+        return transfers.warm_joined(
+            session,
+            self.desk,
+            entry_id=entry_id,
+            supervisor_id=supervisor_id,
+            call_sid=call_sid,
+            conference_sid=conference_sid,
+            now=now,
+        )

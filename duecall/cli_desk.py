@@ -200,41 +200,72 @@ def listen_command(obj: CliContext, agent: str, supervisor: str, actor: str) -> 
 
 @desk_group.command("transfer")
 @click.argument("agent")
-@click.option("--queue", "queue", required=True, help="The queue to hand the caller to.")
+@click.option("--queue", "queue", default=None, help="Cold: hand the caller to this queue.")
+@click.option("--supervisor", default=None, help="Warm: hand the call to this supervisor.")
 @click.option("--by", "actor", envvar="USER", default="cli", show_default="$USER")
 @pass_ctx
-def transfer_command(obj: CliContext, agent: str, queue: str, actor: str) -> None:
-    """Cold transfer: AGENT's caller goes to the front of QUEUE, and AGENT is freed.
+def transfer_command(
+    obj: CliContext, agent: str, queue: str | None, supervisor: str | None, actor: str
+) -> None:
+    """Hand AGENT's caller on: --queue NAME (cold: to the front of that queue, the agent
+    freed at once) or --supervisor NAME (warm: the supervisor's phone rings; once they join,
+    the agent drops).
 
     Needs the Twilio secrets, like `duecall dialer`. Recorded in the audit trail.
     """
     from desk.errors import AgentError
-    from desk.transfers import cold
+    from desk.transfers import cold, warm
     from duecall.wiring import build_desk, build_telephony
     from telephony.errors import TelephonyError
+    from telephony.port import AgentCall
 
+    if (queue is None) == (supervisor is None):
+        _fail("give either --queue (cold) or --supervisor (warm)")
     settings = obj.require("dialer")
     desk = build_desk(settings).desk
     with obj.store() as db:
         with db.session() as session:
             try:
-                move = cold(
-                    session,
-                    desk,
-                    agent_name=agent,
-                    queue=queue,
-                    now=obj.clock.now(),
-                    actor=actor,
-                )
+                if queue is not None:
+                    move = cold(
+                        session,
+                        desk,
+                        agent_name=agent,
+                        queue=queue,
+                        now=obj.clock.now(),
+                        actor=actor,
+                    )
+                else:
+                    asked = warm(
+                        session,
+                        agent_name=agent,
+                        supervisor_name=supervisor or "",
+                        now=obj.clock.now(),
+                        actor=actor,
+                    )
             except AgentError as exc:
                 _fail(str(exc))
         try:
-            build_telephony(settings).redirect_call(move.call_sid, move.url)
+            telephony = build_telephony(settings)
+            if queue is not None:
+                telephony.redirect_call(move.call_sid, move.url)
+            else:
+                telephony.place_agent_call(
+                    AgentCall(
+                        to=asked.phone,
+                        entry_id=asked.entry_id,
+                        agent_id=asked.supervisor_id,
+                        timeout=settings.desk.offer_timeout_seconds,
+                        purpose="warm",
+                    )
+                )
         except TelephonyError as exc:
-            # The caller hung up meanwhile: their hang-up in the queue ends the record.
-            click.echo(f"error: the caller could not be moved: {exc}", err=True)
+            click.echo(f"error: the carrier refused: {exc}", err=True)
             sys.exit(exitcodes.FAILURE)
-    click.echo(f"{agent}'s caller is first in {queue}; {agent} is wrapping up")
+    if queue is not None:
+        click.echo(f"{agent}'s caller is first in {queue}; {agent} is wrapping up")
+    else:
+        click.echo(f"ringing {supervisor} to take over {agent}'s call")
 
 
 def _seconds(value: int | None) -> str:

@@ -28,6 +28,16 @@ class QueueMove:
 
 
 @dataclass(frozen=True)
+class HandOver:
+    """A warm transfer completed: the agent's leg ``call_sid`` leaves conference
+    ``conference_sid`` without ending it, to ``url`` (the key after the call)."""
+
+    conference_sid: str
+    call_sid: str
+    url: str
+
+
+@dataclass(frozen=True)
 class LegAnswer:
     """An answer to one of the agent leg's requests: the TwiML, and what the web edge must ask
     the carrier once the answer's transaction committed (record, commit, then act)."""
@@ -102,18 +112,35 @@ def whisper(lines: Iterable[Spoken], *, action_url: str, timeout: int, miss_url:
     return str(response)
 
 
-def conference(room: str, *, before: Iterable[Spoken] = (), action_url: str | None = None) -> str:
+def conference(
+    room: str,
+    *,
+    before: Iterable[Spoken] = (),
+    action_url: str | None = None,
+    joined_url: str | None = None,
+) -> str:
     """Join the conference ``room``; it ends when either party leaves (``endConferenceOnExit``
-    on both legs), and ``action_url`` (the agent's leg) is requested when it does."""
+    on both legs), and ``action_url`` (the agent's leg) is requested when it does;
+    ``joined_url`` is told when a participant joins (a warm transfer waits for it)."""
     response = VoiceResponse()
     _say(response, before)
     dial = Dial(action=action_url, method="POST") if action_url else Dial()
+    events: dict[str, str] = (
+        {
+            "status_callback": joined_url,
+            "status_callback_event": "join",
+            "status_callback_method": "POST",
+        }
+        if joined_url
+        else {}
+    )
     dial.conference(
         room,
         start_conference_on_enter=True,
         end_conference_on_exit=True,
         beep=False,
         wait_url="",
+        **events,
     )
     response.append(dial)
     if action_url is None:

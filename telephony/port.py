@@ -187,15 +187,16 @@ class AgentCall:
     entry_id: int
     agent_id: int
     timeout: int
-    #: ``listen``: a supervisor rung to listen in to the agent's call, not offered a caller.
+    #: ``listen``: a supervisor rung to listen in to the agent's call; ``warm``: to take it
+    #: over from the agent (a warm transfer); None: an agent offered a caller.
     purpose: str | None = None
 
     def __post_init__(self) -> None:
         _require_e164("to", self.to)
         _require_attempt_id(self.entry_id)
         _require_attempt_id(self.agent_id)
-        if self.purpose not in (None, "listen"):
-            raise ValueError(f"purpose must be None or 'listen', got {self.purpose!r}")
+        if self.purpose not in (None, "listen", "warm"):
+            raise ValueError(f"purpose must be None, 'listen' or 'warm', got {self.purpose!r}")
         if not 5 <= self.timeout <= MAX_RING_TIMEOUT_SECONDS:
             raise ValueError(f"timeout must be 5..{MAX_RING_TIMEOUT_SECONDS} s")
 
@@ -357,4 +358,8 @@ class Telephony(Protocol):
         self, queue_sid: str, call_sid: str, url: str, method: str = "POST"
     ) -> QueueMemberInfo:
         """Dequeue the caller ``call_sid`` and make the call fetch TwiML from ``url``."""
+        ...
+
+    def keep_conference_after(self, conference_sid: str, call_sid: str) -> None:
+        """Let participant ``call_sid`` leave the conference without ending it."""
         ...

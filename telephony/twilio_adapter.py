@@ -77,6 +77,7 @@ _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 _MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 _QUEUE_SID = re.compile(r"^QU[0-9a-fA-F]{32}$")
+_CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
 _MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 # Twilio lets the desk address the caller at the head of a queue as "Front" (Queue Member API).
 _QUEUE_FRONT = "Front"
@@ -630,6 +631,16 @@ class TwilioAdapter:
                 self._client.queues(queue_sid).members(call_sid).update(url=url, method=method)
             )
         return _queue_member_info(instance, queue_sid)
+
+    def keep_conference_after(self, conference_sid: str, call_sid: str) -> None:
+        """Let participant ``call_sid`` leave conference ``conference_sid`` without ending it
+        (``EndConferenceOnExit=false``): an agent handing the call over, warm."""
+        _require(_CONFERENCE_SID, "conference sid", conference_sid)
+        _require(_CALL_SID, "call sid", call_sid)
+        with self._errors("update conference participant", sid=call_sid):
+            self._client.conferences(conference_sid).participants(call_sid).update(
+                end_conference_on_exit=False
+            )
 
     # --- helpers ------------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
 from telephony import routes
-from telephony.desk_twiml import LegAnswer
+from telephony.desk_twiml import HandOver, LegAnswer
 from telephony.port import Telephony
 from webhooks.forms import call_sid, clean, small_int, twilio_form, word
 from webhooks.guard import Kind
@@ -140,6 +140,27 @@ class DeskRules(Protocol):
     def join(self, session: Session, *, entry_id: int | None, call_sid: str) -> str: ...
 
     def requeue(self, session: Session, *, entry_id: int | None, call_sid: str) -> str: ...
+
+    def warm(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        supervisor_id: int | None,
+        digits: str | None,
+        now: datetime,
+    ) -> str: ...
+
+    def warm_joined(
+        self,
+        session: Session,
+        *,
+        entry_id: int | None,
+        supervisor_id: int | None,
+        call_sid: str,
+        conference_sid: str | None,
+        now: datetime,
+    ) -> HandOver | None: ...
 
     def listen(
         self,
@@ -322,6 +343,18 @@ def _agent() -> Response:
                 )
             )
         )
+    if step in ("warm", "warm_key"):
+        # A supervisor asked to take the call over: who hands it, then (on 1) the conference.
+        keys = _digits(form) if step == "warm_key" else None
+        return _xml(
+            _transact(
+                lambda s, now: rules.warm(
+                    s, entry_id=entry_id, supervisor_id=agent_id, digits=keys, now=now
+                )
+            )
+        )
+    if step == "joined":
+        return _joined(entry_id, agent_id, sid)
     if step in ("listen", "listen_key"):
         # A supervisor listening in: the offer, then (on 1) the muted join.
         keys = _digits(form) if step == "listen_key" else None
@@ -344,6 +377,38 @@ def _agent() -> Response:
             )
         )
     )
+
+
+_CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
+
+
+def _joined(entry_id: int | None, supervisor_id: int | None, sid: str) -> Response:
+    """The conference's join event during a warm transfer: once the supervisor is in, the
+    agent leaves without ending the conference (after the hand-over is committed)."""
+    conference = clean(request.values.get("ConferenceSid", ""))
+    conference_sid = conference if _CONFERENCE_SID.fullmatch(conference) else None
+    rules = _rules()
+    hand_over = _transact(
+        lambda s, now: rules.warm_joined(
+            s,
+            entry_id=entry_id,
+            supervisor_id=supervisor_id,
+            call_sid=sid,
+            conference_sid=conference_sid,
+            now=now,
+        )
+    )
+    if hand_over is not None:
+        try:
+            telephony = _config().telephony()
+            telephony.keep_conference_after(hand_over.conference_sid, hand_over.call_sid)
+            telephony.redirect_call(hand_over.call_sid, hand_over.url)
+        except Exception:
+            # The agent stays on with the supervisor; hanging up now ends the conference.
+            log.warning(
+                "desk: the agent could not leave %s", hand_over.conference_sid, exc_info=True
+            )
+    return Response("", status=204)
 
 
 def _move_caller(answer: LegAnswer, entry_id: int | None, agent_id: int | None) -> str:

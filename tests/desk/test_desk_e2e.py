@@ -12,7 +12,7 @@ from campaigns.callbacks import CallbackWanted, request_callback
 from campaigns.suppressions import add_suppression
 from desk.agents import add_agent
 from desk.listen import ask
-from desk.transfers import cold
+from desk.transfers import cold, warm
 from simulator import Persona
 from store.db import Database
 from telephony.port import AgentCall
@@ -289,4 +289,48 @@ def _cold_transfer(rig: DeskRig) -> None:
     entry = rig.entry(first)
     assert entry is not None and entry.agent_id == rig.agent("Bo").id
     assert any("You are number 1 in line" in line for line in first.transcript)
+    assert rig.errors() == []
+
+
+def test_a_warm_transfer_hands_the_caller_to_a_supervisor_once_they_joined(
+    rig: DeskRig,
+) -> None:
+    rig.add_agent("Ana", ANA, "en-US", persona=Persona.agent_accepts(talk_seconds=600))
+    boss = "+14155550199"
+    rig.sim.set_persona(boss, Persona.agent_accepts(talk_seconds=30))
+    with rig.db.session() as s:
+        add_agent(
+            s,
+            name="Bo",
+            role="supervisor",
+            phone=boss,
+            languages=("en-US",),
+            password="password1",
+            now=rig.sim.now(),
+            actor="test",
+        )
+    caller = rig.call_in(EN_PHONE, f"{EN_KEYS},0")
+    rig.until(lambda: (e := rig.entry(caller)) is not None and e.queue_sid is not None)
+    assert rig.transfer.tick() == 1
+    rig.until(lambda: rig.entry(caller).status == "bridged")  # type: ignore[union-attr]
+    with rig.db.session() as s:
+        asked = warm(s, agent_name="Ana", supervisor_name="Bo", now=rig.sim.now(), actor="test")
+    rig.transfer.telephony.place_agent_call(
+        AgentCall(
+            to=boss,
+            entry_id=asked.entry_id,
+            agent_id=asked.supervisor_id,
+            timeout=20,
+            purpose="warm",
+        )
+    )
+    # Bo joins; Ana leaves for her key after the call; the caller stays, now Bo's.
+    rig.until(lambda: rig.agent("Ana").state == "wrap_up")
+    entry = rig.entry(caller)
+    assert entry is not None and entry.status == "bridged"
+    assert entry.agent_id == asked.supervisor_id
+    ana_leg = next(c for c in rig.sim.calls.values() if c.to == ANA)
+    assert any("Press 1 for the next caller" in line for line in ana_leg.transcript)
+    # Bo talks 30 s and hangs up: the conference, and the caller's call, end.
+    rig.until(lambda: rig.entry(caller).status == "done")  # type: ignore[union-attr]
     assert rig.errors() == []

@@ -146,3 +146,17 @@ def test_transfer_needs_an_agent_on_a_call_and_a_known_queue(env: dict[str, str]
         cli, ["desk", "transfer", "Wei Chen", "--queue", "fraud"], env=secrets
     )
     assert result.exit_code == 2 and "Wei Chen is not on a call" in result.stderr
+
+
+def test_a_transfer_is_cold_or_warm_and_warm_needs_a_supervisor(env: dict[str, str]) -> None:
+    code, _, err = _add(
+        env, "Wei Chen", "--role", "agent", "--phone", "+14155550142", "--password-stdin"
+    )
+    assert code == 0, err
+    secrets = {**env, "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "t"}
+    result = CliRunner().invoke(cli, ["desk", "transfer", "Wei Chen"], env=secrets)
+    assert result.exit_code == 2 and "either --queue (cold) or --supervisor (warm)" in result.stderr
+    result = CliRunner().invoke(
+        cli, ["desk", "transfer", "Wei Chen", "--supervisor", "Wei Chen"], env=secrets
+    )
+    assert result.exit_code == 2 and "Wei Chen is not a supervisor" in result.stderr
