@@ -203,7 +203,7 @@ def init_app(app: Flask, config: DeskWebConfig) -> None:
         (routes.DESK_REQUEUE, _requeue, "voice"),
         # The agent's own leg: a fault hangs up on them (the offer then lapses), it never
         # books a callback for the desk's own number.
-        (routes.DESK_AGENT, _agent, "callback"),
+        (routes.DESK_AGENT, _agent, "hangup"),
         (routes.DESK_AGENT_STATUS, _agent_status, "callback"),
         (routes.DESK_AGENT_AMD, _agent_amd, "callback"),
     )

@@ -312,3 +312,16 @@ def _supervisor(s: Session, clock: FixedClock) -> str:
         actor="t",
     )
     return "Cy"
+
+
+def test_a_fault_on_the_agents_leg_hangs_up_with_valid_twiml(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("the store went away")
+
+    monkeypatch.setattr(app.extensions["duecall.desk"].rules, "agent_answer", broken)
+    leg = Caller(app.test_client(), from_="+15005550006", to=ANA, call_sid=LEG_SID)
+    leg.post(f"{PUBLIC}/twilio/desk/agent?entry=1&agent=1")
+    assert leg.status == 200
+    assert [child.tag for child in leg.doc] == ["Hangup"]
