@@ -262,3 +262,16 @@ def test_the_end_of_the_last_shift_leaves_to_the_callback_offer(
     with db.session(readonly=True) as s:
         (callback,) = s.scalars(select(CallbackRequest)).all()
         assert callback.reason == "agent"
+
+
+def test_a_replayed_key_0_gets_the_same_enqueue_and_one_record(app: Flask, db: Database) -> None:
+    caller = _verified(app)
+    action = caller.action()
+    first = caller.press("0")
+    again = caller.post(action, {"Digits": "0", "FinishedOnKey": ""})
+    assert again == first and caller.doc.find("Enqueue") is not None
+    with db.session(readonly=True) as s:
+        assert len(s.scalars(select(QueueEntry)).all()) == 1
+    # The IVR is done with the call: a later IVR request gets a hangup.
+    caller.post(f"{PUBLIC}/twilio/voice")
+    assert caller.doc.find("Enqueue") is None
