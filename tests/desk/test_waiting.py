@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
-from desk.config import DeskSettings
+from desk.agents import add_agent, move
+from desk.config import DeskSettings, Shift
 from desk.escalation import Desk
 from desk.queueing import Caller, enqueue
-from desk.waiting import callback_time
+from desk.waiting import callback_time, wait
 from desk.words import Words
 from ivr.catalogue import load_catalogues
 from ivr.config import IvrSettings
@@ -49,3 +51,51 @@ def test_after_the_window_closes_the_callback_is_the_next_morning_in_every_zone(
             s, "collections-en", Caller("CA2", "+12085550123", "en-US", "agent", False), now=now
         )
         assert callback_time(s, DESK, idaho, now) == datetime(2026, 12, 8, 16, 0, tzinfo=UTC)
+
+
+def test_the_wait_plays_the_hold_audio_and_speaks_the_callers_language(
+    db: Database,
+) -> None:
+    now = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    desk = Desk(
+        settings=DeskSettings(
+            hold_audio_url="https://cdn.example.com/hold.mp3",
+            shifts={"always": Shift(agents=("Wei",))},
+        ),
+        words=Words(load_catalogues(("en-US", "zh-CN")), IvrSettings().voices),
+        public_url="https://duecall.test",
+        legal=DEFAULT_LEGAL,
+    )
+    with db.session() as s:
+        agent = add_agent(
+            s,
+            name="Wei",
+            role="agent",
+            phone="+14155550142",
+            languages=("zh-CN",),
+            password="password1",
+            now=now,
+            actor="t",
+        )
+        assert move(s, agent.id, "available", now=now)
+        entry = enqueue(
+            s,
+            "collections-zh",
+            Caller("CA" + "1" * 32, "+8613800138000", "zh-CN", "agent", True),
+            now=now,
+        )
+        twiml = wait(
+            s,
+            desk,
+            entry_id=entry.id,
+            call_sid="CA" + "1" * 32,
+            loop=0,
+            queue_sid="QU" + "a" * 32,
+            now=now,
+        )
+    doc = ET.fromstring(twiml)
+    assert [child.tag for child in doc] == ["Say", "Play", "Redirect"]
+    assert doc.find("Play").text == "https://cdn.example.com/hold.mp3"  # type: ignore[union-attr]
+    say = doc.find("Say")
+    assert say is not None and "您排在第1位" in (say.text or "")
+    assert say.get("voice") == IvrSettings().voices["zh-CN"].voice
