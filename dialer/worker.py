@@ -271,6 +271,13 @@ class DialerWorker:
             faults=faults,
         )
         self.scheduler: BackgroundScheduler | None = None
+        #: Jobs the composition root adds for packages the dialer does not know (the desk's
+        #: live transfer): (name, job, every so many seconds).
+        self.extra_jobs: list[tuple[str, Callable[[], object], float]] = []
+
+    def add_job(self, name: str, job: Callable[[], object], *, every_seconds: float) -> None:
+        """Run ``job`` every ``every_seconds`` with the worker's own jobs (before start)."""
+        self.extra_jobs.append((name, job, every_seconds))
 
     def _wait(self, seconds: float) -> bool:
         """Sleep without spinning; False when the worker is stopping."""
@@ -407,6 +414,14 @@ class DialerWorker:
             name="outbox",
             misfire_grace_time=max(1, int(s.outbox_interval_seconds)),
         )
+        for name, job, every in self.extra_jobs:
+            scheduler.add_job(
+                self._guarded(name, job),
+                trigger=IntervalTrigger(seconds=every),
+                id=name,
+                name=name,
+                misfire_grace_time=max(1, int(every)),
+            )
         return scheduler
 
     def register(self) -> None:

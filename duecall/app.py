@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Flask, Response, jsonify
 
+import webhooks.desk
 import webhooks.sms
 import webhooks.status
 import webhooks.voice
 from dialer.attempts import Settling
 from duecall.settings import COMMAND_SECRETS, Settings
-from duecall.wiring import build_database, build_telephony, build_text_rules
+from duecall.wiring import build_database, build_desk, build_telephony, build_text_rules
 from ivr.session import Business, Flow
 from store.clock import Clock, SystemClock
 from store.db import Database
@@ -44,6 +45,7 @@ def create_app(
         ),
     )
     legal = settings.policy.built.legal(settings.business.kind)
+    desk = build_desk(settings)
     webhooks.voice.init_app(
         app,
         webhooks.voice.VoiceConfig(
@@ -63,6 +65,13 @@ def create_app(
             texts=build_text_rules(settings),
             # Built on the first AMD verdict, not here: serving the hotline needs no account SID.
             telephony=lambda: build_telephony(settings),
+            escalate=desk.escalate,
+        ),
+    )
+    webhooks.desk.init_app(
+        app,
+        webhooks.desk.DeskWebConfig(
+            rules=desk, telephony_factory=lambda: build_telephony(settings)
         ),
     )
     webhooks.status.init_app(

@@ -22,6 +22,7 @@ from campaigns.legal import LegalProfiles
 from duecall import (
     cli_audit,
     cli_concessions,
+    cli_desk,
     cli_dialer,
     cli_ivr,
     cli_plans,
@@ -538,6 +539,7 @@ def _register_features() -> None:
         cli_audit,
         cli_concessions,
         cli_plans,
+        cli_desk,
     ):
         feature.register(cli)
 

@@ -37,6 +37,7 @@ from campaigns.concession_config import ConcessionSettings
 from campaigns.config import CampaignSettings, PromiseSettings, SmsSettings
 from campaigns.plan_settings import PlanSettings
 from campaigns.sms import count_segments, render, worst_case_values
+from desk.config import DeskSettings
 from dialer.config import DialerSettings
 from dialer.policy import PolicyProfile
 from dialer.profiles import PolicyBook
@@ -244,6 +245,7 @@ class Settings(_Section):
     policy: PolicySettings = PolicySettings()
     ivr: IvrSettings = IvrSettings()
     dialer: DialerSettings = DialerSettings()
+    desk: DeskSettings = DeskSettings()
     campaigns: tuple[CampaignSettings, ...] = ()
     sms: SmsSettings = SmsSettings()
     promises: PromiseSettings = PromiseSettings()

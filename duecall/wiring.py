@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from desk.escalation import Desk
+from desk.service import DeskService
+from desk.transfer import Transfer
+from desk.words import Words
 from dialer.dispatch import Wait
 from dialer.faults import NO_FAULTS, Faults
 from dialer.messages import Sender
 from dialer.reminders import PaymentReminders
 from dialer.worker import DialerWorker
 from duecall.settings import Settings
+from ivr.catalogue import load_catalogues
 from store.clock import Clock
 from store.db import Database, Limits
 from telephony.port import Telephony
@@ -91,8 +96,9 @@ def build_worker(
     wait: Wait | None = None,
     faults: Faults = NO_FAULTS,
 ) -> DialerWorker:
-    """The dialer worker for ``settings`` (``duecall dialer``, the demo and the tests)."""
-    return DialerWorker(
+    """The dialer worker for ``settings`` (``duecall dialer``, the demo and the tests), with
+    the desk's live transfer among its jobs."""
+    worker = DialerWorker(
         db,
         telephony,
         clock,
@@ -115,4 +121,45 @@ def build_worker(
             },
             sender=build_sender(settings),
         ),
+    )
+    transfer = build_transfer(settings, db, telephony, clock, wait=worker.wait)
+    worker.add_job("desk-transfer", transfer.tick, every_seconds=settings.desk.tick_seconds)
+    return worker
+
+
+def build_transfer(
+    settings: Settings,
+    db: Database,
+    telephony: Telephony,
+    clock: Clock,
+    *,
+    wait: Wait | None = None,
+) -> Transfer:
+    """The desk's job that offers waiting callers to available agents (run by the worker)."""
+    return Transfer(
+        db,
+        telephony,
+        clock,
+        build_desk(settings).desk,
+        calls_per_second=settings.dialer.calls_per_second,
+        wait=wait,
+    )
+
+
+def build_desk(settings: Settings) -> DeskService:
+    """The desk's rules: the roster and queues, its words (the IVR's catalogues and voices),
+    the public URL its TwiML points Twilio at, the calling windows a callback must fit."""
+    return DeskService(
+        Desk(
+            settings=settings.desk,
+            words=Words(
+                load_catalogues(settings.languages),
+                settings.ivr.voices,
+                fallback=settings.languages[0],
+            ),
+            public_url=settings.server.public_url,
+            legal=settings.policy.built.legal(settings.business.kind),
+            policy=settings.policy.built,
+            caller_id=settings.twilio.caller_id,
+        )
     )

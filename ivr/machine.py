@@ -43,6 +43,7 @@ from ivr.session import (
     PRIORITY_VERIFICATION,
     TERMINAL_STATES,
     AccountFacts,
+    AgentWanted,
     AmdVerdict,
     AttemptUpdate,
     CallbackRequested,
@@ -278,6 +279,15 @@ class CallFlow:
                 verified=False,
             )
         )
+        reply.effects.append(
+            AgentWanted(
+                reason="verification",
+                language=self.renderer.language(session),
+                verified=False,
+                number=session.caller,
+                account_id=account,
+            )
+        )
         reply.say(self.renderer.text(session, "agent_callback"), self.renderer.language(session))
         return self._to(replace(session, state=State.ENDED), ctx, reply)
 
@@ -312,10 +322,20 @@ class CallFlow:
             return self._to(session, ctx, reply)
         if keys == menu.repayment_plan:
             return plan_steps.start(self, session, facts, ctx, reply)
-        if keys in (menu.repayment_plan, menu.agent):
-            reason = "repayment_plan" if keys == menu.repayment_plan else "agent"
+        if keys == menu.agent:
+            # A person now if the desk has one for this caller (the web edge enqueues them);
+            # else the callback time.
+            reply.effects.append(
+                AgentWanted(
+                    reason="agent",
+                    language=language,
+                    verified=True,
+                    number=session.caller,
+                    account_id=facts.account_id,
+                )
+            )
             return self._to(
-                replace(session, state=State.CALLBACK_TIME, callback_reason=reason), ctx, reply
+                replace(session, state=State.CALLBACK_TIME, callback_reason="agent"), ctx, reply
             )
         if keys == menu.fraud:
             reply.effects.append(
@@ -329,6 +349,15 @@ class CallFlow:
                     priority=PRIORITY_FRAUD,
                     language=language,
                     verified=True,
+                )
+            )
+            reply.effects.append(
+                AgentWanted(
+                    reason="fraud",
+                    language=language,
+                    verified=True,
+                    number=session.caller,
+                    account_id=facts.account_id,
                 )
             )
             reply.say(self.renderer.text(session, "fraud_recorded"), language)

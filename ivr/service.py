@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -55,6 +55,7 @@ from ivr.session import (
     HoldTick,
     NoInput,
     Start,
+    State,
     Turn,
     VerificationFailed,
     VerificationSucceeded,
@@ -389,6 +390,26 @@ class IvrService:
                 s, decision.row, decision.before, turn, decision.request, decision.key, now
             )
         return self._served(s, turn, now)
+
+    def hand_over(self, s: Session, call_sid: str, twiml: str, now: datetime) -> None:
+        """The call left the IVR for the desk's queue with ``twiml``: its session ends here,
+        and a replay of the step that decided it gets the same ``twiml`` (a later IVR request
+        for the call gets a hangup, as for any ended call)."""
+        row = _read(s, call_sid)
+        if row is None:
+            return
+        session = replace(CallSession.from_json(row.data), state=State.ENDED)
+        _write(
+            s,
+            row,
+            {
+                "state": session.state.value,
+                "data": session.to_json(),
+                "last_twiml": twiml,
+                "updated_at": now,
+            },
+        )
+        log.info("ivr %s: handed over to the desk's queue", call_sid)
 
     def _stale(self, row: _Row, now: datetime) -> bool:
         """Whether the call's session has not moved for longer than any call lasts."""

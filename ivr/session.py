@@ -440,6 +440,22 @@ class VoiceOptOut:
     number: str | None
 
 
+@dataclass(frozen=True)
+class AgentWanted:
+    """The caller should talk to a person now (key 0, failed verification, a fraud report).
+
+    Returned beside the step's own fallback (the callback offer, or the callback booked): the web
+    edge asks the desk whether an agent who serves this caller is on shift; if so the call is
+    put in the desk's queue instead and the fallback's callback is not booked.
+    """
+
+    reason: str
+    language: str
+    verified: bool
+    number: str | None
+    account_id: str | None = None
+
+
 Effect = (
     VerificationSucceeded
     | VerificationFailed
@@ -451,6 +467,7 @@ Effect = (
     | AttemptUpdate
     | ConversationHeld
     | VoiceOptOut
+    | AgentWanted
 )
 
 

@@ -459,6 +459,8 @@ class CallbackRequest(Base):
     note: Mapped[str | None] = mapped_column(Text)
     dedupe_key: Mapped[str | None] = mapped_column(String(120))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Times the desk tried to place it agent-first without reaching the cardholder.
+    tries: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class InboundMessage(Base):

@@ -33,6 +33,7 @@ from telephony.errors import (
 )
 
 __all__ = [
+    "AgentCall",
     "AmdSettings",
     "CallInfo",
     "CallStatus",
@@ -174,6 +175,33 @@ class OutboundCall:
 
 
 @dataclass(frozen=True, slots=True)
+class AgentCall:
+    """A call to an agent's phone, offering them the queued caller ``entry_id``.
+
+    Its routes are the desk's (``?entry=<id>&agent=<id>``); answering-machine detection runs
+    asynchronously in ``Enable`` mode (a verdict as soon as possible: a machine is hung up on
+    and never bridged). ``timeout`` is how long it rings.
+    """
+
+    to: str
+    entry_id: int
+    agent_id: int
+    timeout: int
+    #: ``listen``: a supervisor rung to listen in to the agent's call; ``warm``: to take it
+    #: over from the agent (a warm transfer); None: an agent offered a caller.
+    purpose: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_e164("to", self.to)
+        _require_attempt_id(self.entry_id)
+        _require_attempt_id(self.agent_id)
+        if self.purpose not in (None, "listen", "warm"):
+            raise ValueError(f"purpose must be None, 'listen' or 'warm', got {self.purpose!r}")
+        if not 5 <= self.timeout <= MAX_RING_TIMEOUT_SECONDS:
+            raise ValueError(f"timeout must be 5..{MAX_RING_TIMEOUT_SECONDS} s")
+
+
+@dataclass(frozen=True, slots=True)
 class OutboundSms:
     """An SMS to send.
 
@@ -284,6 +312,10 @@ class Telephony(Protocol):
         """Place an outbound call; return it as Twilio accepted it (usually ``queued``)."""
         ...
 
+    def place_agent_call(self, call: AgentCall) -> CallInfo:
+        """Ring an agent's phone with an offer of a queued caller (the desk's routes)."""
+        ...
+
     def send_sms(self, sms: OutboundSms) -> MessageInfo:
         """Send an SMS; return it as Twilio accepted it (usually ``queued`` or ``accepted``)."""
         ...
@@ -326,4 +358,8 @@ class Telephony(Protocol):
         self, queue_sid: str, call_sid: str, url: str, method: str = "POST"
     ) -> QueueMemberInfo:
         """Dequeue the caller ``call_sid`` and make the call fetch TwiML from ``url``."""
+        ...
+
+    def keep_conference_after(self, conference_sid: str, call_sid: str) -> None:
+        """Let participant ``call_sid`` leave the conference without ending it."""
         ...

@@ -42,6 +42,7 @@ from telephony.errors import (
 )
 from telephony.port import (
     MAX_RING_TIMEOUT_SECONDS,
+    AgentCall,
     AmdSettings,
     CallInfo,
     MessageInfo,
@@ -76,6 +77,7 @@ _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _CALL_SID = re.compile(r"^CA[0-9a-fA-F]{32}$")
 _MESSAGE_SID = re.compile(r"^(SM|MM)[0-9a-fA-F]{32}$")
 _QUEUE_SID = re.compile(r"^QU[0-9a-fA-F]{32}$")
+_CONFERENCE_SID = re.compile(r"^CF[0-9a-fA-F]{32}$")
 _MESSAGING_SERVICE_SID = re.compile(r"^MG[0-9a-fA-F]{32}$")
 # Twilio lets the desk address the caller at the head of a queue as "Front" (Queue Member API).
 _QUEUE_FRONT = "Front"
@@ -472,6 +474,27 @@ class TwilioAdapter:
             params.update({k: v for k, v in tuning.items() if v is not None})
         return params
 
+    def agent_call_parameters(self, call: AgentCall) -> dict[str, Any]:
+        """Return the SDK keyword arguments for ringing an agent (what Twilio receives)."""
+        query = urlencode({"entry": call.entry_id, "agent": call.agent_id})
+        step = f"&{urlencode({'step': call.purpose})}" if call.purpose else ""
+        return {
+            "to": call.to,
+            "from_": self._caller_id,
+            "url": f"{self._public_url}{routes.DESK_AGENT}?{query}{step}",
+            "method": "POST",
+            "status_callback": f"{self._public_url}{routes.DESK_AGENT_STATUS}?{query}",
+            "status_callback_method": "POST",
+            "status_callback_event": list(STATUS_CALLBACK_EVENTS),
+            "timeout": call.timeout,
+            # "Enable": a verdict as soon as the answerer is classified; the desk only needs to
+            # know a machine is not a person (Twilio AMD docs), never to wait for a beep.
+            "machine_detection": "Enable",
+            "async_amd": "true",
+            "async_amd_status_callback": f"{self._public_url}{routes.DESK_AGENT_AMD}?{query}",
+            "async_amd_status_callback_method": "POST",
+        }
+
     def sms_parameters(self, sms: OutboundSms) -> dict[str, Any]:
         """Return the SDK keyword arguments for sending ``sms`` (what Twilio receives)."""
         params: dict[str, Any] = {
@@ -498,6 +521,14 @@ class TwilioAdapter:
         log.info(
             "call placed attempt=%s sid=%s to=%s", call.attempt_id, info.sid, mask_phone(call.to)
         )
+        return info
+
+    def place_agent_call(self, call: AgentCall) -> CallInfo:
+        """Ring an agent; see :meth:`telephony.port.Telephony.place_agent_call`."""
+        with self._errors("place agent call", attempt_id=None, to=call.to):
+            instance = self._client.calls.create(**self.agent_call_parameters(call))
+        info = _call_info(instance)
+        log.info("agent call placed entry=%s sid=%s", call.entry_id, info.sid)
         return info
 
     def send_sms(self, sms: OutboundSms) -> MessageInfo:
@@ -600,6 +631,16 @@ class TwilioAdapter:
                 self._client.queues(queue_sid).members(call_sid).update(url=url, method=method)
             )
         return _queue_member_info(instance, queue_sid)
+
+    def keep_conference_after(self, conference_sid: str, call_sid: str) -> None:
+        """Let participant ``call_sid`` leave conference ``conference_sid`` without ending it
+        (``EndConferenceOnExit=false``): an agent handing the call over, warm."""
+        _require(_CONFERENCE_SID, "conference sid", conference_sid)
+        _require(_CALL_SID, "call sid", call_sid)
+        with self._errors("update conference participant", sid=call_sid):
+            self._client.conferences(conference_sid).participants(call_sid).update(
+                end_conference_on_exit=False
+            )
 
     # --- helpers ------------------------------------------------------------------------------
 

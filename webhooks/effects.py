@@ -50,6 +50,7 @@ from campaigns.suppressions import add_suppression
 from dialer.attempts import apply_ivr_outcome, record_inbound
 from dialer.outbox import enqueue_sms
 from ivr.session import (
+    AgentWanted,
     AttemptUpdate,
     CallbackRequested,
     CallSession,
@@ -157,6 +158,10 @@ def carry_out(
                 now=now,
                 **target,
             )
+        elif isinstance(effect, AgentWanted):
+            # Decided by the voice view before the effects are carried out: the desk either
+            # queued the caller (and the fallback callback was dropped) or had nobody for them.
+            continue
         else:  # an effect the IVR stores itself never reaches here
             raise TypeError(f"no owner for the IVR effect {type(effect).__name__}")
 

@@ -27,7 +27,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["voice", "sms", "callback"]
+#: What a failing view answers: ``voice`` the caller's apology (see ``voice_fault``), ``sms``
+#: an empty reply, ``callback`` an empty 200, ``hangup`` valid TwiML that ends the call (a leg
+#: with no caller on it, such as an agent's).
+Kind = Literal["voice", "sms", "callback", "hangup"]
 
 #: The largest request body accepted: Twilio's webhooks are a few KB, an SMS at most 1,600
 #: characters. The app sets the same as Flask's MAX_CONTENT_LENGTH, so a body sent without a
@@ -133,6 +136,10 @@ class TwilioGuard:
             return Response(body, status=200, mimetype="application/xml")
         if kind == "sms":
             return Response(str(MessagingResponse()), status=200, mimetype="application/xml")
+        if kind == "hangup":
+            response = VoiceResponse()
+            response.hangup()
+            return Response(str(response), status=200, mimetype="application/xml")
         # A status callback: 200 with an empty body. Twilio does not retry it anyway; the
         # reconciler closes what the callback could not.
         return Response("", status=200)

@@ -22,6 +22,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -31,7 +32,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from dialer.callbacks import AmdEvent, apply_amd_event
 from ivr.service import AmdRequest, IvrService, RequestKind, VoiceRequest
-from ivr.session import Direction, Flow
+from ivr.session import AgentWanted, CallbackRequested, Direction, Effect, Flow
 from telephony import routes
 from telephony.port import Telephony
 from webhooks.effects import TextRules, book_callback, carry_out
@@ -53,15 +54,23 @@ _NUMBER = re.compile(r"^[0-9]{1,9}$")
 T = TypeVar("T")
 
 
+#: The desk's answer to a caller who wants a person: the ``<Enqueue>`` TwiML when an agent who
+#: serves them is on shift (the caller's queue record is written in the same transaction), else
+#: None and the IVR's own fallback (the callback offer) stands. Installed by the composition
+#: root, so the web edge needs no import of the desk.
+Escalate = Callable[[Session, str, AgentWanted, datetime], str | None]
+
+
 @dataclass(frozen=True)
 class VoiceConfig:
     """What the voice routes need: the call flow, what the texts its effects send must carry,
-    and a way to build the carrier port for the AMD redirect (never at import or app creation:
-    serving the hotline needs no account SID)."""
+    a way to build the carrier port for the AMD redirect (never at import or app creation:
+    serving the hotline needs no account SID), and the desk's escalation, if any."""
 
     flow: Flow
     texts: TextRules
     telephony: Callable[[], Telephony] | None = None
+    escalate: Escalate | None = None
 
 
 @dataclass
@@ -71,6 +80,7 @@ class VoiceWiring:
     service: IvrService
     texts: TextRules
     telephony_factory: Callable[[], Telephony] | None = None
+    escalate: Escalate | None = None
     _telephony: Telephony | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -87,7 +97,9 @@ class VoiceWiring:
 def init_app(app: Flask, config: VoiceConfig) -> None:
     """Register the voice routes and install the IVR's fault answer on the Twilio guard; the
     webhook services must already be installed."""
-    wiring = VoiceWiring(IvrService(config.flow), config.texts, config.telephony)
+    wiring = VoiceWiring(
+        IvrService(config.flow), config.texts, config.telephony, escalate=config.escalate
+    )
     app.extensions[EXTENSION] = wiring
     hooks: WebhookServices = app.extensions[SERVICES_EXTENSION]
     # The guard's documented hook: what a voice caller hears when a view fails.
@@ -207,18 +219,41 @@ def _voice(direction: Direction) -> Response:
 
     def step(session: Session) -> str:
         served = wiring.service.handle(session, parsed, now)
+        effects, twiml = served.effects, served.twiml
+        queued = _escalate(session, wiring, parsed.call_sid, effects, now)
+        if queued is not None:
+            # The caller goes to a person now: the callback the IVR fell back on is not booked.
+            effects = tuple(e for e in effects if not isinstance(e, CallbackRequested))
+            wiring.service.hand_over(session, parsed.call_sid, queued, now)
+            twiml = queued
         carry_out(
             session,
             served.session,
-            served.effects,
+            effects,
             now=now,
             texts=wiring.texts,
             plans=wiring.service.flow.plans,
             concessions=wiring.service.flow.concessions,
         )
-        return served.twiml
+        return twiml
 
     return _xml(_transact(step))
+
+
+def _escalate(
+    session: Session,
+    wiring: VoiceWiring,
+    sid: str,
+    effects: tuple[Effect, ...],
+    now: datetime,
+) -> str | None:
+    """The desk's ``<Enqueue>`` answer when the step asked for a person and one is there."""
+    if wiring.escalate is None:
+        return None
+    wanted = next((e for e in effects if isinstance(e, AgentWanted)), None)
+    if wanted is None:
+        return None
+    return wiring.escalate(session, sid, wanted, now)
 
 
 @bp.route(routes.VOICE_INBOUND, methods=["GET", "POST"])

@@ -18,7 +18,7 @@ import responses
 from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest
 
-from telephony.port import AmdSettings, OutboundCall, OutboundSms
+from telephony.port import AgentCall, AmdSettings, OutboundCall, OutboundSms
 from telephony.twilio_adapter import TwilioAdapter
 from tests.contract.twilio_contract import (
     SPEC_PATH,
@@ -29,6 +29,7 @@ from tests.contract.twilio_contract import (
     violations,
 )
 from tests.contract.twilio_payloads import (
+    ACCOUNT_PATH,
     ACCOUNT_SID,
     AUTH_TOKEN,
     CALL_SID,
@@ -45,6 +46,7 @@ from tests.contract.twilio_payloads import (
     member_path,
     message_json,
     message_path,
+    participant_json,
 )
 
 CARDHOLDER = "+14155550123"
@@ -273,6 +275,12 @@ BEFORE = datetime(2026, 11, 29, 16, 0, tzinfo=UTC)
 AGENT_URL = f"{PUBLIC_URL}/twilio/voice/outbound?attempt=3"
 
 ADAPTER_REQUESTS: dict[str, tuple[str, str, Any, Callable[[TwilioAdapter], object]]] = {
+    "agent call offering a queued caller": (
+        "POST",
+        CALLS_PATH,
+        call_json(),
+        lambda a: a.place_agent_call(AgentCall(to=CARDHOLDER, entry_id=3, agent_id=2, timeout=20)),
+    ),
     "reminder call": (
         "POST",
         CALLS_PATH,
@@ -337,6 +345,12 @@ ADAPTER_REQUESTS: dict[str, tuple[str, str, Any, Callable[[TwilioAdapter], objec
         member_json(),
         lambda a: a.fetch_queue_member(QUEUE_SID, CALL_SID),
     ),
+    "let an agent leave a conference without ending it": (
+        "POST",
+        f"{ACCOUNT_PATH}/Conferences/CF{'6' * 32}/Participants/{CALL_SID}.json",
+        participant_json(),
+        lambda a: a.keep_conference_after("CF" + "6" * 32, CALL_SID),
+    ),
     "dequeue a member": (
         "POST",
         member_path(),
@@ -397,6 +411,7 @@ def test_the_adapter_covers_every_operation_of_the_subset_it_needs() -> None:
         "FetchMessage",
         "FetchMember",
         "UpdateMember",
+        "UpdateParticipant",
     }
 
 

@@ -142,6 +142,29 @@ def member_json(
     }
 
 
+def participant_json(
+    *, call_sid: str = CALL_SID, conference_sid: str = "CF" + "6" * 32
+) -> dict[str, Any]:
+    """A Conference Participant resource as Twilio returns it."""
+    return {
+        "account_sid": ACCOUNT_SID,
+        "call_sid": call_sid,
+        "label": None,
+        "call_sid_to_coach": None,
+        "coaching": False,
+        "conference_sid": conference_sid,
+        "date_created": "Sun, 29 Nov 2026 14:59:18 +0000",
+        "date_updated": "Sun, 29 Nov 2026 15:00:00 +0000",
+        "end_conference_on_exit": False,
+        "muted": False,
+        "hold": False,
+        "start_conference_on_enter": True,
+        "status": "connected",
+        "queue_time": "0",
+        "uri": f"{ACCOUNT_PATH}/Conferences/{conference_sid}/Participants/{call_sid}.json",
+    }
+
+
 def error_json(code: int, status: int, message: str) -> dict[str, Any]:
     """A Twilio REST error body (https://www.twilio.com/docs/usage/twilios-response)."""
     return {

@@ -15,6 +15,7 @@ from ivr.catalogue import LCM_FIELDS, load_catalogues
 from ivr.machine import CallFlow
 from ivr.session import (
     AccountFacts,
+    AgentWanted,
     AmdVerdict,
     AttemptUpdate,
     CallbackRequested,
@@ -231,9 +232,22 @@ def test_fraud_report_is_recorded_with_a_top_priority_callback() -> None:
     d.keys(verify_keys(EN))
     turn = d.keys(["5"])
     kinds = {type(e) for e in turn.effects}
-    assert kinds == {FraudReported, CallbackRequested}
+    assert kinds == {FraudReported, CallbackRequested, AgentWanted}
     (callback,) = [e for e in turn.effects if isinstance(e, CallbackRequested)]
     assert callback.priority == 0 and callback.reason == "fraud"
+    # The desk may take the caller at once instead (the web edge asks it).
+    (wanted,) = [e for e in turn.effects if isinstance(e, AgentWanted)]
+    assert (wanted.reason, wanted.verified, wanted.account_id) == ("fraud", True, EN.account_id)
+
+
+def test_the_agent_key_and_failed_verification_ask_for_a_person() -> None:
+    d = driver()
+    d.start("CA20", Start("+12125550123", (EN.account_id,)))
+    d.keys(verify_keys(EN))
+    turn = d.keys(["0"])
+    (wanted,) = [e for e in turn.effects if isinstance(e, AgentWanted)]
+    assert (wanted.reason, wanted.verified, wanted.number) == ("agent", True, "+12125550123")
+    assert turn.session.state == State.CALLBACK_TIME  # the fallback: a callback time
 
 
 def test_a_callback_time_is_the_next_such_time_in_the_cardholders_zone() -> None:

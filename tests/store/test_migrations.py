@@ -33,6 +33,7 @@ EXPECTED_TABLES = {
     *("campaign_runs", "contacts", "callback_events", "campaign_controls", "pacing_budgets"),
     *("ivr_sessions", "ivr_verification_failures", "ivr_verification_locks", "fraud_reports"),
     "concessions",
+    *("desk_agents", "desk_queue_entries"),
 }
 
 

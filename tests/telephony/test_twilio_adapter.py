@@ -32,6 +32,7 @@ from telephony.errors import (
     is_invalid_number,
 )
 from telephony.port import (
+    AgentCall,
     AmdSettings,
     CallInfo,
     OutboundCall,
@@ -112,6 +113,21 @@ def test_a_reminder_call_carries_routes_events_and_async_amd(
     assert form["Timeout"] == ["30"]
     assert "Twiml" not in form
     assert "ApplicationSid" not in form
+
+
+def test_an_agent_call_carries_the_desks_routes_and_fast_amd(
+    twilio: responses.RequestsMock,
+) -> None:
+    twilio.post(f"{TWILIO}{CALLS_PATH}", json=call_json(), status=201)
+
+    make_adapter().place_agent_call(AgentCall(to=CARDHOLDER, entry_id=5, agent_id=2, timeout=20))
+
+    form = sent(twilio)
+    assert form["Url"] == [f"{PUBLIC_URL}/twilio/desk/agent?entry=5&agent=2"]
+    assert form["StatusCallback"] == [f"{PUBLIC_URL}/twilio/desk/agent/status?entry=5&agent=2"]
+    assert form["AsyncAmdStatusCallback"] == [f"{PUBLIC_URL}/twilio/desk/agent/amd?entry=5&agent=2"]
+    assert form["MachineDetection"] == ["Enable"] and form["AsyncAmd"] == ["true"]
+    assert form["Timeout"] == ["20"] and form["From"] == [CALLER_ID]
 
 
 def test_status_callback_events_go_as_repeated_keys_not_one_joined_value(
