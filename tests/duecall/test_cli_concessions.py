@@ -220,6 +220,8 @@ def test_export_concessions_as_csv_and_json_and_the_report_section(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     invoke(env, "concession", "offer", "A1", "late-fee-waiver", "--as", "ana", "--role", "agent")
+    code, out, err = invoke(env, "plan", "create", "A1", "--installments", "12")
+    assert code == 0, out + err
     invoke(
         env,
         "concession",
@@ -235,7 +237,7 @@ def test_export_concessions_as_csv_and_json_and_the_report_section(
         "--months",
         "12",
         "--plan-id",
-        "7",
+        "1",
     )
     code, out, _ = invoke(env, "export", "concessions")
     assert code == 0
@@ -246,7 +248,7 @@ def test_export_concessions_as_csv_and_json_and_the_report_section(
         "requested_role", "requested_at", "decided_by", "decided_role", "decided_at", "reason",
     ]  # fmt: skip
     assert (rows[0]["kind"], rows[0]["amount"], rows[0]["end_date"]) == ("fee_waiver", "39.00", "")
-    assert (rows[1]["apr_bps"], rows[1]["months"], rows[1]["plan_id"]) == ("500", "12", "7")
+    assert (rows[1]["apr_bps"], rows[1]["months"], rows[1]["plan_id"]) == ("500", "12", "1")
     assert (rows[1]["effective_date"], rows[1]["end_date"]) == ("2026-11-29", "2027-11-28")
     assert rows[1]["decided_by"] == "sam"
 
