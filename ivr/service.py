@@ -33,6 +33,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from campaigns.accounts import accounts_of_caller, cardholder_contact
 from campaigns.legal import LegalProfile, LegalProfiles
+from ivr import twiml
 from ivr.machine import CallFlow
 from ivr.session import (
     PERSON_VERDICTS,
@@ -517,7 +518,9 @@ class IvrService:
                 "updated_at": now,
             },
         )
-        log.info(
+        # DEBUG, not INFO: a line per step was a tenth of a step's cost, and the access log
+        # already has one per request; the session row keeps the call's path.
+        log.debug(
             "ivr %s: %s call opened in %s",
             session.call_sid,
             session.direction,
@@ -555,7 +558,9 @@ class IvrService:
                 "updated_at": now,
             },
         )
-        log.info("ivr %s: step %s %s -> %s", after.call_sid, before.step, before.state, after.state)
+        log.debug(
+            "ivr %s: step %s %s -> %s", after.call_sid, before.step, before.state, after.state
+        )
 
     def _served(self, s: Session, turn: Turn, now: datetime) -> Served:
         """Store what the step decided about the IVR's own tables (verification outcomes);
@@ -671,9 +676,7 @@ def _twiml(turn: Turn) -> str:
 
 
 def _hangup() -> str:
-    response = VoiceResponse()
-    response.hangup()
-    return str(response)
+    return twiml.HANGUP_DOCUMENT
 
 
 __all__ = [
