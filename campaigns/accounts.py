@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, selec
 from sqlalchemy.orm import Session
 
 from campaigns.localtime import cardholder_zone
-from campaigns.suppressions import active_suppressions
+from campaigns.suppressions import active_suppressions, active_suppressions_flushed
 from store.models import Account, Payment, Phone
 from store.types import Money
 
@@ -194,7 +194,8 @@ def cardholder_contact(
     primary = next((number for number, kind, _ in phones if kind == "primary"), None)
     texted = _text_number(numbers, caller)
     allowed = bool(texted and sms_consent.get(texted)) and not (
-        active_suppressions(session, number=texted or "", account_id=account_id) & _NO_TEXT
+        active_suppressions_flushed(connection, number=texted or "", account_id=account_id)
+        & _NO_TEXT
     )
     zone = cardholder_zone(row.timezone, primary)
     return CardholderContact(
