@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Dialect, Table, and_, bindparam, case, delete, select, tuple_
 from sqlalchemy import column as sql_column
@@ -146,8 +146,9 @@ def _prepare(
             tuple(names),
             processors,
             # The target's column types, none of its constraints: the upsert checks them.
+            # Every name here is the model's own, never input.
             stage=(
-                f'CREATE TEMPORARY TABLE IF NOT EXISTS "{stage_name}" ON COMMIT DELETE ROWS'
+                f'CREATE TEMPORARY TABLE IF NOT EXISTS "{stage_name}" ON COMMIT DELETE ROWS'  # noqa: S608
                 f' AS SELECT {columns} FROM "{table.name}" WITH NO DATA'
             ),
             copy=f'COPY "{stage_name}" ({columns}) FROM STDIN',
@@ -193,11 +194,13 @@ def _accounts_upsert(session: Session, dialect: Dialect) -> _Prepared:
             index_elements=["account_id"], set_={c: stmt.excluded[c] for c in updated}
         )
 
-    return _prepare(session, Account.__table__, _ACCOUNT_COLUMNS, dialect, upsert)
+    return _prepare(session, cast(Table, Account.__table__), _ACCOUNT_COLUMNS, dialect, upsert)
 
 
 def _phones_upsert(session: Session, dialect: Dialect) -> _Prepared:
-    return _prepare(session, Phone.__table__, _PHONE_COLUMNS, dialect, _phones_conflict)
+    return _prepare(
+        session, cast(Table, Phone.__table__), _PHONE_COLUMNS, dialect, _phones_conflict
+    )
 
 
 def _phones_conflict(pstmt: Any) -> Any:
