@@ -131,7 +131,11 @@ def _prepare(
 ) -> _Prepared:
     """``upsert(insert)`` adds the ON CONFLICT clause to an insert of ``names`` into ``table``:
     of one row of parameters on SQLite, of the staging table's rows on PostgreSQL."""
-    processors = tuple(table.c[name].type.bind_processor(dialect) for name in names)
+    # The dialect's own form of each type (what SQLAlchemy itself runs): on SQLite a datetime
+    # becomes the text SQLAlchemy stores, not the driver's default adaptation.
+    processors = tuple(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    )
     if dialect.name == "postgresql":
         stage_name = f"duecall_stage_{table.name}"
         stage = sql_table(stage_name, *(sql_column(name) for name in names))
