@@ -83,34 +83,37 @@ class _Prepared:
     copy: str | None = None
 
     def run(self, session: Session, rows: Sequence[dict[str, Any]], same: dict[str, Any]) -> None:
-        fixed = {
-            name: (proc(same[name]) if proc is not None else same[name])
-            for name, proc in zip(self.names, self.processors, strict=True)
-            if name in same
-        }
-        plan = [
-            (name, proc)
-            for name, proc in zip(self.names, self.processors, strict=True)
-            if name not in same
-        ]
+        # Each row's tuple starts as the batch's template (its constants converted once); the
+        # columns that vary are filled in by position, converted where their type needs it.
+        template: list[Any] = [None] * len(self.names)
+        plain: list[tuple[int, str]] = []
+        converted: list[tuple[int, str, Callable[[Any], Any]]] = []
+        for i, (name, proc) in enumerate(zip(self.names, self.processors, strict=True)):
+            if name in same:
+                template[i] = proc(same[name]) if proc is not None else same[name]
+            elif proc is None:
+                plain.append((i, name))
+            else:
+                converted.append((i, name, proc))
         # The last value converted per column, reused when the next row has the same object
         # (a batch's consent time is one datetime on every row that has one).
-        last: dict[str, tuple[Any, Any]] = {}
+        last_in: list[Any] = [None] * len(self.names)
+        last_out: list[Any] = [None] * len(self.names)
         params: list[tuple[Any, ...]] = []
         for row in rows:
-            converted = dict(fixed)
-            for name, proc in plan:
+            values = template.copy()
+            for i, name in plain:
+                values[i] = row[name]
+            for i, name, proc in converted:
                 value = row[name]
-                if proc is not None and value is not None:
-                    seen = last.get(name)
-                    if seen is not None and seen[0] is value:
-                        value = seen[1]
+                if value is not None:
+                    if value is last_in[i]:
+                        value = last_out[i]
                     else:
-                        done = proc(value)
-                        last[name] = (value, done)
-                        value = done
-                converted[name] = value
-            params.append(tuple(converted[name] for name in self.names))
+                        last_in[i] = value
+                        value = last_out[i] = proc(value)
+                values[i] = value
+            params.append(tuple(values))
         connection = session.connection()
         if self.stage is None or self.copy is None:
             connection.exec_driver_sql(self.sql, params)

@@ -11,6 +11,9 @@ transaction that reads and then writes fails at once with "database is locked" w
 committed in between, and ``busy_timeout`` cannot help because SQLite would have to break the
 snapshot. ``IMMEDIATE`` takes the write lock up front, so that transaction simply waits its turn.
 Read-only scopes (``readonly=True``) use a deferred ``BEGIN`` and never wait for writers.
+``synchronous=NORMAL`` in WAL mode: a commit is atomic and survives any process crash, and reaches
+the disk at the next checkpoint, not at every commit; a power cut may undo the last few commits
+(docs/deployment.md says what that costs, and when to prefer PostgreSQL).
 
 Only the commands that create or migrate a store open it with ``create=True`` (the default). With
 ``create=False`` a SQLite file that does not exist stays absent -- no file, no folder -- and every
