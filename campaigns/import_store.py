@@ -122,8 +122,8 @@ class _Prepared:
         cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             with cursor.copy(self.copy) as copy:
-                for values in params:
-                    copy.write_row(values)
+                for row_values in params:
+                    copy.write_row(row_values)
         finally:
             cursor.close()
         connection.exec_driver_sql(self.sql)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, bindparam, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from store.audit import record_audit
@@ -140,16 +140,6 @@ def active_suppressions(session: Session, *, number: str, account_id: str) -> fr
     """The kinds of every suppression in force on ``number`` or on ``account_id``."""
     kinds = session.scalars(_active_statement(), {"number": number, "account_id": account_id})
     return frozenset(kinds.all())
-
-
-def active_suppressions_flushed(
-    connection: Connection, *, number: str, account_id: str
-) -> frozenset[str]:
-    """:func:`active_suppressions` as flushed to the database, on a connection: a Core statement
-    without the ORM's layer (and its autoflush), for a read on every IVR step, where nothing in
-    the step has written a suppression yet."""
-    kinds = connection.execute(_active_statement(), {"number": number, "account_id": account_id})
-    return frozenset(kinds.scalars().all())
 
 
 @functools.cache
