@@ -58,6 +58,7 @@ from ivr.session import (
     VerificationSucceeded,
 )
 from store.audit import record_audit
+from store.db import commit_without_waiting_for_disk
 from store.models import Attempt
 from store.models_ivr import IvrSession, VerificationFailure, VerificationLock
 from store.privacy import mask_phone
@@ -363,6 +364,11 @@ class IvrService:
             return decision.served
         turn = decision.turn
         assert turn is not None, "a decision stores a turn or answers without one"
+        if not turn.effects:
+            # Only the call's own session moves (to the next prompt): its commit need not wait
+            # for the disk. A step with an effect -- a promise, an opt-out, a callback, a
+            # verification outcome -- commits durably (docs/deployment.md).
+            commit_without_waiting_for_disk(s)
         if decision.row is None or decision.before is None:
             self._insert(s, turn, decision.request, now)
         else:

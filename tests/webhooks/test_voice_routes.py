@@ -365,6 +365,34 @@ def test_on_sqlite_a_step_takes_the_write_lock_only_to_store_what_it_decided(
     assert "UPDATE" in statements[lock:] and "SELECT" not in statements[lock:]
 
 
+def test_only_a_step_without_effects_commits_without_waiting_for_the_disk(
+    app: Flask, db: Database
+) -> None:
+    # Moving to the next prompt is not worth a 5 ms WAL flush on PostgreSQL; a verification
+    # outcome (like a promise or an opt-out) is, and commits durably.
+    caller = Caller(app.test_client(), from_=EN_PHONE)
+    caller.start()
+    relaxed: list[bool] = []
+
+    def _capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "synchronous_commit" in statement:
+            relaxed.append(True)
+
+    event.listen(db.engine, "before_cursor_execute", _capture)
+    caller.press("7391")  # the card's last 4: on to the birth date, nothing else decided
+    navigation = len(relaxed)
+    caller.press("19710326")  # verified: audited, an effect
+    event.remove(db.engine, "before_cursor_execute", _capture)
+    assert caller.status == 200
+    with db.session(readonly=True) as s:
+        actions = s.scalars(select(AuditLog.action)).all()
+        assert "ivr.verified" in actions
+    if db.is_sqlite:  # WAL with synchronous=NORMAL already: nothing to relax
+        assert relaxed == []
+    else:
+        assert (navigation, len(relaxed)) == (1, 1)
+
+
 def test_the_session_version_is_checked_on_update(app: Flask, db: Database) -> None:
     caller = Caller(app.test_client(), from_=EN_PHONE)
     caller.start()
