@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from bench.scratch import engine_name, peak_rss_mb, scratch_db
 from campaigns.config import CampaignSettings
-from dialer.launch import launch
+from dialer.launch import SNAPSHOT_CHUNK, launch
 from store.clock import FixedClock
 from store.db import Database
 from store.types import UTCDateTime
@@ -142,10 +142,13 @@ def main(argv: list[str]) -> None:
     parser.add_argument(
         "--accounts", type=_sizes, default=[100_000, 1_000_000], help="sizes, e.g. 100000,1000000"
     )
-    parser.add_argument("--chunk", type=int, default=1000)
+    parser.add_argument(
+        "--chunk", type=int, default=None, help="accounts per chunk (default: the engine's)"
+    )
     args = parser.parse_args(argv)
     engine = engine_name(args.database)
-    print(f"campaign launch, chunks of {args.chunk:,} accounts ({engine})")
+    chunk = args.chunk or SNAPSHOT_CHUNK["sqlite" if engine == "SQLite" else "postgresql"]
+    print(f"campaign launch, chunks of {chunk:,} accounts ({engine})")
     rates: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -155,7 +158,7 @@ def main(argv: list[str]) -> None:
                 naive_time, naive_lock = _one_statement(naive_db)
             with scratch_db(args.database, workdir, "launch") as duecall_db:
                 _seed(duecall_db, accounts)
-                took, longest, contacts = _launch(duecall_db, args.chunk)
+                took, longest, contacts = _launch(duecall_db, chunk)
             rates.append(contacts / took)
             print(f"  {accounts:,} accounts, {contacts:,} in the segment")
             naive_ms = naive_lock * 1000

@@ -8,12 +8,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from campaigns.localtime import cardholder_zone
 from campaigns.suppressions import active_suppressions
-from store.models import Account, Payment, Phone, Plan
+from store.models import Account, Payment, Phone, Plan, Suppression
 from store.types import Money
 
 DPD_BUCKETS = ((0, 29, "0-29"), (30, 59, "30-59"), (60, 89, "60-89"), (90, 10**6, "90+"))
@@ -189,16 +189,29 @@ def cardholder_contact(
     row = connection.execute(_contact_statement(), {"account_id": account_id}).first()
     if row is None:
         return None
-    phones = connection.execute(_phones_statement(), {"account_id": account_id}).all()
+    # The phones and, beside each, the suppressions in force on its number or on the account
+    # (one row per pair): the text number is one of these numbers, so what stops a text to it
+    # is among them, without a statement of its own.
+    rows = connection.execute(_phones_statement(), {"account_id": account_id}).all()
+    phones: list[tuple[str, str, bool]] = []
+    seen: set[tuple[str, str]] = set()
+    for number, kind, consent, *_ in rows:
+        if (number, kind) not in seen:
+            seen.add((number, kind))
+            phones.append((number, kind, consent))
     numbers = {number: kind for number, kind, _ in phones}  # as text_number reads them
     sms_consent: dict[str, bool] = {}
     for number, _, consent in phones:
         sms_consent.setdefault(number, bool(consent))  # as has_consent reads it
     primary = next((number for number, kind, _ in phones if kind == "primary"), None)
     texted = _text_number(numbers, caller)
-    allowed = bool(texted and sms_consent.get(texted)) and not (
-        active_suppressions(session, number=texted or "", account_id=account_id) & _NO_TEXT
-    )
+    # As active_suppressions(number=texted, account_id=account_id) reads them.
+    suppressed = {
+        kind
+        for *_, on_number, on_account, kind in rows
+        if kind is not None and (on_number == texted or on_account == account_id)
+    }
+    allowed = bool(texted and sms_consent.get(texted)) and not (suppressed & _NO_TEXT)
     zone = cardholder_zone(row.timezone, primary)
     return CardholderContact(
         Cardholder(
@@ -250,9 +263,21 @@ def _contact_statement() -> Select[Any]:
 
 
 @functools.cache
-def _phones_statement() -> Select[str, str, bool]:
+def _phones_statement() -> Select[str, str, bool, str | None, str | None, str | None]:
+    in_force = and_(
+        Suppression.removed_at.is_(None),
+        or_(Suppression.number == Phone.number, Suppression.account_id == Phone.account_id),
+    )
     return (
-        select(Phone.number, Phone.kind, Phone.sms_consent)
+        select(
+            Phone.number,
+            Phone.kind,
+            Phone.sms_consent,
+            Suppression.number,
+            Suppression.account_id,
+            Suppression.kind,
+        )
+        .outerjoin(Suppression, in_force)
         .where(Phone.account_id == bindparam("account_id"))
         .order_by(Phone.id)
     )

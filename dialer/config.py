@@ -56,8 +56,10 @@ class DialerSettings(BaseModel):
     tick_seconds: float = Field(default=1.0, ge=0.05, le=60)
     #: A launch up to this late (worker busy, restarted) still runs; later it is skipped.
     launch_grace_seconds: int = Field(default=3600, ge=1, le=24 * 3600)
-    #: Accounts snapshotted per transaction at launch (short commits keep webhooks responsive).
-    snapshot_chunk: int = Field(default=1000, ge=10, le=50_000)
+    #: Accounts snapshotted per transaction at launch; None: the engine's default
+    #: (:func:`dialer.launch.default_snapshot_chunk`: 1,000 on SQLite, whose writer holds the
+    #: only write lock and keeps webhooks waiting, 5,000 on PostgreSQL, where it blocks nobody).
+    snapshot_chunk: int | None = Field(default=None, ge=10, le=50_000)
     #: An attempt without a final status after this long is looked up at Twilio and closed.
     reconcile_after_minutes: int = Field(default=15, ge=1, le=24 * 60)
     reconcile_interval_seconds: int = Field(default=60, ge=1, le=3600)

@@ -17,12 +17,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import phonenumbers
-from twilio.twiml.voice_response import VoiceResponse
 
 from campaigns.concession_rules import SelfServiceOffer
 from campaigns.plan_schedule import Schedule, plan_offers
 from campaigns.promises import amount_bounds, promise_window
-from ivr import concession_steps, speech
+from ivr import concession_steps, speech, twiml
 from ivr.plan_steps import describe_in, plan_account, schedule_of
 from ivr.session import TERMINAL_STATES, AccountFacts, CallSession, Context, Flow, State
 from telephony import routes
@@ -41,6 +40,22 @@ class Renderer:
         self.settings = flow.settings
         # The settings are frozen: the menu's keys are read once, not on every menu prompt.
         self._menu_keys = flow.settings.keys.menu.model_dump()
+        # TwiML fragments built once: each language's <Say ...> opening tag, and the whole
+        # <Say> of every catalogue entry that has no placeholders (a prompt added to a
+        # catalogue is among them without any code), keyed by (text, language) so any line
+        # that reads exactly as one of them is served from here.
+        self._say_open = {
+            language: twiml.say_open(voice.voice, voice.language)
+            for language, voice in flow.settings.voices.items()
+        }
+        self._fixed: dict[tuple[str, str], str] = {}
+        for language, catalogue in flow.catalogues.items():
+            if language not in self._say_open:
+                continue
+            for name in catalogue.names():
+                if not catalogue.fields(name):
+                    text = catalogue.text(name)
+                    self._fixed[(text, language)] = self._say_fragment(text, language)
 
     def render(
         self,
@@ -48,23 +63,29 @@ class Renderer:
         ctx: Context,
         preface: Iterable[Line] = (),
     ) -> str:
-        """The TwiML document for ``session`` as it stands, after ``preface``."""
-        response = VoiceResponse()
+        """The TwiML document for ``session`` as it stands, after ``preface``.
+
+        Written as text from fragments built once (:mod:`ivr.twiml`), byte for byte what
+        Twilio's TwiML builders write for the same verbs (a test compares the two)."""
+        parts = [twiml.DOCUMENT_OPEN]
         for text, language in preface:
-            self._say(response, text, language)
+            parts.append(self.say(text, language))
         state = session.state
         if state == State.HOLD:
             # Silent on purpose (see HoldSettings): a pause, then ask again.
-            response.pause(length=self.settings.hold.pause_seconds)
-            response.redirect(self.url(session, hold=session.hold_loops + 1), method="POST")
-            return str(response)
+            parts.append(twiml.pause(self.settings.hold.pause_seconds))
+            parts.append(twiml.redirect(self.url(session, hold=session.hold_loops + 1)))
+            parts.append(twiml.DOCUMENT_CLOSE)
+            return "".join(parts)
         if state == State.VOICEMAIL:
-            self._say(response, self._voicemail_text(session), self.language(session))
-            response.hangup()
-            return str(response)
+            parts.append(self.say(self._voicemail_text(session), self.language(session)))
+            parts.append(twiml.HANGUP)
+            parts.append(twiml.DOCUMENT_CLOSE)
+            return "".join(parts)
         if state in TERMINAL_STATES:
-            response.hangup()
-            return str(response)
+            parts.append(twiml.HANGUP)
+            parts.append(twiml.DOCUMENT_CLOSE)
+            return "".join(parts)
         prompts = self._prompts(session, ctx)
         gather_timeout = (
             self.settings.gather.menu_timeout_seconds
@@ -78,13 +99,24 @@ class Renderer:
             "input": "dtmf",
         }
         attrs.update(_GATHER_SHAPES[state])
-        gather = response.gather(**attrs)
-        for text, language in prompts:
-            self._say(gather, text, language)
+        says = "".join(self.say(text, language) for text, language in prompts)
+        parts.append(twiml.element("Gather", attrs, says))
         # Twilio falls through a Gather that got no input without requesting its action; the
         # Redirect makes that a request of its own, with the miss counted.
-        response.redirect(self.url(session, miss=session.misses + 1), method="POST")
-        return str(response)
+        parts.append(twiml.redirect(self.url(session, miss=session.misses + 1)))
+        parts.append(twiml.DOCUMENT_CLOSE)
+        return "".join(parts)
+
+    def say(self, text: str, language: str) -> str:
+        """``<Say>`` of ``text`` in ``language``'s voice: precompiled when it is a fixed
+        catalogue entry, else the language's opening tag and the escaped text."""
+        fixed = self._fixed.get((text, language))
+        return fixed if fixed is not None else self._say_fragment(text, language)
+
+    def _say_fragment(self, text: str, language: str) -> str:
+        if language not in self._say_open:
+            raise KeyError(language)  # as the settings' voices would: no voice for it
+        return twiml.say(self._say_open[language], text)
 
     def url(self, session: CallSession, **extra: int) -> str:
         """The absolute URL of this call's route for its current step."""
@@ -340,10 +372,6 @@ class Renderer:
             agent_name=business.agent_name,
             callback_number=speech.phone(business.callback_number, language),
         )
-
-    def _say(self, node: Any, text: str, language: str) -> None:
-        voice = self.settings.voices[language]
-        node.say(text, voice=voice.voice, language=voice.language)
 
 
 _ONE_KEY_STATES = frozenset(

@@ -36,6 +36,7 @@ from campaigns.concession_config import ConcessionSettings
 from campaigns.concession_rules import SelfServiceOffer
 from campaigns.concessions import offers_by_phone
 from campaigns.legal import LegalProfile, LegalProfiles
+from ivr import twiml
 from ivr.machine import CallFlow
 from ivr.session import (
     PERSON_VERDICTS,
@@ -61,6 +62,7 @@ from ivr.session import (
     VerificationSucceeded,
 )
 from store.audit import record_audit
+from store.db import commit_without_waiting_for_disk
 from store.models import Attempt
 from store.models_ivr import IvrSession, VerificationFailure, VerificationLock
 from store.privacy import mask_phone
@@ -383,6 +385,11 @@ class IvrService:
             return decision.served
         turn = decision.turn
         assert turn is not None, "a decision stores a turn or answers without one"
+        if not turn.effects:
+            # Only the call's own session moves (to the next prompt): its commit need not wait
+            # for the disk. A step with an effect -- a promise, an opt-out, a callback, a
+            # verification outcome -- commits durably (docs/deployment.md).
+            commit_without_waiting_for_disk(s)
         if decision.row is None or decision.before is None:
             self._insert(s, turn, decision.request, now)
         else:
@@ -558,7 +565,9 @@ class IvrService:
                 "updated_at": now,
             },
         )
-        log.info(
+        # DEBUG, not INFO: a line per step was a tenth of a step's cost, and the access log
+        # already has one per request; the session row keeps the call's path.
+        log.debug(
             "ivr %s: %s call opened in %s",
             session.call_sid,
             session.direction,
@@ -596,7 +605,9 @@ class IvrService:
                 "updated_at": now,
             },
         )
-        log.info("ivr %s: step %s %s -> %s", after.call_sid, before.step, before.state, after.state)
+        log.debug(
+            "ivr %s: step %s %s -> %s", after.call_sid, before.step, before.state, after.state
+        )
 
     def _served(self, s: Session, turn: Turn, now: datetime) -> Served:
         """Store what the step decided about the IVR's own tables (verification outcomes);
@@ -712,9 +723,7 @@ def _twiml(turn: Turn) -> str:
 
 
 def _hangup() -> str:
-    response = VoiceResponse()
-    response.hangup()
-    return str(response)
+    return twiml.HANGUP_DOCUMENT
 
 
 __all__ = [

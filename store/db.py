@@ -11,6 +11,9 @@ transaction that reads and then writes fails at once with "database is locked" w
 committed in between, and ``busy_timeout`` cannot help because SQLite would have to break the
 snapshot. ``IMMEDIATE`` takes the write lock up front, so that transaction simply waits its turn.
 Read-only scopes (``readonly=True``) use a deferred ``BEGIN`` and never wait for writers.
+``synchronous=NORMAL`` in WAL mode: a commit is atomic and survives any process crash, and reaches
+the disk at the next checkpoint, not at every commit; a power cut may undo the last few commits
+(docs/deployment.md says what that costs, and when to prefer PostgreSQL).
 
 Only the commands that create or migrate a store open it with ``create=True`` (the default). With
 ``create=False`` a SQLite file that does not exist stays absent -- no file, no folder -- and every
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,6 +83,19 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def commit_without_waiting_for_disk(session: Session) -> None:
+    """Let this transaction's commit return before its WAL reaches the disk (PostgreSQL's
+    ``SET LOCAL synchronous_commit = off``; SQLite's WAL with ``synchronous=NORMAL`` already
+    does). Atomic and ordered as ever: a crash of the database server can only lose the last
+    such commits (up to three ``wal_writer_delay``, 0.6 s by default) whole, never corrupt or
+    split one. For a write worth less than the 5 ms a flush costs on a plain disk: a call's
+    move from one prompt to the next (:meth:`ivr.service.IvrService.store`); never for a fact
+    that someone acts on, such as an attempt before its call or an opt-out.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from dialer.callbacks import AmdEvent, apply_amd_event
-from ivr.service import AmdRequest, IvrService, RequestKind, VoiceRequest
+from ivr.service import AmdRequest, Decision, IvrService, RequestKind, VoiceRequest
 from ivr.session import AgentWanted, CallbackRequested, Direction, Effect, Flow
 from telephony import routes
 from telephony.port import Telephony
@@ -217,8 +217,8 @@ def _voice(direction: Direction) -> Response:
         return _xml(wiring.service.fault_twiml(wiring.service.flow.languages, speak=False))
     now = services().clock.now()
 
-    def step(session: Session) -> str:
-        served = wiring.service.handle(session, parsed, now)
+    def store(session: Session, decision: Decision) -> str:
+        served = wiring.service.store(session, decision, now)
         effects, twiml = served.effects, served.twiml
         queued = _escalate(session, wiring, parsed.call_sid, effects, now)
         if queued is not None:
@@ -237,7 +237,41 @@ def _voice(direction: Direction) -> Response:
         )
         return twiml
 
-    return _xml(_transact(step))
+    def decide(session: Session) -> Decision:
+        return wiring.service.decide(session, parsed, now)
+
+    if services().db.is_sqlite:
+        return _xml(_decide_then_store(decide, store))
+    return _xml(_transact(lambda session: store(session, decide(session))))
+
+
+def _decide_then_store(
+    decide: Callable[[Session], Decision], store: Callable[[Session, Decision], str]
+) -> str:
+    """SQLite: decide on a read (no lock: WAL readers wait for nobody), then store in a write
+    transaction of its own; a lost race runs both again, as :func:`_transact` does.
+
+    SQLite has one write lock, and a step that took it first (``BEGIN IMMEDIATE``) held it
+    while it read the call, ran the machine and rendered the answer, so every other web worker
+    waited that long. The version check on the call's session (and the primary key of a first
+    one) is what keeps two steps of a call apart, not the lock: a step whose read went stale
+    fails on store and is decided again. PostgreSQL locks rows, not the database, and keeps one
+    transaction (:func:`_transact`).
+    """
+    db = services().db
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with db.session(readonly=True) as reading:
+                decision = decide(reading)
+            if decision.served is not None:  # a replay: nothing to store
+                return decision.served.twiml
+            with db.session() as writing:
+                return store(writing, decision)
+        except (StaleDataError, IntegrityError) as exc:
+            if attempt == ATTEMPTS:
+                raise
+            log.info("ivr: %s, retrying (%s of %s)", type(exc).__name__, attempt, ATTEMPTS)
+    raise AssertionError("unreachable")
 
 
 def _escalate(

@@ -21,6 +21,7 @@ from campaigns.importing import (
 from store.clock import FixedClock
 from store.db import Database
 from store.models import Account, AuditLog, ImportBatch, Payment, Phone
+from tests.factories import add_account
 
 HEADER = (
     "account_id,name,phone,language,timezone,balance,minimum_due,due_date,days_past_due,"
@@ -326,3 +327,50 @@ def test_fees_and_interest_due_are_optional_columns_checked_against_the_balance(
     run_accounts(db, write(tmp_path, [HEADER, GOOD[0]], name="again.csv"), clock)
     with db.session(readonly=True) as s:
         assert s.get_one(Account, "1001").fees_due is None
+
+
+def test_imported_rows_are_stored_exactly_as_the_orm_stores_them(
+    db: Database, clock: FixedClock, tmp_path: Path
+) -> None:
+    # The import hands converted values to the driver itself (executemany, or COPY on
+    # PostgreSQL): every stored value must read back as SQLAlchemy's own writes do, down to the
+    # text of a datetime on SQLite, or comparisons between the two would go wrong.
+    line = (
+        "2001,Ann Lee,+14155550199,en-US,America/Los_Angeles,1200.50,35.00,2026-10-01,45,4242,"
+        "1980-01-02"
+    )
+    run_accounts(db, write(tmp_path, [HEADER, line]), clock)
+    with db.session() as s:
+        add_account(
+            s,
+            "2002",
+            "+14155550198",
+            now=clock.now(),
+            timezone="America/Los_Angeles",
+            balance="1200.50",
+            name="Ann Lee",
+        )
+    columns = (
+        "name, timezone, currency, balance, minimum_due, due_date, days_past_due, card_last4,"
+        " birth_date, status, balance_as_of, created_at, updated_at"
+    )
+    phone_columns = (
+        "kind, voice_consent, voice_consent_source, voice_consent_at, sms_consent,"
+        " sms_consent_source, sms_consent_at, created_at, updated_at"
+    )
+    with db.engine.connect() as conn:
+        imported, orm = (
+            conn.exec_driver_sql(
+                f"SELECT {columns} FROM accounts WHERE account_id = '{account_id}'"
+            ).one()
+            for account_id in ("2001", "2002")
+        )
+        imported_phone, orm_phone = (
+            conn.exec_driver_sql(
+                f"SELECT {phone_columns} FROM phones WHERE account_id = '{account_id}'"
+            ).one()
+            for account_id in ("2001", "2002")
+        )
+    assert tuple(imported) == tuple(orm)
+    assert tuple(imported_phone) == tuple(orm_phone)
+    assert imported.created_at == orm.created_at and imported.created_at is not None

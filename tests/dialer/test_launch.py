@@ -209,3 +209,21 @@ def test_the_snapshot_takes_the_segment_in_chunks_and_resumes_an_abandoned_one(
     )
     assert again.resumed and again.contacts == 25
     assert contact_count(db) == 25
+
+
+def test_the_snapshot_chunk_defaults_to_the_engines_and_the_setting_wins(
+    db: Database, clock: FixedClock
+) -> None:
+    # SQLite's writer holds the only write lock (webhooks wait for a chunk); PostgreSQL's chunk
+    # locks its run row and its own rows, so it may be larger (README "The numbers").
+    settings = settings_for([voice_campaign()])
+    launcher = Launcher(
+        db, clock, settings=settings.dialer, campaigns=settings.campaigns, actor="t"
+    )
+    assert settings.dialer.snapshot_chunk is None
+    assert launcher.chunk == (1_000 if db.is_sqlite else 5_000)
+    chosen = settings_for([voice_campaign()], {"snapshot_chunk": 250})
+    assert (
+        Launcher(db, clock, settings=chosen.dialer, campaigns=chosen.campaigns, actor="t").chunk
+        == 250
+    )

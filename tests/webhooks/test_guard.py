@@ -74,6 +74,22 @@ def test_forged_or_missing_signatures_get_403_and_the_checked_url_is_logged(
     )
 
 
+def test_a_signature_over_the_url_with_its_default_port_still_passes(app: Flask) -> None:
+    # Twilio sometimes signs https://host:443/...; the guard tries the configured URL first
+    # (one HMAC) and falls back to the SDK's check of both forms only when that fails.
+    form = {"CallSid": "CA1", "Digits": "1"}
+    client = app.test_client()
+    with_port = sign("https://duecall.example.com:443/twilio/echo", form)
+    assert (
+        client.post("/twilio/echo", data=form, headers={"X-Twilio-Signature": with_port})
+    ).status_code == 200
+    # The same port on another path is still refused.
+    elsewhere = sign("https://duecall.example.com:443/twilio/other", form)
+    assert (
+        client.post("/twilio/echo", data=form, headers={"X-Twilio-Signature": elsewhere})
+    ).status_code == 403
+
+
 def test_a_get_with_an_encoded_query_string_validates_against_the_raw_query(app: Flask) -> None:
     query = urlencode({"attempt": "7", "note": "a b/c&d"})  # attempt=7&note=a+b%2Fc%26d
     url = f"{PUBLIC}/twilio/echo?{query}"

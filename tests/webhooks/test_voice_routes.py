@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm.exc import StaleDataError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
@@ -288,7 +288,7 @@ def test_an_exception_apologises_in_the_callers_language_and_asks_an_agent_to_ca
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(IvrService, "handle", broken)
+    monkeypatch.setattr(IvrService, "decide", broken)
     with caplog.at_level(logging.ERROR):
         caller.press("6058")
     assert caller.status == 200
@@ -324,7 +324,7 @@ def test_when_the_database_fails_the_apology_still_goes_out_in_every_language(
 def test_a_request_that_loses_a_race_for_the_session_is_retried(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = IvrService.handle
+    real = IvrService.store  # where a lost race shows: the version check or the primary key
     calls: list[int] = []
 
     def racing(self: IvrService, *args: object, **kwargs: object) -> str:
@@ -333,11 +333,64 @@ def test_a_request_that_loses_a_race_for_the_session_is_retried(
             raise StaleDataError("ivr_sessions row changed under us")
         return real(self, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(IvrService, "handle", racing)
+    monkeypatch.setattr(IvrService, "store", racing)
     caller = Caller(app.test_client(), from_=EN_PHONE)
     caller.start()
     assert caller.status == 200 and len(calls) == 2
     assert "last 4 digits of your card" in caller.spoken()
+
+
+def test_on_sqlite_a_step_takes_the_write_lock_only_to_store_what_it_decided(
+    app: Flask, db: Database
+) -> None:
+    # SQLite has one write lock: a step used to hold it (BEGIN IMMEDIATE) while it read the
+    # call, ran the machine and rendered, and every other web worker waited. It now decides on
+    # a plain read and locks only to write. PostgreSQL keeps one transaction per step.
+    caller = Caller(app.test_client(), from_=EN_PHONE)
+    caller.start()
+    statements: list[str] = []
+
+    def _capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        statements.append(statement.split()[0] + (" IMMEDIATE" if "IMMEDIATE" in statement else ""))
+
+    event.listen(db.engine, "before_cursor_execute", _capture)
+    caller.press("7391")
+    event.remove(db.engine, "before_cursor_execute", _capture)
+    assert caller.status == 200 and "date of birth" in caller.spoken()
+    if not db.is_sqlite:
+        assert "BEGIN IMMEDIATE" not in statements
+        return
+    lock = statements.index("BEGIN IMMEDIATE")
+    assert statements[0] == "BEGIN" and "SELECT" in statements[:lock]  # decided on a read
+    assert "UPDATE" in statements[lock:] and "SELECT" not in statements[lock:]
+
+
+def test_only_a_step_without_effects_commits_without_waiting_for_the_disk(
+    app: Flask, db: Database
+) -> None:
+    # Moving to the next prompt is not worth a 5 ms WAL flush on PostgreSQL; a verification
+    # outcome (like a promise or an opt-out) is, and commits durably.
+    caller = Caller(app.test_client(), from_=EN_PHONE)
+    caller.start()
+    relaxed: list[bool] = []
+
+    def _capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if "synchronous_commit" in statement:
+            relaxed.append(True)
+
+    event.listen(db.engine, "before_cursor_execute", _capture)
+    caller.press("7391")  # the card's last 4: on to the birth date, nothing else decided
+    navigation = len(relaxed)
+    caller.press("19710326")  # verified: audited, an effect
+    event.remove(db.engine, "before_cursor_execute", _capture)
+    assert caller.status == 200
+    with db.session(readonly=True) as s:
+        actions = s.scalars(select(AuditLog.action)).all()
+        assert "ivr.verified" in actions
+    if db.is_sqlite:  # WAL with synchronous=NORMAL already: nothing to relax
+        assert relaxed == []
+    else:
+        assert (navigation, len(relaxed)) == (1, 1)
 
 
 def test_the_session_version_is_checked_on_update(app: Flask, db: Database) -> None:
