@@ -1,7 +1,9 @@
 """The collections report as a document: titled sections of text cells, and that as HTML.
 
 :func:`report_document` turns a :class:`campaigns.reports.Report` into a :class:`Document`, and
-every renderer shows the same sections: :func:`render_html` here, the terminal's in the CLI.
+every renderer shows the same sections: :func:`render_html` here, the terminal's in the CLI. A
+section may carry a chart (:mod:`campaigns.report_charts`): the HTML page draws it above the
+section's table, which is its text equivalent; the terminal shows the table alone.
 Text written `like this` is code (a command to type): the terminal shows it as it is, the HTML
 page as ``<code>``. Pure: no database, no terminal, no files.
 """
@@ -14,7 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC
 from decimal import Decimal
 
-from campaigns.reports import Report
+from campaigns.report_charts import Chart, Series, chart_svg
+from campaigns.reports import HourLine, Report
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class Section:
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
     note: str = ""
+    chart: Chart | None = None
 
     @property
     def numeric(self) -> tuple[bool, ...]:
@@ -56,6 +60,46 @@ def _rate(kept: int, resolved: int) -> str:
     if not resolved:
         return "-"
     return f"{100 * kept / resolved:.1f}% ({kept} of {resolved})"
+
+
+def hour_label(hour: int) -> str:
+    """An hour of the day as the charts' x axis and their tables name it: ``09:00``."""
+    return f"{hour:02d}:00"
+
+
+#: The x axis of every chart by hour: 00 to 23, local.
+HOURS = tuple(f"{hour:02d}" for hour in range(24))
+
+
+def _hourly(
+    title: str,
+    hours: tuple[HourLine, ...],
+    columns: tuple[tuple[str, str], ...],
+    *,
+    zone: str,
+    empty: str,
+) -> Section:
+    """A section charting some of the day's hourly counts (``columns``: series title, the
+    :class:`HourLine` field), its table listing the hours in which any of them happened."""
+    values = {field: tuple(getattr(line, field) for line in hours) for _, field in columns}
+    rows = tuple(
+        (hour_label(line.hour), *(str(getattr(line, field)) for _, field in columns))
+        for line in hours
+        if any(getattr(line, field) for _, field in columns)
+    )
+    return Section(
+        title,
+        ("hour", *(name for name, _ in columns)),
+        rows,
+        note=f"By the hour they happened in, {zone}; hours with none are left out.",
+        chart=Chart(
+            title=title,
+            x_labels=HOURS,
+            series=tuple(Series(name, values[field]) for name, field in columns),
+            y_title="count",
+            empty=empty,
+        ),
+    )
 
 
 def report_document(report: Report, *, business: str) -> Document:
@@ -126,6 +170,25 @@ def report_document(report: Report, *, business: str) -> Document:
             (line.channel, line.outcome, str(line.today), str(line.all_time))
             for line in report.attempts
         ),
+    )
+    hours = report.hours or tuple(HourLine(hour) for hour in range(24))
+    attempts_by_hour = _hourly(
+        "Calls and texts by hour",
+        hours,
+        (("calls", "calls"), ("texts", "texts")),
+        zone=day.zone.key,
+        empty="no calls or texts this day",
+    )
+    commitments_by_hour = _hourly(
+        "Promises and plans by hour",
+        hours,
+        (
+            ("promises made", "promises_made"),
+            ("promises kept", "promises_kept"),
+            ("plans agreed", "plans_agreed"),
+        ),
+        zone=day.zone.key,
+        empty="no promises made or kept and no plans agreed this day",
     )
     promises = Section(
         "Promises to pay",
@@ -230,8 +293,10 @@ def report_document(report: Report, *, business: str) -> Document:
             summary,
             waiting,
             attempts,
+            attempts_by_hour,
             promises,
             plans,
+            commitments_by_hour,
             concessions,
             decisions,
             optouts,
@@ -249,7 +314,10 @@ table { border-collapse: collapse; }
 th, td { padding: 0.25em 0.8em; border-bottom: 1px solid #ddd; text-align: left; }
 th { background: #f4f4f4; }
 th.n, td.n { text-align: right; font-variant-numeric: tabular-nums; }
-p.note, td.none { color: #888; }
+p.note, td.none, p.empty { color: #888; }
+figure { margin: 0.4em 0; }
+figure svg { max-width: 100%; height: auto; }
+figcaption { color: #666; font-size: 0.9em; }
 code { font: 0.95em ui-monospace, monospace; background: #f4f4f4; padding: 0 0.2em; }
 """.strip()
 
@@ -264,8 +332,25 @@ def _html_text(text: str) -> str:
     return _CODE.sub(r"<code>\1</code>", escaped).replace("`", "&#96;")
 
 
+def _html_chart(chart: Chart, anchor: str) -> str:
+    """The chart as an inline ``<svg>`` in a captioned figure, or the sentence that says there is
+    nothing to draw. The table after it holds the same figures as text."""
+    if not chart.has_data:
+        return f'<p class="empty">{_html_text(chart.empty)}</p>'
+    return "\n".join(
+        (
+            f'<figure role="img" aria-labelledby="{anchor}">',
+            chart_svg(chart),
+            f'<figcaption id="{anchor}">{_html_text(chart.title)}: chart; the table below holds '
+            "the same figures.</figcaption>",
+            "</figure>",
+        )
+    )
+
+
 def render_html(document: Document) -> str:
-    """The report as one HTML page: inline CSS, no script, no external asset, all text escaped."""
+    """The report as one HTML page: inline CSS and SVG, no script, no external asset, all text
+    escaped (the charts' titles and series names by pygal, which escapes what it writes)."""
     e = _html_text
     parts = [
         "<!DOCTYPE html>",
@@ -279,8 +364,10 @@ def render_html(document: Document) -> str:
         f"<h1>{e(document.title)}</h1>",
         f'<p class="sub">{e(document.subtitle)}</p>',
     ]
-    for section in document.sections:
+    for number, section in enumerate(document.sections):
         parts.append(f"<h2>{e(section.title)}</h2>")
+        if section.chart is not None:
+            parts.append(_html_chart(section.chart, f"chart-{number}"))
         parts.append("<table>")
         header = "".join(
             f'<th class="n">{e(column)}</th>' if numeric else f"<th>{e(column)}</th>"

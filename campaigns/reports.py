@@ -18,6 +18,9 @@ today in the first campaign's zone) and all time. What each figure counts:
 - concessions granted by kind and currency, by ``decided_at``: how many, and the money given up
   (waived, or forgiven by a settlement: the balance less the lump sum); a reduced rate gives up
   no amount the store knows;
+- by hour of the day (00 to 23 in the report's zone; on a DST change the repeated hour counts
+  in one bucket): calls and texts placed, promises made, promises kept (by ``resolved_at``) and
+  repayment plans agreed -- the figures the HTML report charts;
 - now, whatever the window: open callback requests, texts waiting in the inbox, concession
   requests waiting for a supervisor, and the campaign runs still working or launched on the day
   with their contacts done and pending.
@@ -180,6 +183,28 @@ class ConcessionLine:
 
 
 @dataclass(frozen=True)
+class HourLine:
+    """One hour of the report's day (``hour`` 0 to 23, local): what happened in it."""
+
+    hour: int
+    calls: int = 0
+    texts: int = 0
+    promises_made: int = 0
+    promises_kept: int = 0
+    plans_agreed: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.calls
+            or self.texts
+            or self.promises_made
+            or self.promises_kept
+            or self.plans_agreed
+        )
+
+
+@dataclass(frozen=True)
 class Report:
     """The whole report; see the module docstring for what each figure counts."""
 
@@ -204,6 +229,8 @@ class Report:
     foreign_payments: int = 0
     concessions: tuple[ConcessionLine, ...] = ()
     concessions_pending: int = 0
+    #: The day hour by hour, 24 lines (00 to 23 local).
+    hours: tuple[HourLine, ...] = ()
 
     @property
     def commitments_kept_today(self) -> KeptRate:
@@ -284,6 +311,7 @@ def build_report(session: Session, *, now: datetime, day: ReportDay) -> Report:
             session,
             select(func.count()).select_from(Concession).where(Concession.status == "pending"),
         ),
+        hours=_hours(session, day),
     )
 
 
@@ -470,3 +498,37 @@ def _concessions(session: Session, day: ReportDay) -> tuple[ConcessionLine, ...]
 def _money(value: Decimal | None) -> Decimal:
     # SUM over no row (or only NULLs) is NULL: no money is zero money.
     return ZERO if value is None else value
+
+
+def _hours(session: Session, day: ReportDay) -> tuple[HourLine, ...]:
+    """The day's activity by local hour. The instants are read and bucketed here rather than in
+    SQL: the zone's offset (half hours, DST) is Python's to apply, the same on both engines."""
+    counts: dict[str, list[int]] = defaultdict(lambda: [0] * 24)
+
+    def tally(key: str, instants: Any) -> None:
+        for at in instants:
+            counts[key][at.astimezone(day.zone).hour] += 1
+
+    for channel, at in session.execute(
+        select(Attempt.channel, Attempt.created_at).where(
+            Attempt.direction == "outbound", _within(Attempt.created_at, day)
+        )
+    ):
+        counts["calls" if channel == "voice" else "texts"][at.astimezone(day.zone).hour] += 1
+    tally(
+        "promises_made",
+        session.scalars(select(Promise.created_at).where(_within(Promise.created_at, day))),
+    )
+    tally(
+        "promises_kept",
+        session.scalars(
+            select(Promise.resolved_at).where(
+                Promise.status == "kept", _within(Promise.resolved_at, day)
+            )
+        ),
+    )
+    tally(
+        "plans_agreed",
+        session.scalars(select(Plan.created_at).where(_within(Plan.created_at, day))),
+    )
+    return tuple(HourLine(hour, **{key: counts[key][hour] for key in counts}) for hour in range(24))

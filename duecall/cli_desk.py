@@ -269,10 +269,9 @@ def transfer_command(
 
 
 def _seconds(value: int | None) -> str:
-    if value is None:
-        return "-"
-    minutes, seconds = divmod(value, 60)
-    return f"{minutes}:{seconds:02d}"
+    from desk.figures import minutes_seconds
+
+    return minutes_seconds(value)
 
 
 @desk_group.command("queue")

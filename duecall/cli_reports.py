@@ -2,7 +2,8 @@
 
 ``duecall report [--day YYYY-MM-DD] [--tz ZONE] [--html FILE]`` prints the collections report
 (:mod:`campaigns.reports`, laid out by :mod:`campaigns.report_view`) for one calendar day in a
-named zone in the terminal and optionally writes it as one self-contained HTML file.
+named zone, with the desk's figures of that day (:mod:`duecall.report_desk`), in the terminal and
+optionally writes it as one self-contained HTML file with its charts as inline SVG.
 ``duecall export promises|attempts|optouts|plans|concessions`` writes rows for the bank's systems
 (:mod:`campaigns.exports`) as CSV or JSON, to stdout or ``--output FILE``. Both settle the open
 promises first (:func:`campaigns.promises.evaluate_promises`), so the statuses they show are
@@ -13,6 +14,7 @@ current; they settle the active repayment plans too
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import sys
@@ -109,12 +111,14 @@ def register(cli: click.Group) -> None:
 def report_command(
     obj: CliContext, day: date | None, zone: zoneinfo.ZoneInfo | None, html_file: Path | None
 ) -> None:
-    """Attempts, contacts, promises, policy decisions, opt-outs and runs: one day and all time.
+    """Attempts, contacts, promises, policy decisions, opt-outs, runs and the desk: one day and
+    all time.
 
     The day is today in the first campaign's schedule zone unless --day and --tz say otherwise;
     the header names both. Open promises are settled first.
     """
     from campaigns.reports import ReportDay, build_report
+    from duecall.report_desk import desk_sections
 
     settings = obj.settings
     zone = zone or default_zone(settings)
@@ -127,7 +131,15 @@ def report_command(
             _settle(obj, db, now)
             with db.session(readonly=True) as session:
                 report = build_report(session, now=now, day=window)
+                desk = desk_sections(
+                    session,
+                    settings.desk,
+                    now=now,
+                    day=window,
+                    label="today" if report.is_today else window.day.isoformat(),
+                )
         document = report_document(report, business=settings.business.name)
+        document = dataclasses.replace(document, sections=document.sections + desk)
         print_document(Console(highlight=False), document)
         if stream is not None:
             stream.write(render_html(document))

@@ -225,7 +225,8 @@ class _Page(HTMLParser):
         self.stack.pop()
         if tag in ("td", "th", "h1") and self._text is not None:
             self.cells.append("".join(self._text))
-        if tag == "title" and self._text is not None:
+        # The page's <title>, not an SVG chart's (a tooltip's) in the body.
+        if tag == "title" and self._text is not None and "head" in self.stack:
             self.title = "".join(self._text)
         if tag in ("td", "th", "title", "h1"):
             self._text = None
