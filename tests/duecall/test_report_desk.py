@@ -185,7 +185,7 @@ def test_the_html_report_charts_the_day_inline_with_its_numbers(
 ) -> None:
     seed_day(db)
     target = tmp_path / "report.html"
-    code, out, err = invoke(env, "report", "--tz", ZONE, "--html", str(target))
+    code, _, err = invoke(env, "report", "--tz", ZONE, "--html", str(target))
     assert code == 0, err
     page = target.read_text(encoding="utf-8")
 
