@@ -14,13 +14,13 @@ XML filter (pygal's own hook on the tree before it is written) takes it out with
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import pygal
 from pygal.style import Style
 
-#: What a chart plots: a bar per hour (or per label), or a line joining the hours.
-ChartKind = Literal["bar", "line"]
+#: Counts up to this are labelled one by one on the y axis (no "0.5 calls").
+_SMALL_COUNT = 10
 
 
 @dataclass(frozen=True)
@@ -34,24 +34,35 @@ class Series:
 
 @dataclass(frozen=True)
 class Chart:
-    """A chart of the report. Its table equivalent is the section it belongs to; ``empty`` is
-    what the page says instead of drawing it when there is nothing to draw (:attr:`has_data`)."""
+    """A bar chart of the report: a bar per x label and series. Its table equivalent is the
+    section it belongs to; ``empty`` is what the page says instead of drawing it when there is
+    nothing to draw (:attr:`has_data`)."""
 
     title: str
     x_labels: tuple[str, ...]
     series: tuple[Series, ...]
     y_title: str = ""
-    kind: ChartKind = "bar"
     empty: str = "nothing to chart"
-    #: The highest value the y axis shows at least (a percentage chart: 100).
+    #: The top of the y axis (a percentage chart: 100); None: pygal's scale.
     y_max: float | None = None
+    #: Whether a zero is a figure to show (a service level of 0 %) rather than nothing (no
+    #: calls): with it, any value that is not None makes the chart worth drawing.
+    zero_is_figure: bool = False
 
     @property
     def has_data(self) -> bool:
-        """A bar chart has data when a bar is above zero; a line chart when a point exists (a
-        service level of 0 % is a point to show)."""
         values = [v for series in self.series for v in series.values if v is not None]
-        return bool(values) if self.kind == "line" else any(v > 0 for v in values)
+        return bool(values) if self.zero_is_figure else any(v > 0 for v in values)
+
+    @property
+    def y_labels(self) -> list[int] | None:
+        """Whole numbers for a chart of small counts; None lets pygal choose."""
+        if self.y_max is not None or self.zero_is_figure:
+            return None
+        top = max((v for s in self.series for v in s.values if v is not None), default=0)
+        if top > _SMALL_COUNT or top != int(top):
+            return None
+        return list(range(int(top) + 1))
 
 
 _STYLE = Style(
@@ -79,8 +90,7 @@ def _self_contained(root: Any) -> Any:
 
 def chart_svg(chart: Chart) -> str:
     """``chart`` as one ``<svg>`` element, ready to sit inline in an HTML page."""
-    kind = pygal.Line if chart.kind == "line" else pygal.Bar
-    drawing = kind(
+    drawing = pygal.Bar(
         style=_STYLE,
         js=[],
         disable_xml_declaration=True,
@@ -95,6 +105,7 @@ def chart_svg(chart: Chart) -> str:
         allow_interruptions=True,
         include_x_axis=True,
         range=(0, chart.y_max) if chart.y_max is not None else None,
+        y_labels=chart.y_labels,
         show_minor_x_labels=True,
     )
     drawing.add_xml_filter(_self_contained)

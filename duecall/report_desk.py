@@ -94,8 +94,8 @@ def desk_sections(
                 for queue in names
             ),
             y_title="% answered within the target",
-            kind="line",
             empty=NO_DESK_CALLS,
+            zero_is_figure=True,
             y_max=100,
         ),
     )

@@ -34,14 +34,29 @@ def test_the_svg_has_no_script_comment_or_address_and_escapes_its_text() -> None
     assert values == ["3", "0", "1", "2", "0"]  # the empty point is not drawn
 
 
-def test_a_bar_chart_of_zeros_or_a_line_chart_without_points_has_nothing_to_draw() -> None:
+def test_a_chart_of_zeros_or_without_values_has_nothing_to_draw() -> None:
     hours = ("00", "01")
     assert not Chart("c", hours, (Series("a", (0, 0)),)).has_data
     assert Chart("c", hours, (Series("a", (0, 1)),)).has_data
-    assert not Chart("c", hours, (Series("a", (None, None)),), kind="line").has_data
-    # A service level of 0 % is a point to show.
-    assert Chart("c", hours, (Series("a", (None, 0)),), kind="line").has_data
-    assert not Chart("c", hours, (), kind="line").has_data
+
+    def levels(*series: tuple[float | None, ...]) -> Chart:
+        return Chart(
+            "c", hours, tuple(Series("a", v) for v in series), y_max=100, zero_is_figure=True
+        )
+
+    assert not levels((None, None)).has_data
+    assert levels((None, 0)).has_data  # a service level of 0 % is a figure to show
+    assert not levels().has_data
+
+
+def test_small_counts_get_whole_numbers_on_the_y_axis() -> None:
+    hours = ("00", "01")
+    assert Chart("c", hours, (Series("a", (2, 1)),)).y_labels == [0, 1, 2]
+    assert Chart("c", hours, (Series("a", (40, 1)),)).y_labels is None  # pygal's own scale
+    root = ET.fromstring(chart_svg(Chart("c", hours, (Series("a", (2, 1)),))))
+    y_axis = [g for g in root.iter("g") if "y" in (g.get("class") or "").split()]
+    labels = {t.text for g in y_axis for t in g.iter("text")}
+    assert labels == {"0", "1", "2"}
 
 
 def test_the_report_counts_a_repeated_local_hour_once_per_hour_of_the_day(
