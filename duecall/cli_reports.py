@@ -14,7 +14,6 @@ current; they settle the active repayment plans too
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import os
 import sys
@@ -28,7 +27,7 @@ from typing import IO, TYPE_CHECKING, NoReturn
 import click
 from rich.console import Console
 
-from campaigns.report_view import render_html, report_document
+from campaigns.report_view import render_html
 from duecall import exitcodes
 from duecall.cli_context import CliContext, pass_ctx
 from duecall.report_terminal import print_document
@@ -117,8 +116,8 @@ def report_command(
     The day is today in the first campaign's schedule zone unless --day and --tz say otherwise;
     the header names both. Open promises are settled first.
     """
-    from campaigns.reports import ReportDay, build_report
-    from duecall.report_desk import desk_sections
+    from campaigns.reports import ReportDay
+    from duecall.report_desk import day_document
 
     settings = obj.settings
     zone = zone or default_zone(settings)
@@ -130,16 +129,9 @@ def report_command(
         with obj.store() as db:
             _settle(obj, db, now)
             with db.session(readonly=True) as session:
-                report = build_report(session, now=now, day=window)
-                desk = desk_sections(
-                    session,
-                    settings.desk,
-                    now=now,
-                    day=window,
-                    label="today" if report.is_today else window.day.isoformat(),
+                document = day_document(
+                    session, settings.desk, business=settings.business.name, now=now, day=window
                 )
-        document = report_document(report, business=settings.business.name)
-        document = dataclasses.replace(document, sections=document.sections + desk)
         print_document(Console(highlight=False), document)
         if stream is not None:
             stream.write(render_html(document))

@@ -33,13 +33,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from campaigns.accounts import portfolio_summary, totals
 from campaigns.importing import ImportFileError, Reject, import_accounts, import_payments
-from campaigns.report_view import report_document
-from campaigns.reports import ReportDay, build_report
+from campaigns.reports import ReportDay
 from dialer.worker import DialerWorker
 from duecall import exitcodes
 from duecall.app import create_app
 from duecall.cli_reports import report_command_line
 from duecall.imports import describe, import_options
+from duecall.report_desk import day_document
 from duecall.report_terminal import print_document
 from duecall.settings import Settings
 from duecall.wiring import build_worker
@@ -443,7 +443,7 @@ def _play_day(
         )
         day = Day(db, clock, day_settings, sim, worker, out)
         _narrate(day, people)
-        _report(out, db, sim, clock, day_settings.business.name)
+        _report(out, db, sim, clock, day_settings)
 
 
 def _local(clock: FixedClock) -> str:
@@ -553,12 +553,21 @@ def _print_portfolio(out: Console, session: Session) -> None:
     )
 
 
-def _report(out: Console, db: Database, sim: Simulator, clock: FixedClock, business: str) -> None:
-    """The day's `duecall report`, then one promise call as the carrier heard it."""
+def _report(
+    out: Console, db: Database, sim: Simulator, clock: FixedClock, settings: Settings
+) -> None:
+    """The day's `duecall report` (the desk's figures too), then one promise call as the
+    carrier heard it."""
     out.rule("[bold]end of day")
     with db.session(readonly=True) as session:
-        report = build_report(session, now=clock.now(), day=REPORT_DAY)
-        print_document(out, report_document(report, business=business))
+        document = day_document(
+            session,
+            settings.desk,
+            business=settings.business.name,
+            now=clock.now(),
+            day=REPORT_DAY,
+        )
+        print_document(out, document)
         out.print(
             "this day's report again, at any later time (open promises settled as of then):\n"
             f"  {report_command_line(REPORT_DAY.day, REPORT_DAY.zone)}",

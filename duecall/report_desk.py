@@ -5,22 +5,36 @@ above the campaigns it uses), so the report's own sections are built there and t
 from :mod:`desk.figures` (what docs/desk.md, "The supervisor's numbers", defines), over the same
 local day: per queue, calls waiting now, answered, abandoned, left for a callback, the average
 speed of answer, the abandonment rate and the service level against its target; and the service
-level hour by hour, charted.
+level hour by hour, charted. :func:`day_document` is the whole report of a day, as `duecall
+report` and the demo print it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from campaigns.report_charts import Chart, Series
-from campaigns.report_view import HOURS, Section, hour_label
-from campaigns.reports import ReportDay
+from campaigns.report_view import HOURS, Document, Section, hour_label, report_document
+from campaigns.reports import ReportDay, build_report
 from desk.config import DeskSettings
 from desk.figures import desk_figures, minutes_seconds, service_level_by_hour
 
 NO_DESK_CALLS = "no desk calls this day"
+
+
+def day_document(
+    session: Session, settings: DeskSettings, *, business: str, now: datetime, day: ReportDay
+) -> Document:
+    """The collections report of ``day`` as of ``now`` with the desk's sections after its own.
+    Read-only."""
+    report = build_report(session, now=now, day=day)
+    label = "today" if report.is_today else day.day.isoformat()
+    document = report_document(report, business=business)
+    desk = desk_sections(session, settings, now=now, day=day, label=label)
+    return dataclasses.replace(document, sections=document.sections + desk)
 
 
 def desk_sections(

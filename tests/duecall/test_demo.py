@@ -37,6 +37,7 @@ def test_the_demo_day_runs_end_to_end_and_leaves_its_records(tmp_path: Path) -> 
     assert "  .venv/bin/duecall report --day 2026-12-01 --tz America/New_York\n" in out
     day_calls = next(r for r in table_rows(out) if r[0] == "calls and texts")
     assert int(day_calls[1]) > 150 and day_calls[1] == day_calls[2]  # the one day is all time
+    assert "The desk's queues" in out  # the desk's figures are part of the day's report
 
     # The same command later, on the demo's store, counts the same calls for that day.
     again = CliRunner().invoke(
