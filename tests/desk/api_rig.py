@@ -63,9 +63,7 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def call(
-    app: Flask, method: str, path: str, token: str | None, **kwargs: object
-) -> TestResponse:
+def call(app: Flask, method: str, path: str, token: str | None, **kwargs: object) -> TestResponse:
     headers = bearer(token) if token is not None else {}
     return app.test_client().open(path, method=method, headers=headers, **kwargs)  # type: ignore[arg-type]
 

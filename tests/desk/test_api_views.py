@@ -69,7 +69,12 @@ def test_a_payment_without_a_token_is_401_and_stores_nothing(app: Flask, db: Dat
         "POST",
         "/api/payments",
         None,
-        json={"payment_id": "P1", "account_id": EN_ACCOUNT, "amount": "5.00", "paid_at": "2026-12-07"},
+        json={
+            "payment_id": "P1",
+            "account_id": EN_ACCOUNT,
+            "amount": "5.00",
+            "paid_at": "2026-12-07",
+        },
     )
     assert response.status_code == 401
     with db.session(readonly=True) as s:
