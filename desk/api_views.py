@@ -68,8 +68,9 @@ class ApiConfig:
     plans: PlanSettings
 
 
-def init_app(app: Flask, config: ApiConfig) -> None:
-    """Register ``/api/...`` on ``app``."""
+def init_app(app: Flask, config: ApiConfig) -> Blueprint:
+    """Register ``/api/...`` on ``app``; returns the blueprint, which the console's CSRF
+    protection must exempt (a bearer token is not a browser session)."""
     app.extensions[EXTENSION] = config
     bp = Blueprint("api", __name__, url_prefix="/api")
     bp.before_request(_before)
@@ -86,6 +87,7 @@ def init_app(app: Flask, config: ApiConfig) -> None:
     bp.add_url_rule("/", "other_root", _other, methods=every, defaults={"rest": ""})
     bp.add_url_rule("/<path:rest>", "other", _other, methods=every)
     app.register_blueprint(bp)
+    return bp
 
 
 def _config() -> ApiConfig:
