@@ -209,19 +209,23 @@ def _payments() -> Response:
         body = json.loads(data)
     except (ValueError, RecursionError):
         raise ApiError(400, "bad_json", "the body is not valid JSON") from None
-    row = api.parse_payment(body)
     now = config.clock.now()
-    with config.db.session() as session:
-        created, payment = api.record_payment(session, row, now=now)
-        record_audit(
-            session,
-            at=now,
-            actor=f"api:{g.api_token}",
-            action="payment.api_created" if created else "payment.api_replayed",
-            entity_type="payment",
-            entity_id=payment["payment_id"],
-            detail={"account_id": payment["account_id"], "amount": payment["amount"]},
-        )
+    try:
+        row = api.parse_payment(body)
+        with config.db.session() as session:
+            created, payment = api.record_payment(session, row, now=now)
+            record_audit(
+                session,
+                at=now,
+                actor=f"api:{g.api_token}",
+                action="payment.api_created" if created else "payment.api_replayed",
+                entity_type="payment",
+                entity_id=payment["payment_id"],
+                detail={"account_id": payment["account_id"], "amount": payment["amount"]},
+            )
+    except ApiError as exc:
+        _audit_refusal(config, body, exc)
+        raise
     if created:
         # After the commit, as after a payments import: the payment is kept even if this
         # fails, and the next import, report or export settles again.
@@ -229,6 +233,22 @@ def _payments() -> Response:
     response = jsonify(payment)
     response.status_code = 201 if created else 200
     return response
+
+
+def _audit_refusal(config: ApiConfig, body: Any, exc: ApiError) -> None:
+    """A refused payment in the audit trail too, in a session of its own (the refused one
+    rolled back): who tried to post what, and why it was refused."""
+    payment_id = body.get("payment_id") if isinstance(body, dict) else None
+    with config.db.session() as session:
+        record_audit(
+            session,
+            at=config.clock.now(),
+            actor=f"api:{g.api_token}",
+            action="payment.api_refused",
+            entity_type="payment",
+            entity_id=str(payment_id)[:64] if isinstance(payment_id, str) else "-",
+            detail={"status": exc.status, "code": exc.code},
+        )
 
 
 def _settle(config: ApiConfig) -> None:

@@ -287,7 +287,13 @@ def test_other_content_for_a_known_payment_id_is_409_and_changes_nothing(
     assert conflict.status_code == 409 and _error(conflict)["code"] == "payment_conflict"
     with db.session(readonly=True) as s:
         stored = s.scalars(select(Payment)).one()
+        refused = s.scalars(select(AuditLog).where(AuditLog.action == "payment.api_refused")).one()
     assert (stored.amount, stored.currency) == (Decimal("50.00"), None)
+    assert (refused.actor, refused.entity_id, refused.detail) == (
+        "api:crm",
+        "BANK-1001",
+        {"status": 409, "code": "payment_conflict"},
+    )
 
 
 @pytest.mark.parametrize(
