@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from store.clock import FixedClock
 from store.db import Database
@@ -379,3 +379,17 @@ def test_a_read_without_a_cursor_breaks_a_promise_past_its_grace(
     clock.set(datetime(2026, 12, 15, 15, 0, tzinfo=UTC))  # due the 11th, two days' grace
     (item,) = call(app, "GET", "/api/promises", token).get_json()["items"]
     assert (item["id"], item["status"]) == (made, "broken")
+
+
+def test_a_failure_inside_the_api_is_a_json_500_without_a_trace(
+    app: Flask, db: Database, token: str
+) -> None:
+    with db.session() as s:  # a real fault: the queue records are gone
+        s.execute(text("DROP TABLE desk_queue_entries"))
+    response = call(app, "GET", "/api/queue", token)
+    assert response.status_code == 500
+    assert _error(response) == {
+        "code": "internal",
+        "message": "the server failed; nothing was stored",
+    }
+    assert "Traceback" not in response.get_data(as_text=True)
