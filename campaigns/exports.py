@@ -262,6 +262,19 @@ def export_rows(
         }
 
 
+def promise_page(
+    session: Session, *, since: datetime | None, after_id: int, limit: int
+) -> list[dict[str, Value]]:
+    """Up to ``limit`` rows of the promises export with an id above ``after_id``, created at
+    or after ``since``, in id order: one page of the JSON API's keyset paging (an id never
+    changes, so a page boundary never skips or repeats a promise while new ones arrive)."""
+    query = _promises(since).where(Promise.id > after_id).limit(limit)
+    return [
+        {c: export_value(v) for c, v in zip(PROMISE_COLUMNS, row, strict=True)}
+        for row in session.execute(query)
+    ]
+
+
 def _percent(bps: int | None) -> Decimal | None:
     """Basis points as the percentage they are (``5000`` is ``50.00``)."""
     return None if bps is None else Decimal(bps) / 100

@@ -39,7 +39,8 @@ __all__ = [
 class ImportResult:
     """Counts of one import run; the rejects themselves go to the callback and the rejects file."""
 
-    batch_id: int
+    #: None for a payment posted over the JSON API (no file, no batch).
+    batch_id: int | None
     total: int = 0
     inserted: int = 0
     updated: int = 0
@@ -252,7 +253,7 @@ def upsert_accounts(
     session: Session,
     accounts: list[dict[str, Any]],
     phones: list[dict[str, Any]],
-    batch_id: int,
+    batch_id: int | None,
     now: datetime,
 ) -> tuple[int, int]:
     """Upsert one batch; returns (inserted, updated). The caller commits."""

@@ -22,6 +22,8 @@ from store.models_desk import QueueEntry
 
 #: A caller still in the queue (an offered caller still hears the wait music).
 QUEUED = ("waiting", "offered")
+#: The order callers are served in inside one queue (a cold transfer's lower rank first).
+SERVICE_ORDER = (QueueEntry.rank, QueueEntry.enqueued_at, QueueEntry.id)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,15 @@ def position(session: Session, entry: QueueEntry) -> int:
     return int(ahead or 0) + 1
 
 
+def queued(session: Session) -> Sequence[QueueEntry]:
+    """Everyone still queued, queue by queue, each queue in the order it is served."""
+    return session.scalars(
+        select(QueueEntry)
+        .where(QueueEntry.status.in_(QUEUED))
+        .order_by(QueueEntry.queue, *SERVICE_ORDER)
+    ).all()
+
+
 def next_waiting(
     session: Session, queues: Sequence[str], languages: Sequence[str]
 ) -> QueueEntry | None:
@@ -137,7 +148,7 @@ def next_waiting(
                 QueueEntry.language.in_(list(languages)),
                 or_(QueueEntry.queue_sid.is_not(None), QueueEntry.callback_id.is_not(None)),
             )
-            .order_by(QueueEntry.rank, QueueEntry.enqueued_at, QueueEntry.id)
+            .order_by(*SERVICE_ORDER)
             .limit(1)
         )
         if found is not None:

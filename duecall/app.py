@@ -1,4 +1,4 @@
-"""``create_app(settings)``: the web process (Twilio webhooks, later the agent desk and API)."""
+"""``create_app(settings)``: the web process (Twilio webhooks, the agent desk and its JSON API)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import webhooks.desk
 import webhooks.sms
 import webhooks.status
 import webhooks.voice
+from desk import api_views
 from dialer.attempts import Settling
 from duecall.settings import COMMAND_SECRETS, Settings
 from duecall.wiring import build_database, build_desk, build_telephony, build_text_rules
@@ -34,12 +35,13 @@ def create_app(
     app.config["DUECALL_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     database = db or build_database(settings, web=True)
+    clock = clock or SystemClock()
     guard = TwilioGuard(settings.secret("TWILIO_AUTH_TOKEN"), settings.server.public_url)
     install(
         app,
         WebhookServices(
             db=database,
-            clock=clock or SystemClock(),
+            clock=clock,
             guard=guard,
             public_url=settings.server.public_url,
         ),
@@ -72,6 +74,16 @@ def create_app(
         app,
         webhooks.desk.DeskWebConfig(
             rules=desk, telephony_factory=lambda: build_telephony(settings)
+        ),
+    )
+    api_views.init_app(
+        app,
+        api_views.ApiConfig(
+            db=database,
+            clock=clock,
+            desk=settings.desk,
+            grace_days=settings.promises.grace_days,
+            plans=settings.plans,
         ),
     )
     webhooks.status.init_app(

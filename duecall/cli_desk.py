@@ -1,4 +1,4 @@
-"""Desk commands on the `duecall` CLI: agents, their states, and the live queues."""
+"""Desk commands on the `duecall` CLI: agents, their states, the live queues and API tokens."""
 
 from __future__ import annotations
 
@@ -375,3 +375,75 @@ def queue_command(obj: CliContext, hours: int) -> None:
             )
         )
     out.print(roster)
+
+
+@desk_group.group("token")
+def token_group() -> None:
+    """Bearer tokens for the JSON API (/api/...)."""
+
+
+@token_group.command("create")
+@click.argument("name")
+@click.option("--by", "actor", envvar="USER", default="cli", show_default="$USER")
+@pass_ctx
+def token_create(obj: CliContext, name: str, actor: str) -> None:
+    """Create the API token NAME (say whose it is: "crm", "payments-feed") and print it once.
+
+    Only a hash is stored: copy the token now into the client's secret store; a lost token is
+    revoked and replaced, never shown again. Clients send it as
+    `Authorization: Bearer <token>`.
+    """
+    from desk.errors import TokenError
+    from desk.tokens import create_token
+
+    with obj.store() as db, db.session() as session:
+        try:
+            token = create_token(session, name, now=obj.clock.now(), actor=actor)
+        except TokenError as exc:
+            _fail(str(exc))
+    click.echo(token)
+    click.echo(f"token {name.strip()} created; it is shown only this once", err=True)
+
+
+@token_group.command("list")
+@pass_ctx
+def token_list(obj: CliContext) -> None:
+    """Every API token: name, who created it and when, last used, revoked (never the token)."""
+    from desk.tokens import all_tokens
+
+    with obj.store() as db, db.session(readonly=True) as session:
+        tokens = all_tokens(session)
+        table = Table(title=Text(f"API tokens ({len(tokens)})"), title_justify="left")
+        for column in ("name", "created (UTC)", "by", "last used (UTC)", "revoked (UTC)"):
+            table.add_column(Text(column))
+        for token in tokens:
+            table.add_row(
+                *(
+                    plain(cell)
+                    for cell in (
+                        token.name,
+                        f"{token.created_at:%Y-%m-%d %H:%M}",
+                        token.created_by,
+                        f"{token.last_used_at:%Y-%m-%d %H:%M}" if token.last_used_at else "never",
+                        f"{token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "-",
+                    )
+                )
+            )
+    Console(highlight=False).print(table)
+
+
+@token_group.command("revoke")
+@click.argument("name")
+@click.option("--by", "actor", envvar="USER", default="cli", show_default="$USER")
+@pass_ctx
+def token_revoke(obj: CliContext, name: str, actor: str) -> None:
+    """Revoke the API token NAME at once: its next request is 401. Recorded in the audit trail."""
+    from desk.errors import TokenError
+    from desk.tokens import revoke_token
+
+    with obj.store() as db, db.session() as session:
+        try:
+            revoke_token(session, name, now=obj.clock.now(), actor=actor)
+        except TokenError as exc:
+            _fail(str(exc))
+    click.echo(f"token {name} revoked")

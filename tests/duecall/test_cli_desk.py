@@ -160,3 +160,32 @@ def test_a_transfer_is_cold_or_warm_and_warm_needs_a_supervisor(env: dict[str, s
         cli, ["desk", "transfer", "Wei Chen", "--supervisor", "Wei Chen"], env=secrets
     )
     assert result.exit_code == 2 and "Wei Chen is not a supervisor" in result.stderr
+
+
+def test_a_token_is_created_listed_without_its_secret_and_revoked(env: dict[str, str]) -> None:
+    runner = CliRunner()
+    created = runner.invoke(cli, ["desk", "token", "create", "crm"], env=env)
+    assert created.exit_code == 0, created.stderr
+    token = created.stdout.strip()
+    assert token.startswith("dc_") and "shown only this once" in created.stderr
+    listing = runner.invoke(cli, ["desk", "token", "list"], env=env)
+    assert listing.exit_code == 0
+    (row,) = [line for line in listing.stdout.splitlines() if "crm" in line]
+    assert "never" in row and token not in listing.stdout
+    assert _cells(row)[-1] == "-"  # not revoked
+    again = runner.invoke(cli, ["desk", "token", "create", "crm"], env=env)
+    assert again.exit_code == 2 and "exists already" in again.stderr
+    revoked = runner.invoke(cli, ["desk", "token", "revoke", "crm"], env=env)
+    assert revoked.exit_code == 0 and "token crm revoked" in revoked.stdout
+    (row,) = [
+        line
+        for line in runner.invoke(cli, ["desk", "token", "list"], env=env).stdout.splitlines()
+        if "crm" in line
+    ]
+    assert _cells(row)[-1].startswith("20")  # revoked: when
+    twice = runner.invoke(cli, ["desk", "token", "revoke", "crm"], env=env)
+    assert twice.exit_code == 2 and "was revoked" in twice.stderr
+
+
+def _cells(row: str) -> list[str]:
+    return [cell.strip() for cell in row.strip().strip("│┃|").split("│") if cell.strip()]
