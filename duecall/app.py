@@ -1,4 +1,4 @@
-"""``create_app(settings)``: the web process (Twilio webhooks, later the agent desk and API)."""
+"""``create_app(settings)``: the web process (Twilio webhooks, the agents' console)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import webhooks.desk
 import webhooks.sms
 import webhooks.status
 import webhooks.voice
+from desk import console
 from dialer.attempts import Settling
 from duecall.settings import COMMAND_SECRETS, Settings
 from duecall.wiring import build_database, build_desk, build_telephony, build_text_rules
@@ -34,12 +35,13 @@ def create_app(
     app.config["DUECALL_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     database = db or build_database(settings, web=True)
+    clock = clock or SystemClock()
     guard = TwilioGuard(settings.secret("TWILIO_AUTH_TOKEN"), settings.server.public_url)
     install(
         app,
         WebhookServices(
             db=database,
-            clock=clock or SystemClock(),
+            clock=clock,
             guard=guard,
             public_url=settings.server.public_url,
         ),
@@ -72,6 +74,17 @@ def create_app(
         app,
         webhooks.desk.DeskWebConfig(
             rules=desk, telephony_factory=lambda: build_telephony(settings)
+        ),
+    )
+    # The agents' console at /desk/ (desk/console/): sign-in, the agent's screen, the
+    # supervisor's page; its CSRF check covers /desk/ only (Twilio signs /twilio/*).
+    console.init_app(
+        app,
+        console.ConsoleConfig(
+            db=database,
+            clock=clock,
+            desk=settings.desk,
+            secure_cookies=settings.server.public_url.startswith("https://"),
         ),
     )
     webhooks.status.init_app(
