@@ -106,15 +106,15 @@ def bridge(db: Database, settings: Settings, entry_id: int, agent_name: str, now
     their phone (desk.agent_leg.key): the bridge moment is recorded on the queue record."""
     desk = build_desk(settings).desk
     with db.session() as s:
-        agent = s.scalars(select(DeskAgent).where(DeskAgent.name == agent_name)).one()
-        assert queueing.claim(s, entry_id, agent.id, now=now)
-        assert agents.move(s, agent.id, "offered", now=now, expect="available", entry_id=entry_id)
+        agent_id = s.scalars(select(DeskAgent.id).where(DeskAgent.name == agent_name)).one()
+        assert queueing.claim(s, entry_id, agent_id, now=now)
+        assert agents.move(s, agent_id, "offered", now=now, expect="available", entry_id=entry_id)
     with db.session() as s:
         agent_leg.key(
             s,
             desk,
             entry_id=entry_id,
-            agent_id=agent.id,
+            agent_id=agent_id,
             call_sid="CA" + "3" * 32,
             digits="1",
             now=now,
