@@ -35,6 +35,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from desk.agents import MAX_NAME, sign_in
+from desk.console import EXTENSION, ConsoleConfig
 from store.models_desk import DeskAgent
 
 blueprint = Blueprint("desk_auth", __name__, url_prefix="/desk", template_folder="templates")
@@ -64,14 +65,14 @@ class LoginForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
 
 
-def _config() -> Any:
-    from desk.console import EXTENSION
+def console_config() -> ConsoleConfig:
+    """The console's configuration on the current app (set by :func:`desk.console.init_app`)."""
+    return cast(ConsoleConfig, current_app.extensions[EXTENSION])
 
-    return current_app.extensions[EXTENSION]
 
-
-def _now() -> datetime:
-    return cast(datetime, _config().clock.now())
+def now() -> datetime:
+    """The app's clock (tests give a fixed one): sign-in, lockout and timeout read it."""
+    return console_config().clock.now()
 
 
 def user() -> ConsoleUser:
@@ -83,7 +84,7 @@ def _wants_json() -> bool:
     return request.headers.get("X-Requested-With") == "fetch"
 
 
-def install(app: Flask, login: LoginManager, csrf: CSRFProtect, config: Any) -> None:
+def install(app: Flask, login: LoginManager, csrf: CSRFProtect, config: ConsoleConfig) -> None:
     """Flask-Login's loader and refusal, and the CSRF and timeout checks of ``/desk/``."""
 
     @login.user_loader  # type: ignore[untyped-decorator]
@@ -107,9 +108,9 @@ def install(app: Flask, login: LoginManager, csrf: CSRFProtect, config: Any) -> 
             csrf.protect()
         if current_user.is_authenticated:
             seen = session.get(SEEN)
-            now = _now().timestamp()
+            instant = now().timestamp()
             timeout = config.desk.console.session_minutes * 60
-            if not isinstance(seen, (int, float)) or now - seen > timeout:
+            if not isinstance(seen, (int, float)) or instant - seen > timeout:
                 logout_user()
                 session.clear()
                 if _wants_json():
@@ -118,7 +119,7 @@ def install(app: Flask, login: LoginManager, csrf: CSRFProtect, config: Any) -> 
                 return redirect(url_for("desk_auth.login"))
             view = current_app.view_functions.get(request.endpoint or "")
             if not getattr(view, "passive", False):
-                session[SEEN] = now
+                session[SEEN] = instant
         return None
 
     app.before_request(_only_desk(guard))
@@ -183,14 +184,14 @@ def login() -> BaseResponse | str | tuple[str, int]:
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("desk/login.html", form=form)
-    config = _config()
-    now = _now()
+    config = console_config()
+    instant = now()
     with config.db.session() as s:
         result = sign_in(
             s,
             form.name.data or "",
             form.password.data or "",
-            now=now,
+            now=instant,
             attempts=config.desk.console.lockout_attempts,
             lockout=timedelta(minutes=config.desk.console.lockout_minutes),
         )
@@ -206,7 +207,7 @@ def login() -> BaseResponse | str | tuple[str, int]:
     session.clear()  # a fresh session for the new identity (no fixation)
     session.permanent = True
     login_user(signed)
-    session[SEEN] = now.timestamp()
+    session[SEEN] = instant.timestamp()
     target = request.args.get("next", "")
     if not (target.startswith("/desk/") and not target.startswith("//")):
         target = _home(signed.role)

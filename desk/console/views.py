@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, request
 from sqlalchemy.orm import Session
 
 from desk.agents import all_agents, choose_state
-from desk.console.auth import _config, _now, passive, signed_in, supervisor_only, user
+from desk.console.auth import console_config, now, passive, signed_in, supervisor_only, user
 from desk.errors import AgentError
 from desk.figures import desk_figures
 from desk.screen import bridged_entry, live_queue, open_account
@@ -57,7 +57,7 @@ def _json(status: int, **body: Any) -> Response:
 @blueprint.get("/")
 @signed_in
 def screen() -> str:
-    config = _config()
+    config = console_config()
     with config.db.session(readonly=True) as s:
         agent = _agent(s)
         state = agent.state
@@ -76,11 +76,11 @@ def screen() -> str:
 @signed_in
 def live() -> Response:
     """The agent's state, the live queue as an HTML fragment, and the bridged caller's record."""
-    config = _config()
-    now = _now()
+    config = console_config()
+    instant = now()
     with config.db.session(readonly=True) as s:
         agent = _agent(s)
-        queue = live_queue(s, now=now, urgency=[q.name for q in config.desk.queues])
+        queue = live_queue(s, now=instant, urgency=[q.name for q in config.desk.queues])
         entry = bridged_entry(s, agent)
         state = agent.state
     return jsonify(
@@ -97,10 +97,10 @@ def live() -> Response:
 def state() -> Response:
     """A state button: available, away or wrap-up, through the desk's state machine."""
     wanted = request.form.get("state", "")
-    with _config().db.session() as s:
+    with console_config().db.session() as s:
         agent = _agent(s)
         try:
-            message = choose_state(s, agent, wanted, now=_now(), actor=agent.name)
+            message = choose_state(s, agent, wanted, now=now(), actor=agent.name)
         except AgentError as exc:
             return _json(409, error=str(exc))
         s.flush()
@@ -114,11 +114,11 @@ def take_next() -> Response:
     """ "Take next call": the live transfer (the dialer worker's desk job) offers the longest
     waiting caller to the longest-available agent, ringing their phone; this makes the agent
     available for it now, from away or wrap-up."""
-    with _config().db.session() as s:
+    with console_config().db.session() as s:
         agent = _agent(s)
         if agent.state != "available":
             try:
-                choose_state(s, agent, "available", now=_now(), actor=agent.name)
+                choose_state(s, agent, "available", now=now(), actor=agent.name)
             except AgentError as exc:
                 return _json(409, error=str(exc))
         return _json(
@@ -132,14 +132,12 @@ def take_next() -> Response:
 @signed_in
 def pop(entry_id: int) -> str:
     """The screen pop of the caller bridged to the agent; opening it is audited."""
-    with _config().db.session() as s:
+    with console_config().db.session() as s:
         agent = _agent(s)
         entry = bridged_entry(s, agent)
         if entry is None or entry.id != entry_id:
             abort(404)
-        shown = open_account(
-            s, agent, entry, now=_now(), why=f"bridged call, reason {entry.reason}"
-        )
+        shown = open_account(s, agent, entry, now=now(), why=f"bridged call, reason {entry.reason}")
         return render_template("desk/_pop.html", pop=shown)
 
 
@@ -147,10 +145,10 @@ def pop(entry_id: int) -> str:
 @supervisor_only
 def supervisor() -> str:
     """Queues live and agents by state (:mod:`desk.figures`), over the last day."""
-    config = _config()
-    now = _now()
+    config = console_config()
+    instant = now()
     with config.db.session(readonly=True) as s:
-        figures = desk_figures(s, config.desk, now=now, since=now - timedelta(days=1))
+        figures = desk_figures(s, config.desk, now=instant, since=instant - timedelta(days=1))
         agents = [(a.name, a.role, a.state) for a in all_agents(s)]
     return render_template(
         "desk/supervisor.html", figures=figures, agents=agents, labels=STATE_LABELS
