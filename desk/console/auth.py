@@ -104,8 +104,8 @@ def install(app: Flask, login: LoginManager, csrf: CSRFProtect, config: ConsoleC
         return redirect(url_for("desk_auth.login", next=request.path))
 
     def guard() -> BaseResponse | None:
-        if request.method == "POST":
-            csrf.protect()
+        # The timeout first: a timed-out session's POST is told to sign in again (401), not
+        # refused for a token that belonged to the session it had.
         if current_user.is_authenticated:
             seen = session.get(SEEN)
             instant = now().timestamp()
@@ -120,6 +120,8 @@ def install(app: Flask, login: LoginManager, csrf: CSRFProtect, config: ConsoleC
             view = current_app.view_functions.get(request.endpoint or "")
             if not getattr(view, "passive", False):
                 session[SEEN] = instant
+        if request.method == "POST":
+            csrf.protect()
         return None
 
     app.before_request(_only_desk(guard))

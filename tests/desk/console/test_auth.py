@@ -160,3 +160,19 @@ def test_next_only_leads_inside_the_console(app: Flask) -> None:
         data={"name": AGENT, "password": "correct horse battery", "csrf_token": token},
     )
     assert response.headers["Location"] == "/desk/"
+
+
+def test_a_post_after_the_timeout_is_told_to_sign_in_again(
+    app: Flask, db: Database, clock: FixedClock
+) -> None:
+    client = app.test_client()
+    sign_in(client, AGENT)
+    token = csrf_from(client.get("/desk/").get_data(as_text=True))
+    clock.advance(timedelta(minutes=31))
+    response = client.post(
+        "/desk/state",
+        data={"state": "available"},
+        headers={"X-CSRFToken": token, "X-Requested-With": "fetch"},
+    )
+    assert response.status_code == 401 and "timed out" in response.json["error"]
+    assert agent_row(db, AGENT).state == "away"
