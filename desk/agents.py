@@ -14,11 +14,12 @@ agent at once cannot both succeed (the loser sees ``False``), on SQLite and Post
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -32,13 +33,15 @@ from telephony.numbers import InvalidNumberError, to_e164
 #: Which state may follow which (the agent state machine).
 TRANSITIONS: dict[str, frozenset[str]] = {
     "away": frozenset({"available"}),
-    "available": frozenset({"away", "offered"}),
+    "available": frozenset({"away", "offered", "wrap_up"}),
     "offered": frozenset({"on_call", "away", "available"}),
     "on_call": frozenset({"wrap_up"}),
     "wrap_up": frozenset({"available", "away"}),
 }
-#: What an agent may choose for themselves (CLI, the key after a call).
-SELF_SERVICE = ("available", "away")
+#: What an agent may choose for themselves (CLI, the key after a call, the console's buttons);
+#: wrap-up only from available (the console's "wrap-up" button: time for after-call work,
+#: available again ``desk.wrap_up_seconds`` later, as after a call).
+SELF_SERVICE = ("available", "away", "wrap_up")
 MAX_NAME = 64
 _hasher = PasswordHasher()
 
@@ -175,7 +178,9 @@ def choose_state(session: Session, agent: DeskAgent, to: str, *, now: datetime, 
     if to not in SELF_SERVICE:
         raise AgentError(f"an agent may only choose {' or '.join(SELF_SERVICE)}")
     if agent.state == to:
-        return f"{agent.name} is already {to}"
+        return f"{agent.name} is already {to.replace('_', ' ')}"
+    if to == "wrap_up" and agent.state != "available":
+        raise AgentError(f"{agent.name} is {agent.state.replace('_', ' ')}: wrap-up follows a call")
     if not move(session, agent.id, to, now=now, expect=agent.state):
         raise AgentError(
             f"{agent.name} is {agent.state.replace('_', ' ')}: the state changes by itself "
@@ -190,7 +195,83 @@ def choose_state(session: Session, agent: DeskAgent, to: str, *, now: datetime, 
         entity_id=str(agent.id),
         detail={"from": agent.state, "to": to},
     )
-    return f"{agent.name} is now {to}"
+    return f"{agent.name} is now {to.replace('_', ' ')}"
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a password tried at the console: the agent when it was right, else why
+    not (``unknown``, ``wrong``, ``locked``) and, when locked, until when."""
+
+    agent: DeskAgent | None
+    refused: str | None = None
+    locked_until: datetime | None = None
+
+
+def sign_in(
+    session: Session,
+    name: str,
+    password: str,
+    *,
+    now: datetime,
+    attempts: int,
+    lockout: timedelta,
+) -> SignIn:
+    """Check ``password`` for the agent named ``name``, counting wrong ones in the store.
+
+    ``attempts`` wrong passwords in a row lock the sign-in for ``lockout`` (a right password is
+    refused too until then); a right one resets the count. The count and the lock are columns of
+    ``desk_agents``, written with conditional updates, so they hold across web workers. Each
+    lock and each sign-in is audited; an unknown name is refused like a wrong password.
+    """
+    agent = session.scalar(select(DeskAgent).where(DeskAgent.name == name.strip()))
+    if agent is None:
+        _hasher.hash(password)  # as long as a real check: the name's existence does not show
+        return SignIn(None, "unknown")
+    if agent.locked_until is not None and agent.locked_until > now:
+        return SignIn(None, "locked", agent.locked_until)
+    if check_password(agent, password):
+        session.execute(
+            update(DeskAgent)
+            .where(DeskAgent.id == agent.id)
+            .values(failed_logins=0, locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        record_audit(
+            session,
+            at=now,
+            actor=agent.name,
+            action="desk_sign_in",
+            entity_type="desk_agent",
+            entity_id=str(agent.id),
+        )
+        session.expire(agent)
+        return SignIn(agent)
+    # One statement adds the failure and locks at the threshold, so two workers counting at once
+    # cannot both read 4 and write 5.
+    failures = DeskAgent.failed_logins + 1
+    session.execute(
+        update(DeskAgent)
+        .where(DeskAgent.id == agent.id)
+        .values(
+            failed_logins=case((failures >= attempts, 0), else_=failures),
+            locked_until=case((failures >= attempts, now + lockout), else_=None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(agent)
+    if agent.locked_until is not None and agent.locked_until > now:
+        record_audit(
+            session,
+            at=now,
+            actor="desk-console",
+            action="desk_sign_in_locked",
+            entity_type="desk_agent",
+            entity_id=str(agent.id),
+            detail={"attempts": attempts, "until": agent.locked_until.isoformat()},
+        )
+        return SignIn(None, "locked", agent.locked_until)
+    return SignIn(None, "wrong")
 
 
 def end_wrap_ups(session: Session, *, now: datetime, wrap_up_seconds: int) -> int:

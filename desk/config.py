@@ -150,6 +150,20 @@ def _default_shifts() -> dict[str, Shift]:
     }
 
 
+class ConsoleSettings(_Section):
+    """The agents' web console (``desk.console``): how long a session lasts without a request
+    and how many wrong passwords in a row lock an agent out, for how long."""
+
+    #: A signed-in agent who sends no request for this long must sign in again.
+    session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    #: Wrong passwords in a row that lock the agent's sign-in ...
+    lockout_attempts: int = Field(default=5, ge=1, le=100)
+    #: ... for this long (a right password is refused too until then).
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    #: How often the agent's screen asks for the live queue and the screen pop, in seconds.
+    poll_seconds: float = Field(default=2.0, ge=0.5, le=60)
+
+
 class DeskSettings(_Section):
     """Shifts, queues and the timings of the live transfer."""
 
@@ -170,6 +184,7 @@ class DeskSettings(_Section):
     default_handle_seconds: int = Field(default=240, ge=10, le=7200)
     shifts: dict[str, Shift] = Field(default_factory=_default_shifts)
     queues: tuple[QueueSettings, ...] = Field(default_factory=_default_queues)
+    console: ConsoleSettings = ConsoleSettings()
 
     @field_validator("hold_audio_url")
     @classmethod

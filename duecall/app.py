@@ -1,4 +1,5 @@
-"""``create_app(settings)``: the web process (Twilio webhooks, the agent desk and its JSON API)."""
+"""``create_app(settings)``: the web process (Twilio webhooks, the agents' console, the desk's JSON
+API)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import webhooks.desk
 import webhooks.sms
 import webhooks.status
 import webhooks.voice
-from desk import api_views
+from desk import api_views, console
 from dialer.attempts import Settling
 from duecall.settings import COMMAND_SECRETS, Settings
 from duecall.wiring import build_database, build_desk, build_telephony, build_text_rules
@@ -84,6 +85,17 @@ def create_app(
             desk=settings.desk,
             grace_days=settings.promises.grace_days,
             plans=settings.plans,
+        ),
+    )
+    # The agents' console at /desk/ (desk/console/): sign-in, the agent's screen, the
+    # supervisor's page; its CSRF check covers /desk/ only (Twilio signs /twilio/*).
+    console.init_app(
+        app,
+        console.ConsoleConfig(
+            db=database,
+            clock=clock,
+            desk=settings.desk,
+            secure_cookies=settings.server.public_url.startswith("https://"),
         ),
     )
     webhooks.status.init_app(

@@ -477,7 +477,8 @@ def serve(
     Reads from the environment:
       TWILIO_AUTH_TOKEN    required: every /twilio/... request must carry a
                            valid X-Twilio-Signature made with it (else 403)
-      DUECALL_SECRET_KEY   required: Flask sessions; shared by every web worker
+      DUECALL_SECRET_KEY   required: the agents' console's sessions and CSRF
+                           tokens (/desk/); shared by every web worker
       DUECALL_PUBLIC_URL   the base URL Twilio (or the simulator) reaches;
                            signatures are checked against it (default
                            http://127.0.0.1:5000)

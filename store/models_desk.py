@@ -1,7 +1,8 @@
 """Tables of the agent desk: the agents and one record per caller queued for a person.
 
 The writers are in ``desk/``: :mod:`desk.agents` for ``desk_agents`` (the state machine of an
-agent), :mod:`desk.queueing` for ``desk_queue_entries`` (a caller's life in a queue).
+agent, and its sign-in counters), :mod:`desk.queueing` for ``desk_queue_entries`` (a caller's
+life in a queue).
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ class DeskAgent(Base):
     entry_id: Mapped[int | None] = mapped_column(Integer)
     leg_sid: Mapped[str | None] = mapped_column(String(34))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Wrong passwords in a row at the console's sign-in; reset by a good one. Stored, not kept
+    #: in a process, so the lockout holds across web workers (:func:`desk.agents.sign_in`).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: Until when sign-in is refused after ``desk.console.lockout_attempts`` wrong passwords.
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class QueueEntry(Base):
