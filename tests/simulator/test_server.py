@@ -24,8 +24,12 @@ class Terminal(io.StringIO):
 @pytest.fixture
 def sim_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     # Only the simulator's own handler may strip colours here, not a filter duecall's logging
-    # setup left on the werkzeug logger in an earlier test.
+    # setup left on the werkzeug logger, or on its root handler, in an earlier test (a handler's
+    # filter rewrites the record before pytest's capture handler reads it).
     monkeypatch.setattr(logging.getLogger("werkzeug"), "filters", [])
+    root = logging.getLogger()
+    kept = [h for h in root.handlers if not getattr(h, "_duecall", False)]
+    monkeypatch.setattr(root, "handlers", kept)
     sim = create_simulator(ACCOUNT_SID, AUTH_TOKEN)
     server = make_server("127.0.0.1", 0, sim.wsgi_app, request_handler=_RequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
